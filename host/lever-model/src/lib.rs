@@ -1,0 +1,22 @@
+//! Lever Data API v1 as data: the objects Lever returns, the bodies it accepts, the
+//! permission words of its API keys, the table of operations Fulcrum uses, and the
+//! webhook signature scheme.
+//!
+//! Both sides of Fulcrum's Lever boundary build on this crate: `lever-client` (the host
+//! calling Lever) and `lever-sandbox` (the local Lever). Field names, types and nulls follow
+//! Lever's documented shapes (`shared/reference/lever-api.md`); deserialisation is lenient
+//! where Lever is known to vary (timestamps as numbers or strings, missing `hasNext`,
+//! unknown fields and enum values).
+
+pub mod envelope;
+pub mod operation;
+pub mod permission;
+pub mod resources;
+pub mod timestamp;
+pub mod webhook;
+
+pub use envelope::{Data, ErrorBody, Page};
+pub use operation::{Method, Operation, PerformAs};
+pub use permission::{Permission, UnknownPermission};
+pub use resources::*;
+pub use webhook::{WebhookDelivery, WebhookEventType};
