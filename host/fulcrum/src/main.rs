@@ -1,1 +1,13 @@
-fn main() {}
+//! The `fulcrum` command line. Thin: parse arguments, set up logging, run the command.
+
+use clap::Parser;
+use fulcrum::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    fulcrum::telemetry::init(cli.log_format);
+    match cli.command {
+        Command::Sandbox(args) => fulcrum::commands::sandbox::run(args).await,
+    }
+}

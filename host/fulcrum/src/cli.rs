@@ -1,0 +1,24 @@
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Fulcrum runs vendor WebAssembly connectors against Lever.
+#[derive(Debug, Parser)]
+#[command(name = "fulcrum", version, about)]
+pub struct Cli {
+    /// Log output format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "FULCRUM_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the local Lever sandbox: Lever's Data API v1 with seeded demo data.
+    Sandbox(crate::commands::sandbox::SandboxArgs),
+}
