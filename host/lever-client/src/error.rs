@@ -68,8 +68,8 @@ pub enum LeverError {
     )]
     Decode { message: String },
 
-    /// Bad configuration or arguments (an empty id, a missing `perform_as`, an invalid
-    /// content type), found before anything was sent.
+    /// Bad configuration or arguments (e.g. an empty id, an invalid content type), found
+    /// before anything was sent.
     #[error("invalid Lever client configuration or arguments, nothing was sent: {message}")]
     Config { message: String },
 }
@@ -108,17 +108,15 @@ fn unavailable_text(status: Option<u16>, message: &str, outcome_unknown: bool) -
 }
 
 impl LeverError {
-    /// Whether the same call may succeed if simply made again later. An `Unavailable` whose
-    /// outcome is unknown is *not* transient: it must be reconciled first, or a create could
-    /// be duplicated.
+    /// Whether the failure is temporary on Lever's side (rate limit, outage, network), so the
+    /// call may succeed later. For an `Unavailable` with `outcome_unknown`, the *failure* is
+    /// transient but the call must not simply be repeated: reconcile first (see
+    /// [`LeverError::outcome_unknown`]), or a create could be duplicated.
     pub fn is_transient(&self) -> bool {
-        match self {
-            LeverError::RateLimited { .. } => true,
-            LeverError::Unavailable {
-                outcome_unknown, ..
-            } => !outcome_unknown,
-            _ => false,
-        }
+        matches!(
+            self,
+            LeverError::RateLimited { .. } | LeverError::Unavailable { .. }
+        )
     }
 
     /// Whether a non-idempotent write may have reached Lever (see [`LeverError::Unavailable`]).
@@ -176,7 +174,8 @@ mod tests {
             outcome_unknown,
         };
         assert!(un(false).is_transient());
-        assert!(!un(true).is_transient());
+        assert!(un(true).is_transient());
+        assert!(!un(false).outcome_unknown());
         assert!(un(true).outcome_unknown());
         assert!(un(true).to_string().contains("reconcile"));
         assert!(LeverError::RateLimited { retry_after: None }.is_transient());

@@ -124,7 +124,9 @@ fn flatten(name: &str, value: &Value, out: &mut FormFields) {
 
 /// Builds a fresh `reqwest` form (forms are single-use, so one per attempt).
 pub(crate) fn build_form(fields: &FormFields) -> Result<Form, LeverError> {
-    let mut form = Form::new();
+    // Field names are Lever's fixed ASCII names (`emails[]`, `phones[0][value]`); send them
+    // verbatim rather than in RFC 5987 `name*=` form, which form parsers rarely accept.
+    let mut form = Form::new().percent_encode_noop();
     for (name, value) in fields {
         form = match value {
             FormValue::Text(text) => form.text(name.clone(), text.clone()),

@@ -198,7 +198,7 @@ async fn create_is_never_resent_after_an_ambiguous_500() {
         ),
         "{err:?}"
     );
-    assert!(!err.is_transient());
+    assert!(err.is_transient() && err.outcome_unknown());
     assert_eq!(srv.hits(), 1, "a create must not be resent blindly");
     assert_eq!(c.stats().retries, 0);
 }
@@ -674,4 +674,37 @@ async fn the_credential_never_leaks() {
         assert!(!t.contains(KEY), "secret in {t}");
         assert!(!t.contains(&encoded), "encoded secret in {t}");
     }
+}
+
+#[tokio::test]
+async fn pacing_never_trips_an_identical_server_bucket() {
+    // The server enforces Lever's bucket with the same GCRA the client paces with; network
+    // jitter must not turn the client's exact pacing into 429s.
+    let bucket = governor::DefaultKeyedRateLimiter::<String>::keyed(
+        governor::Quota::per_second(std::num::NonZeroU32::new(10).unwrap())
+            .allow_burst(std::num::NonZeroU32::new(20).unwrap()),
+    );
+    let srv = serve(move |req, _| {
+        let auth = req.headers["authorization"].to_str().unwrap().to_owned();
+        if bucket.check_key(&auth).is_ok() {
+            reply(200, json!({"data": {"id": "s", "text": "S"}}))
+        } else {
+            reply(
+                429,
+                json!({"code": "TooManyRequests", "message": "slow down"}),
+            )
+        }
+    })
+    .await;
+    let mut config = fast_config(&srv.base);
+    config.rate_per_second = 10;
+    config.burst = 20;
+    let c = LeverClient::new(config, Credential::api_key(KEY)).unwrap();
+    let calls = (0..45).map(|_| {
+        let c = c.clone();
+        async move { c.stage("s").await }
+    });
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(c.stats().rate_limited_responses, 0, "{:?}", c.stats());
 }

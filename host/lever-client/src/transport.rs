@@ -277,27 +277,15 @@ pub(crate) fn build_url(
     Ok(url)
 }
 
-/// Adds `perform_as` where the operation takes it; a required one must be given.
-pub(crate) fn add_perform_as(
-    op: Operation,
-    perform_as: Option<&str>,
-    query: &mut QueryPairs,
-) -> Result<(), LeverError> {
+/// Adds `perform_as` where the operation takes it. A missing or empty one is not invented or
+/// checked here: Lever validates it (a required one that is missing is Lever's 400), and its
+/// rules about which users qualify are Lever's to enforce.
+pub(crate) fn add_perform_as(op: Operation, perform_as: Option<&str>, query: &mut QueryPairs) {
     let user = perform_as.map(str::trim).filter(|u| !u.is_empty());
-    match (op.perform_as(), user) {
-        (PerformAs::Required, None) => Err(LeverError::Config {
-            message: format!(
-                "'{}' needs perform_as: the id of the Lever user the change is attributed to \
-                 (e.g. the posting owner)",
-                op.permission()
-            ),
-        }),
-        (PerformAs::Required | PerformAs::Optional, Some(user)) => {
-            query.push(("perform_as", user.to_owned()));
-            Ok(())
-        }
-        // Not sent where Lever does not document it.
-        (_, _) => Ok(()),
+    if let Some(user) = user
+        && op.perform_as() != PerformAs::NotAccepted
+    {
+        query.push(("perform_as", user.to_owned()));
     }
 }
 
@@ -733,12 +721,12 @@ mod tests {
     #[test]
     fn perform_as_follows_the_table() {
         let mut q = QueryPairs::new();
-        assert!(add_perform_as(Operation::CreateOpportunity, None, &mut q).is_err());
-        assert!(add_perform_as(Operation::CreateOpportunity, Some(" "), &mut q).is_err());
-        add_perform_as(Operation::CreateOpportunity, Some("u1"), &mut q).unwrap();
-        add_perform_as(Operation::UpdateStage, None, &mut q).unwrap();
-        add_perform_as(Operation::UpdateStage, Some("u2"), &mut q).unwrap();
-        add_perform_as(Operation::GetOpportunity, Some("u3"), &mut q).unwrap();
+        add_perform_as(Operation::CreateOpportunity, None, &mut q);
+        add_perform_as(Operation::CreateOpportunity, Some(" "), &mut q);
+        add_perform_as(Operation::CreateOpportunity, Some("u1"), &mut q);
+        add_perform_as(Operation::UpdateStage, None, &mut q);
+        add_perform_as(Operation::UpdateStage, Some("u2"), &mut q);
+        add_perform_as(Operation::GetOpportunity, Some("u3"), &mut q);
         assert_eq!(
             q,
             vec![

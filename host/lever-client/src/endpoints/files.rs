@@ -45,7 +45,7 @@ impl LeverClient {
     ) -> Result<LeverFile, LeverError> {
         let op = Operation::UploadFile;
         let mut q = QueryPairs::new();
-        add_perform_as(op, Some(perform_as), &mut q)?;
+        add_perform_as(op, Some(perform_as), &mut q);
         self.inner
             .call(op, &[opportunity_id], q, Body::Form(file_form(file)))
             .await
@@ -77,7 +77,7 @@ impl LeverClient {
     ) -> Result<(), LeverError> {
         let op = Operation::DeleteFile;
         let mut q = QueryPairs::new();
-        add_perform_as(op, Some(perform_as), &mut q)?;
+        add_perform_as(op, Some(perform_as), &mut q);
         self.inner
             .send(op, &[opportunity_id, file_id], q, Body::Empty)
             .await

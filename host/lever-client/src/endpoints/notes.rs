@@ -43,7 +43,7 @@ impl LeverClient {
     ) -> Result<CreatedNote, LeverError> {
         let op = Operation::CreateNote;
         let mut q = QueryPairs::new();
-        add_perform_as(op, perform_as, &mut q)?;
+        add_perform_as(op, perform_as, &mut q);
         self.inner
             .call(op, &[opportunity_id], q, Body::json(note)?)
             .await

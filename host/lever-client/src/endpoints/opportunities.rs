@@ -61,7 +61,7 @@ impl LeverClient {
     ) -> Result<Opportunity, LeverError> {
         let op = Operation::CreateOpportunity;
         let mut q = QueryPairs::new();
-        add_perform_as(op, Some(perform_as), &mut q)?;
+        add_perform_as(op, Some(perform_as), &mut q);
         let body = if attachments.is_empty() {
             Body::json(body)?
         } else {
@@ -78,7 +78,7 @@ impl LeverClient {
         body: &B,
     ) -> Result<Opportunity, LeverError> {
         let mut q = QueryPairs::new();
-        add_perform_as(op, perform_as, &mut q)?;
+        add_perform_as(op, perform_as, &mut q);
         self.inner.call(op, &[id], q, Body::json(body)?).await
     }
 

@@ -37,7 +37,7 @@ impl LeverClient {
     ) -> Result<Posting, LeverError> {
         let op = Operation::CreatePosting;
         let mut q = QueryPairs::new();
-        add_perform_as(op, Some(perform_as), &mut q)?;
+        add_perform_as(op, Some(perform_as), &mut q);
         self.inner.call(op, &[], q, Body::json(body)?).await
     }
 
@@ -50,7 +50,7 @@ impl LeverClient {
     ) -> Result<Posting, LeverError> {
         let op = Operation::UpdatePosting;
         let mut q = QueryPairs::new();
-        add_perform_as(op, Some(perform_as), &mut q)?;
+        add_perform_as(op, Some(perform_as), &mut q);
         self.inner.call(op, &[id], q, Body::json(body)?).await
     }
 
