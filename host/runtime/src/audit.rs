@@ -1,0 +1,113 @@
+//! The audit trail of host calls: who (tenant, installation, plugin, event), what (the
+//! operation, e.g. "POST /opportunities"), and the outcome. Never bodies, never secrets.
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::time::{Duration, SystemTime};
+
+/// The host capability a call went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    Lever,
+    VendorHttp,
+    State,
+    Config,
+    Log,
+}
+
+impl Capability {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Capability::Lever => "lever",
+            Capability::VendorHttp => "vendor-http",
+            Capability::State => "state",
+            Capability::Config => "config",
+            Capability::Log => "log",
+        }
+    }
+}
+
+/// How a host call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome")]
+pub enum AuditOutcome {
+    /// The policy allowed it and it succeeded.
+    Allowed,
+    /// The policy refused it before any I/O.
+    Denied { reason: String },
+    /// The policy allowed it and it failed; `error_kind` is the WIT error case
+    /// ("rate-limited", "unavailable", ...).
+    Failed { error_kind: String },
+}
+
+/// One audited host call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    pub at: SystemTime,
+    pub tenant_id: String,
+    pub installation_id: String,
+    pub plugin_id: String,
+    pub plugin_version: String,
+    pub event_id: Option<String>,
+    pub capability: Capability,
+    /// E.g. "POST /opportunities", "GET https://vendor.example/ping", "state.set".
+    pub operation: String,
+    pub outcome: AuditOutcome,
+    pub duration: Duration,
+}
+
+impl AuditRecord {
+    pub fn is_denied(&self) -> bool {
+        matches!(self.outcome, AuditOutcome::Denied { .. })
+    }
+}
+
+/// Where audit records go. Implementations must not block for long: records are written
+/// from inside host calls.
+pub trait AuditSink: Send + Sync {
+    fn record(&self, record: AuditRecord);
+}
+
+/// An in-memory audit log (tests, development).
+#[derive(Debug, Default)]
+pub struct MemoryAuditLog {
+    records: Mutex<Vec<AuditRecord>>,
+}
+
+impl MemoryAuditLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn records(&self) -> Vec<AuditRecord> {
+        self.records.lock().clone()
+    }
+
+    pub fn denied(&self) -> Vec<AuditRecord> {
+        self.records
+            .lock()
+            .iter()
+            .filter(|r| r.is_denied())
+            .cloned()
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.records.lock().clear();
+    }
+}
+
+impl AuditSink for MemoryAuditLog {
+    fn record(&self, record: AuditRecord) {
+        self.records.lock().push(record);
+    }
+}
+
+/// Discards records (e.g. for the install-time `describe` call, which can only log).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoAudit;
+
+impl AuditSink for NoAudit {
+    fn record(&self, _record: AuditRecord) {}
+}

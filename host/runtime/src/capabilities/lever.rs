@@ -1,0 +1,497 @@
+//! `fulcrum:connector/lever`: Lever's Data API through the host's client.
+//!
+//! Policy, before any I/O: each function maps to one `lever_model::Operation`, whose
+//! permission must be among the installation's effective grants (manifest-requested ∩
+//! admin-approved); otherwise the guest gets `forbidden("<Lever's words>")` and the refusal
+//! is audited. The host injects the tenant's credential; the plugin never sees it.
+//!
+//! Listings use a host cursor: `lever-client` exposes listings as streams only (no page-level
+//! method taking Lever's offset token), so a cursor is `skip:<n>` and the next page re-lists
+//! and skips `n` items. Plugins treat cursors as opaque, so switching to Lever's offset token
+//! later changes nothing for them.
+
+mod convert;
+
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use lever_client::{
+    Attachments, FileUpload, LeverError, OpportunityQuery, PostingQuery, UserQuery,
+};
+use lever_model::Operation;
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::audit::Capability;
+use crate::bindings::PluginError;
+use crate::bindings::fulcrum::connector::lever::{self as wit};
+use crate::grants::LeverAccess;
+use crate::host::{HostCall, HostState};
+
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+}
+
+/// The Lever operation behind each WIT function: the single place that decides which
+/// permission a function needs.
+pub fn operation_of(function: &str) -> Option<Operation> {
+    Some(match function {
+        "list-postings" => Operation::ListPostings,
+        "get-posting" => Operation::GetPosting,
+        "find-opportunities" => Operation::ListOpportunities,
+        "get-opportunity" => Operation::GetOpportunity,
+        "create-opportunity" => Operation::CreateOpportunity,
+        "change-stage" => Operation::UpdateStage,
+        "archive" | "unarchive" => Operation::UpdateArchived,
+        "add-tags" => Operation::AddTags,
+        "remove-tags" => Operation::RemoveTags,
+        "add-sources" => Operation::AddSources,
+        "add-links" => Operation::AddLinks,
+        "add-note" => Operation::CreateNote,
+        "list-notes" => Operation::ListNotes,
+        "upload-file" => Operation::UploadFile,
+        "list-files" => Operation::ListFiles,
+        "download-file" => Operation::DownloadFile,
+        "list-resumes" => Operation::ListResumes,
+        "download-resume" => Operation::DownloadResume,
+        "list-stages" => Operation::ListStages,
+        "list-archive-reasons" => Operation::ListArchiveReasons,
+        "list-users" => Operation::ListUsers,
+        _ => return None,
+    })
+}
+
+/// Every function of the WIT `lever` interface (kept in step with `operation_of` by a test).
+pub const FUNCTIONS: &[&str] = &[
+    "list-postings",
+    "get-posting",
+    "find-opportunities",
+    "get-opportunity",
+    "create-opportunity",
+    "change-stage",
+    "archive",
+    "unarchive",
+    "add-tags",
+    "remove-tags",
+    "add-sources",
+    "add-links",
+    "add-note",
+    "list-notes",
+    "upload-file",
+    "list-files",
+    "download-file",
+    "list-resumes",
+    "download-resume",
+    "list-stages",
+    "list-archive-reasons",
+    "list-users",
+];
+
+impl HostState {
+    /// Policy of every Lever function: capability available, call budget, grant, connection.
+    fn lever_begin(&mut self, function: &str) -> Result<(HostCall, LeverAccess), PluginError> {
+        let op = operation_of(function).ok_or_else(|| {
+            PluginError::Unavailable(format!("{function} has no Lever operation (host bug)"))
+        })?;
+        let call = self.begin(Capability::Lever, op.label())?;
+        let permission = op.permission();
+        if !self.ctx.grants.allows(permission) {
+            return Err(self.deny(call, PluginError::Forbidden(permission.as_str().to_owned())));
+        }
+        match self.ctx.lever.clone() {
+            Some(access) => Ok((call, access)),
+            None => Err(self.deny(
+                call,
+                PluginError::Unavailable("Lever is not connected for this installation".into()),
+            )),
+        }
+    }
+
+    fn max_download(&self) -> usize {
+        self.shared.config.limits.max_lever_download_bytes
+    }
+}
+
+/// LeverError → the WIT error a plugin can act on. Messages come from `lever-client`, which
+/// never includes the credential.
+pub(crate) fn lever_error(e: LeverError) -> PluginError {
+    match e {
+        LeverError::Forbidden { permission, .. } => PluginError::Forbidden(permission.as_str().to_owned()),
+        LeverError::NotFound { message } => PluginError::NotFound(message),
+        LeverError::Invalid { message, .. } => PluginError::Invalid(message),
+        LeverError::RateLimited { retry_after } => {
+            PluginError::RateLimited(retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        }
+        e @ LeverError::Unavailable { .. } => PluginError::Unavailable(e.to_string()),
+        // Not the plugin's to fix; the event is retried once an admin reconnects Lever.
+        LeverError::Unauthorized { .. } => PluginError::Unavailable(
+            "Lever rejected the installation's credential; a tenant admin must reconnect Lever".into(),
+        ),
+        LeverError::Config { message } => PluginError::Invalid(message),
+        e => PluginError::Unavailable(e.to_string()),
+    }
+}
+
+const CURSOR_PREFIX: &str = "skip:";
+const DEFAULT_PAGE: u32 = 100;
+
+/// One page of a listing stream (see the module docs for the cursor).
+async fn page<T>(
+    stream: BoxStream<'static, Result<T, LeverError>>,
+    cursor: Option<&str>,
+    limit: Option<u32>,
+) -> Result<(Vec<T>, Option<String>), PluginError> {
+    let skip = match cursor {
+        None => 0,
+        Some(c) => c
+            .strip_prefix(CURSOR_PREFIX)
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| {
+                PluginError::Invalid("unknown cursor: pass a next-cursor back unchanged".into())
+            })?,
+    };
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=100).contains(&limit) {
+        return Err(PluginError::Invalid(format!("limit must be 1..=100, not {limit}")));
+    }
+    let limit = limit as usize;
+    // One more than asked tells whether there is a next page.
+    let mut items: Vec<T> = stream
+        .skip(skip)
+        .take(limit + 1)
+        .try_collect()
+        .await
+        .map_err(lever_error)?;
+    let next = (items.len() > limit).then(|| {
+        items.truncate(limit);
+        format!("{CURSOR_PREFIX}{}", skip + limit)
+    });
+    Ok((items, next))
+}
+
+async fn all<T>(stream: BoxStream<'static, Result<T, LeverError>>) -> Result<Vec<T>, PluginError> {
+    stream.try_collect().await.map_err(lever_error)
+}
+
+fn check_size(bytes: bytes::Bytes, max: usize) -> Result<Vec<u8>, PluginError> {
+    if bytes.len() > max {
+        return Err(PluginError::LimitExceeded(format!(
+            "Lever download larger than {max} bytes"
+        )));
+    }
+    Ok(bytes.to_vec())
+}
+
+impl wit::Host for HostState {
+    async fn list_postings(&mut self, filter: wit::PostingFilter) -> Result<wit::PostingPage, PluginError> {
+        let (call, lever) = self.lever_begin("list-postings")?;
+        let query: PostingQuery = convert::posting_query(&filter);
+        let result = page(lever.client.postings(query), filter.cursor.as_deref(), filter.limit)
+            .await
+            .map(|(items, next_cursor)| wit::PostingPage {
+                postings: items.iter().map(convert::posting).collect(),
+                next_cursor,
+            });
+        self.finish(call, result)
+    }
+
+    async fn get_posting(&mut self, id: String) -> Result<wit::Posting, PluginError> {
+        let (call, lever) = self.lever_begin("get-posting")?;
+        let result = lever.client.posting(&id).await.map(|p| convert::posting(&p)).map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn find_opportunities(
+        &mut self,
+        filter: wit::OpportunityFilter,
+    ) -> Result<wit::OpportunityPage, PluginError> {
+        let (call, lever) = self.lever_begin("find-opportunities")?;
+        let query: OpportunityQuery = convert::opportunity_query(&filter);
+        let result = page(lever.client.opportunities(query), filter.cursor.as_deref(), filter.limit)
+            .await
+            .map(|(items, next_cursor)| wit::OpportunityPage {
+                opportunities: items.iter().map(convert::opportunity).collect(),
+                next_cursor,
+            });
+        self.finish(call, result)
+    }
+
+    async fn get_opportunity(&mut self, id: String) -> Result<wit::Opportunity, PluginError> {
+        let (call, lever) = self.lever_begin("get-opportunity")?;
+        // Expanded applications carry the posting ids.
+        let result = lever
+            .client
+            .opportunity_expanded(&id, &["applications"])
+            .await
+            .map(|o| convert::opportunity(&o))
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn create_opportunity(
+        &mut self,
+        opportunity: wit::NewOpportunity,
+    ) -> Result<wit::Opportunity, PluginError> {
+        let (call, lever) = self.lever_begin("create-opportunity")?;
+        let perform_as = opportunity
+            .acting_user_id
+            .clone()
+            .unwrap_or_else(|| lever.acting_user_id.clone());
+        let (body, attachments): (_, Attachments) = convert::new_opportunity(&opportunity);
+        let result = lever
+            .client
+            .create_opportunity(&perform_as, &body, attachments)
+            .await
+            .map(|o| {
+                let mut created = convert::opportunity(&o);
+                // Lever answers without expanded applications; the posting is the one sent.
+                if created.posting_ids.is_empty() {
+                    created.posting_ids.extend(opportunity.posting_id.clone());
+                }
+                created
+            })
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn change_stage(&mut self, opportunity_id: String, stage_id: String) -> Result<(), PluginError> {
+        let (call, lever) = self.lever_begin("change-stage")?;
+        let result = lever
+            .client
+            .update_stage(&opportunity_id, &stage_id, Some(&lever.acting_user_id))
+            .await
+            .map(drop)
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn archive(&mut self, opportunity_id: String, reason_id: String) -> Result<(), PluginError> {
+        let (call, lever) = self.lever_begin("archive")?;
+        let result = lever
+            .client
+            .archive(&opportunity_id, &reason_id, Some(&lever.acting_user_id))
+            .await
+            .map(drop)
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn unarchive(&mut self, opportunity_id: String) -> Result<(), PluginError> {
+        let (call, lever) = self.lever_begin("unarchive")?;
+        let result = lever
+            .client
+            .unarchive(&opportunity_id, Some(&lever.acting_user_id))
+            .await
+            .map(drop)
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn add_tags(&mut self, opportunity_id: String, tags: Vec<String>) -> Result<(), PluginError> {
+        let (call, lever) = self.lever_begin("add-tags")?;
+        let result = lever
+            .client
+            .add_tags(&opportunity_id, &tags, Some(&lever.acting_user_id))
+            .await
+            .map(drop)
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn remove_tags(&mut self, opportunity_id: String, tags: Vec<String>) -> Result<(), PluginError> {
+        let (call, lever) = self.lever_begin("remove-tags")?;
+        let result = lever
+            .client
+            .remove_tags(&opportunity_id, &tags, Some(&lever.acting_user_id))
+            .await
+            .map(drop)
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn add_sources(&mut self, opportunity_id: String, sources: Vec<String>) -> Result<(), PluginError> {
+        let (call, lever) = self.lever_begin("add-sources")?;
+        let result = lever
+            .client
+            .add_sources(&opportunity_id, &sources, Some(&lever.acting_user_id))
+            .await
+            .map(drop)
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn add_links(&mut self, opportunity_id: String, links: Vec<String>) -> Result<(), PluginError> {
+        let (call, lever) = self.lever_begin("add-links")?;
+        let result = lever
+            .client
+            .add_links(&opportunity_id, &links, Some(&lever.acting_user_id))
+            .await
+            .map(drop)
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn add_note(&mut self, opportunity_id: String, note: wit::NewNote) -> Result<String, PluginError> {
+        let (call, lever) = self.lever_begin("add-note")?;
+        let body = convert::new_note(&note);
+        let result = lever
+            .client
+            .create_note(&opportunity_id, &body, Some(&lever.acting_user_id))
+            .await
+            .map(|created| created.note_id)
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn list_notes(&mut self, opportunity_id: String) -> Result<Vec<wit::Note>, PluginError> {
+        let (call, lever) = self.lever_begin("list-notes")?;
+        let result = all(lever.client.notes(&opportunity_id))
+            .await
+            .map(|notes| notes.iter().map(convert::note).collect());
+        self.finish(call, result)
+    }
+
+    async fn upload_file(
+        &mut self,
+        opportunity_id: String,
+        file: wit::Attachment,
+    ) -> Result<wit::FileInfo, PluginError> {
+        let (call, lever) = self.lever_begin("upload-file")?;
+        let upload = FileUpload::new(file.name, file.content_type, file.bytes);
+        let result = lever
+            .client
+            .upload_file(&opportunity_id, upload, &lever.acting_user_id)
+            .await
+            .map(|f| convert::file_info(&f))
+            .map_err(lever_error);
+        self.finish(call, result)
+    }
+
+    async fn list_files(&mut self, opportunity_id: String) -> Result<Vec<wit::FileInfo>, PluginError> {
+        let (call, lever) = self.lever_begin("list-files")?;
+        let result = all(lever.client.files(&opportunity_id))
+            .await
+            .map(|files| files.iter().map(convert::file_info).collect());
+        self.finish(call, result)
+    }
+
+    async fn download_file(&mut self, opportunity_id: String, file_id: String) -> Result<Vec<u8>, PluginError> {
+        let (call, lever) = self.lever_begin("download-file")?;
+        let max = self.max_download();
+        let result = lever
+            .client
+            .download_file(&opportunity_id, &file_id)
+            .await
+            .map_err(lever_error)
+            .and_then(|bytes| check_size(bytes, max));
+        self.finish(call, result)
+    }
+
+    async fn list_resumes(&mut self, opportunity_id: String) -> Result<Vec<wit::ResumeInfo>, PluginError> {
+        let (call, lever) = self.lever_begin("list-resumes")?;
+        let result = all(lever.client.resumes(&opportunity_id))
+            .await
+            .map(|resumes| resumes.iter().map(convert::resume_info).collect());
+        self.finish(call, result)
+    }
+
+    async fn download_resume(
+        &mut self,
+        opportunity_id: String,
+        resume_id: String,
+    ) -> Result<Vec<u8>, PluginError> {
+        let (call, lever) = self.lever_begin("download-resume")?;
+        let max = self.max_download();
+        let result = lever
+            .client
+            .download_resume(&opportunity_id, &resume_id)
+            .await
+            .map_err(lever_error)
+            .and_then(|bytes| check_size(bytes, max));
+        self.finish(call, result)
+    }
+
+    async fn list_stages(&mut self) -> Result<Vec<wit::Stage>, PluginError> {
+        let (call, lever) = self.lever_begin("list-stages")?;
+        let result = all(lever.client.stages())
+            .await
+            .map(|stages| stages.iter().map(convert::stage).collect());
+        self.finish(call, result)
+    }
+
+    async fn list_archive_reasons(&mut self) -> Result<Vec<wit::ArchiveReason>, PluginError> {
+        let (call, lever) = self.lever_begin("list-archive-reasons")?;
+        let result = all(lever.client.archive_reasons(None))
+            .await
+            .map(|reasons| reasons.iter().map(convert::archive_reason).collect());
+        self.finish(call, result)
+    }
+
+    async fn list_users(&mut self) -> Result<Vec<wit::User>, PluginError> {
+        let (call, lever) = self.lever_begin("list-users")?;
+        let result = all(lever.client.users(UserQuery::default()))
+            .await
+            .map(|users| users.iter().map(convert::user).collect());
+        self.finish(call, result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lever_model::Permission;
+
+    #[test]
+    fn every_function_has_an_operation_and_permission() {
+        for f in FUNCTIONS {
+            let op = operation_of(f).unwrap_or_else(|| panic!("{f} unmapped"));
+            assert!(Permission::ALL.contains(&op.permission()));
+        }
+        assert_eq!(operation_of("create-opportunity").unwrap().permission(), Permission::CreateOpportunity);
+        assert_eq!(operation_of("add-note").unwrap().permission(), Permission::CreateOpportunityNote);
+        assert_eq!(operation_of("find-opportunities").unwrap().permission(), Permission::ListOpportunities);
+        assert_eq!(operation_of("list-users").unwrap().permission(), Permission::ListUsers);
+        assert_eq!(
+            operation_of("download-resume").unwrap().permission(),
+            Permission::DownloadOpportunityResume
+        );
+        assert_eq!(operation_of("nope"), None);
+    }
+
+    #[test]
+    fn lever_errors_map_to_wit_errors() {
+        let forbidden = lever_error(LeverError::Forbidden {
+            operation: Operation::CreateOpportunity,
+            permission: Permission::CreateOpportunity,
+            message: "no".into(),
+        });
+        assert_eq!(forbidden, PluginError::Forbidden("create opportunity".into()));
+        let limited = lever_error(LeverError::RateLimited {
+            retry_after: Some(std::time::Duration::from_secs(2)),
+        });
+        assert_eq!(limited, PluginError::RateLimited(Some(2000)));
+        assert!(matches!(
+            lever_error(LeverError::NotFound { message: "x".into() }),
+            PluginError::NotFound(_)
+        ));
+        assert!(matches!(
+            lever_error(LeverError::Invalid { status: 422, code: "c".into(), message: "m".into() }),
+            PluginError::Invalid(m) if m == "m"
+        ));
+        assert!(matches!(
+            lever_error(LeverError::Unavailable { status: Some(503), message: "down".into(), outcome_unknown: true }),
+            PluginError::Unavailable(m) if m.contains("reconcile")
+        ));
+    }
+
+    #[tokio::test]
+    async fn host_cursor_pages_through_a_stream() {
+        let items = || futures::stream::iter((0..5).map(Ok::<_, LeverError>)).boxed();
+        let (first, next) = page(items(), None, Some(2)).await.unwrap();
+        assert_eq!(first, [0, 1]);
+        let (second, next) = page(items(), next.as_deref(), Some(2)).await.unwrap();
+        assert_eq!(second, [2, 3]);
+        let (last, next) = page(items(), next.as_deref(), Some(2)).await.unwrap();
+        assert_eq!((last, next), (vec![4], None));
+        assert!(page(items(), Some("bogus"), None).await.is_err());
+        assert!(page(items(), None, Some(0)).await.is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! `fulcrum:connector/log`: guest logs forwarded to `tracing`, tagged by the host with
+//! tenant, installation, plugin and event, truncated and capped per invocation.
+//!
+//! Log lines are not audited one by one (they are a record themselves); reaching the cap is.
+
+use std::time::Instant;
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::audit::Capability;
+use crate::bindings::PluginError;
+use crate::bindings::fulcrum::connector::log;
+use crate::bindings::LogLevel;
+use crate::host::{HostState, truncate};
+
+/// The `tracing` target of plugin logs.
+pub const TARGET: &str = "fulcrum::plugin";
+
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+}
+
+impl log::Host for HostState {
+    async fn log(&mut self, level: LogLevel, message: String) {
+        let started = Instant::now();
+        let limits = &self.shared.config.limits;
+        if self.log_lines >= limits.max_log_lines {
+            if self.log_lines == limits.max_log_lines {
+                // Once per invocation: say that lines are being dropped, then stay quiet.
+                self.log_lines += 1;
+                let max = limits.max_log_lines;
+                if let Ok(call) = self.begin(Capability::Log, "log") {
+                    let _ = self.deny(
+                        call,
+                        PluginError::LimitExceeded(format!("more than {max} log lines; dropping the rest")),
+                    );
+                }
+            }
+            self.charge_host_time(started);
+            return;
+        }
+        self.log_lines += 1;
+        let text = truncate(&message, limits.max_log_message_bytes);
+        let truncated = text.len() < message.len();
+        if matches!(level, LogLevel::Error) {
+            self.last_error_log = Some(text.to_owned());
+        }
+        let ctx = &self.ctx;
+        let plugin = self.plugin.id();
+        let event = ctx.event_id.as_deref().unwrap_or("");
+        macro_rules! emit {
+            ($level:expr) => {
+                tracing::event!(
+                    target: TARGET,
+                    $level,
+                    tenant = %ctx.tenant_id,
+                    installation = %ctx.installation_id,
+                    plugin = %plugin,
+                    event = %event,
+                    truncated,
+                    "{text}"
+                )
+            };
+        }
+        match level {
+            LogLevel::Trace => emit!(tracing::Level::TRACE),
+            LogLevel::Debug => emit!(tracing::Level::DEBUG),
+            LogLevel::Info => emit!(tracing::Level::INFO),
+            LogLevel::Warn => emit!(tracing::Level::WARN),
+            LogLevel::Error => emit!(tracing::Level::ERROR),
+        }
+        self.charge_host_time(started);
+    }
+}

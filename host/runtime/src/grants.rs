@@ -1,0 +1,242 @@
+//! What an invocation may do and on whose behalf: the effective Lever permissions, the Lever
+//! connection the host holds for the tenant, the installation's config and vendor secrets,
+//! its state store and audit sink.
+
+use lever_client::LeverClient;
+use lever_model::Permission;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::audit::{AuditSink, NoAudit};
+use crate::capabilities::state::{MemoryStateStore, StateStore};
+use crate::capabilities::vendor_http::VendorHttpPolicy;
+use crate::registry::PluginVersion;
+
+/// Effective Lever permissions of an installation: what the plugin's manifest requests ∩
+/// what the tenant admin approved. A permission the plugin did not request is never
+/// effective, even if the admin approved it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Grants {
+    effective: BTreeSet<Permission>,
+}
+
+impl Grants {
+    /// `requested ∩ approved`.
+    pub fn new(requested: &BTreeSet<Permission>, approved: &BTreeSet<Permission>) -> Self {
+        Grants {
+            effective: requested.intersection(approved).copied().collect(),
+        }
+    }
+
+    /// The plugin version's requested permissions ∩ `approved`.
+    pub fn for_plugin(plugin: &PluginVersion, approved: impl IntoIterator<Item = Permission>) -> Self {
+        let approved: BTreeSet<Permission> = approved.into_iter().collect();
+        Self::new(plugin.requested_permissions(), &approved)
+    }
+
+    /// Everything the plugin requested (the admin approved it all).
+    pub fn all_requested(plugin: &PluginVersion) -> Self {
+        Grants {
+            effective: plugin.requested_permissions().clone(),
+        }
+    }
+
+    /// No Lever access at all.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The same grants minus `permission` (e.g. an admin revoked it).
+    pub fn without(mut self, permission: Permission) -> Self {
+        self.effective.remove(&permission);
+        self
+    }
+
+    pub fn allows(&self, permission: Permission) -> bool {
+        self.effective.contains(&permission)
+    }
+
+    pub fn permissions(&self) -> &BTreeSet<Permission> {
+        &self.effective
+    }
+
+    /// Restricts to what `plugin` requested: an invocation of another version (e.g. an
+    /// upgrade that dropped a permission) never gets more than that version asked for.
+    pub(crate) fn restricted_to(&self, requested: &BTreeSet<Permission>) -> Self {
+        Self::new(requested, &self.effective)
+    }
+}
+
+/// The tenant's Lever connection as the host uses it: the plugin never sees the credential.
+#[derive(Clone, Debug)]
+pub struct LeverAccess {
+    pub client: LeverClient,
+    /// The Lever user writes are attributed to (`perform_as`) unless the plugin names one.
+    pub acting_user_id: String,
+}
+
+/// Vendor secrets of an installation (name → value). `Debug` never shows values.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    values: BTreeMap<String, SecretString>,
+}
+
+impl Secrets {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values
+            .insert(name.into(), SecretString::from(value.into()));
+    }
+
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.insert(name, value);
+        self
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.values.get(name).map(|s| s.expose_secret().to_owned())
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+/// Who an invocation runs for and what it may use.
+#[derive(Clone)]
+pub struct InvocationContext {
+    pub tenant_id: String,
+    pub installation_id: String,
+    /// Must equal the invoked plugin version's id.
+    pub plugin_id: String,
+    /// The host's id of the event, run or request being handled.
+    pub event_id: Option<String>,
+    pub grants: Grants,
+    pub lever: Option<LeverAccess>,
+    /// The installation's configuration as JSON.
+    pub config_json: String,
+    pub secrets: Secrets,
+    /// Scoped by the host to tenant × plugin; the plugin cannot name another scope.
+    pub state: Arc<dyn StateStore>,
+    pub audit: Arc<dyn AuditSink>,
+    /// Operator policy for vendor HTTP; `None` uses the runtime's default.
+    pub vendor_http: Option<VendorHttpPolicy>,
+}
+
+impl InvocationContext {
+    /// A context with no grants, no Lever connection, config `{}` and no secrets.
+    pub fn new(
+        tenant_id: impl Into<String>,
+        installation_id: impl Into<String>,
+        plugin_id: impl Into<String>,
+        state: Arc<dyn StateStore>,
+        audit: Arc<dyn AuditSink>,
+    ) -> Self {
+        InvocationContext {
+            tenant_id: tenant_id.into(),
+            installation_id: installation_id.into(),
+            plugin_id: plugin_id.into(),
+            event_id: None,
+            grants: Grants::none(),
+            lever: None,
+            config_json: "{}".into(),
+            secrets: Secrets::new(),
+            state,
+            audit,
+            vendor_http: None,
+        }
+    }
+
+    /// The context of host-internal calls (install-time `describe`): nothing but logging.
+    pub(crate) fn system(plugin_id: &str) -> Self {
+        Self::new(
+            "fulcrum",
+            "install",
+            plugin_id,
+            Arc::new(MemoryStateStore::new()),
+            Arc::new(NoAudit),
+        )
+    }
+
+    pub fn with_event_id(mut self, id: impl Into<String>) -> Self {
+        self.event_id = Some(id.into());
+        self
+    }
+
+    pub fn with_grants(mut self, grants: Grants) -> Self {
+        self.grants = grants;
+        self
+    }
+
+    pub fn with_lever(mut self, lever: LeverAccess) -> Self {
+        self.lever = Some(lever);
+        self
+    }
+
+    pub fn with_config(mut self, config_json: impl Into<String>) -> Self {
+        self.config_json = config_json.into();
+        self
+    }
+
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    pub fn with_vendor_http(mut self, policy: VendorHttpPolicy) -> Self {
+        self.vendor_http = Some(policy);
+        self
+    }
+}
+
+impl fmt::Debug for InvocationContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InvocationContext")
+            .field("tenant_id", &self.tenant_id)
+            .field("installation_id", &self.installation_id)
+            .field("plugin_id", &self.plugin_id)
+            .field("event_id", &self.event_id)
+            .field("grants", &self.grants)
+            .field("lever", &self.lever)
+            .field("secrets", &self.secrets)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_is_the_intersection() {
+        let requested: BTreeSet<_> = [Permission::ListStages, Permission::CreateOpportunity].into();
+        let approved: BTreeSet<_> = [Permission::CreateOpportunity, Permission::ListUsers].into();
+        let grants = Grants::new(&requested, &approved);
+        assert!(grants.allows(Permission::CreateOpportunity));
+        assert!(!grants.allows(Permission::ListStages), "not approved");
+        assert!(!grants.allows(Permission::ListUsers), "not requested");
+        assert!(!grants.clone().without(Permission::CreateOpportunity).allows(Permission::CreateOpportunity));
+        let narrower: BTreeSet<_> = [Permission::ListStages].into();
+        assert!(grants.restricted_to(&narrower).permissions().is_empty());
+    }
+
+    #[test]
+    fn secrets_are_not_debug_printed() {
+        let secrets = Secrets::new().with("api-token", "s3cr3t");
+        let shown = format!("{secrets:?}");
+        assert!(shown.contains("api-token") && !shown.contains("s3cr3t"), "{shown}");
+        assert_eq!(secrets.get("api-token").as_deref(), Some("s3cr3t"));
+    }
+}

@@ -1,0 +1,408 @@
+//! One invocation = one fresh `Store`: a new instance from the plugin version's
+//! pre-instantiated component, store limits, an epoch-based CPU budget, a wall-clock timeout
+//! around everything, and an empty WASI context. Whatever the guest did to its instance is
+//! gone afterwards, so the next invocation starts clean even after a trap.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use crate::audit::Capability;
+use crate::bindings::{
+    ActionRequest, ConfigProblem, LeverEvent, Manifest, PluginError, Rejection, ScheduledRun,
+    VendorRequest,
+};
+use crate::config::RuntimeConfig;
+use crate::grants::InvocationContext;
+use crate::host::{HostState, LimitHit, Shared, truncate};
+use crate::registry::PluginVersion;
+use crate::stderr::panic_message;
+
+/// A call of one of the plugin's exports.
+#[derive(Debug, Clone)]
+pub enum Call {
+    Describe,
+    ValidateConfig(String),
+    VerifyVendorRequest(VendorRequest),
+    LeverEvent(LeverEvent),
+    VendorEvent(VendorRequest),
+    Schedule(ScheduledRun),
+    Action(ActionRequest),
+}
+
+impl Call {
+    pub fn kind(&self) -> CallKind {
+        match self {
+            Call::Describe => CallKind::Describe,
+            Call::ValidateConfig(_) => CallKind::ValidateConfig,
+            Call::VerifyVendorRequest(_) => CallKind::VerifyVendorRequest,
+            Call::LeverEvent(_) => CallKind::LeverEvent,
+            Call::VendorEvent(_) => CallKind::VendorEvent,
+            Call::Schedule(_) => CallKind::Schedule,
+            Call::Action(_) => CallKind::Action,
+        }
+    }
+
+    /// `run-action` with a JSON input.
+    pub fn action(id: impl Into<String>, name: impl Into<String>, input: impl Into<String>) -> Call {
+        Call::Action(ActionRequest {
+            id: id.into(),
+            name: name.into(),
+            input: input.into(),
+            requested_by: None,
+        })
+    }
+}
+
+/// Which export a call goes to; decides which capabilities are usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallKind {
+    Describe,
+    ValidateConfig,
+    VerifyVendorRequest,
+    LeverEvent,
+    VendorEvent,
+    Schedule,
+    Action,
+}
+
+impl CallKind {
+    /// The WIT export's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CallKind::Describe => "describe",
+            CallKind::ValidateConfig => "validate-config",
+            CallKind::VerifyVendorRequest => "verify-vendor-request",
+            CallKind::LeverEvent => "handle-lever-event",
+            CallKind::VendorEvent => "handle-vendor-event",
+            CallKind::Schedule => "run-schedule",
+            CallKind::Action => "run-action",
+        }
+    }
+
+    /// `describe` must be pure (it runs at install, before any installation exists);
+    /// `validate-config` and `verify-vendor-request` may read config and log only (the WIT
+    /// says so for the ingress check, which runs before the request is even stored).
+    pub(crate) fn allows(self, capability: Capability) -> bool {
+        match self {
+            CallKind::Describe => capability == Capability::Log,
+            CallKind::ValidateConfig | CallKind::VerifyVendorRequest => {
+                matches!(capability, Capability::Config | Capability::Log)
+            }
+            CallKind::LeverEvent | CallKind::VendorEvent | CallKind::Schedule | CallKind::Action => true,
+        }
+    }
+}
+
+/// What a call returned. The plugin's own errors are values here, not `InvocationError`s.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutput {
+    Manifest(Manifest),
+    ConfigChecked(Result<(), Vec<ConfigProblem>>),
+    VendorRequestChecked(Result<(), Rejection>),
+    /// `handle-lever-event`, `handle-vendor-event`, `run-schedule`.
+    Handled(Result<(), PluginError>),
+    /// `run-action`: the result JSON.
+    ActionResult(Result<String, PluginError>),
+}
+
+impl CallOutput {
+    /// The action's result, if this was `run-action`.
+    pub fn into_action_result(self) -> Option<Result<String, PluginError>> {
+        match self {
+            CallOutput::ActionResult(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Bytes of text the guest handed back (what `max_result_bytes` limits).
+    fn size(&self) -> usize {
+        fn error(e: &PluginError) -> usize {
+            match e {
+                PluginError::Forbidden(s)
+                | PluginError::NotFound(s)
+                | PluginError::Invalid(s)
+                | PluginError::Unavailable(s)
+                | PluginError::VendorError(s)
+                | PluginError::LimitExceeded(s) => s.len(),
+                PluginError::RateLimited(_) => 8,
+            }
+        }
+        match self {
+            CallOutput::Manifest(m) => {
+                let strings = [
+                    &m.id,
+                    &m.name,
+                    &m.version,
+                    &m.vendor,
+                    &m.description,
+                    &m.config_schema,
+                ];
+                strings.iter().map(|s| s.len()).sum::<usize>()
+                    + m.permissions.iter().chain(&m.vendor_hosts).chain(&m.secrets).map(String::len).sum::<usize>()
+                    + m.schedules.iter().map(|s| s.name.len() + s.description.len()).sum::<usize>()
+                    + m.actions
+                        .iter()
+                        .map(|a| a.name.len() + a.description.len() + a.input_schema.len())
+                        .sum::<usize>()
+            }
+            CallOutput::ConfigChecked(Ok(())) | CallOutput::VendorRequestChecked(Ok(())) => 0,
+            CallOutput::ConfigChecked(Err(problems)) => {
+                problems.iter().map(|p| p.pointer.len() + p.message.len()).sum()
+            }
+            CallOutput::VendorRequestChecked(Err(r)) => r.message.len(),
+            CallOutput::Handled(Ok(())) => 0,
+            CallOutput::Handled(Err(e)) => error(e),
+            CallOutput::ActionResult(Ok(s)) => s.len(),
+            CallOutput::ActionResult(Err(e)) => error(e),
+        }
+    }
+}
+
+/// Why an invocation did not produce a result, worded for the vendor or admin who has to
+/// fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvocationError {
+    #[error(
+        "the plugin ran longer than its CPU budget of {} ms and was stopped: make the work \
+         per event smaller (e.g. page through data across scheduled runs) or ask the operator \
+         for a larger budget",
+        .budget.as_millis()
+    )]
+    CpuBudgetExceeded { budget: Duration },
+
+    #[error(
+        "the invocation took longer than the wall-clock limit of {} ms (host calls included) \
+         and was cancelled: check for slow vendor endpoints or too many sequential calls",
+        .limit.as_millis()
+    )]
+    WallClockTimeout { limit: Duration },
+
+    #[error(
+        "the plugin needed more than {limit_bytes} bytes of linear memory and was stopped: \
+         process data in smaller pieces"
+    )]
+    MemoryLimitExceeded { limit_bytes: usize },
+
+    #[error("the plugin grew a table beyond {limit_elements} elements and was stopped")]
+    TableLimitExceeded { limit_elements: usize },
+
+    #[error(
+        "the plugin overflowed its stack (unbounded or too deep recursion) and was stopped: \
+         make the recursion iterative or bounded"
+    )]
+    StackOverflow,
+
+    #[error(
+        "the plugin returned {bytes} bytes, more than the limit of {limit}: return less (e.g. \
+         a summary or a page) and store the rest in state"
+    )]
+    ResultTooLarge { bytes: usize, limit: usize },
+
+    #[error("the plugin panicked: {message}")]
+    Panicked { message: String },
+
+    #[error("the plugin trapped: {message}")]
+    Trapped { message: String },
+
+    #[error("the plugin could not be instantiated: {message}")]
+    Instantiation { message: String },
+
+    #[error("the invocation is for plugin {expected:?} but the context names {found:?}")]
+    WrongPlugin { expected: String, found: String },
+}
+
+/// Largest trap message kept (a wasm backtrace can be long).
+const MAX_TRAP_MESSAGE: usize = 4096;
+
+pub(crate) async fn invoke(
+    engine: &wasmtime::Engine,
+    shared: &Arc<Shared>,
+    plugin: Arc<PluginVersion>,
+    mut ctx: InvocationContext,
+    call: Call,
+) -> Result<CallOutput, InvocationError> {
+    if ctx.plugin_id != plugin.id() {
+        return Err(InvocationError::WrongPlugin {
+            expected: plugin.id().to_owned(),
+            found: ctx.plugin_id,
+        });
+    }
+    // Never more than this version asked for, whatever the caller computed.
+    ctx.grants = ctx.grants.restricted_to(plugin.requested_permissions());
+    let limits = &shared.config.limits;
+    let kind = call.kind();
+    let started = Instant::now();
+    let (tenant, event) = (ctx.tenant_id.clone(), ctx.event_id.clone());
+    // Epochs cannot interrupt a guest that is parked in a host call (a slow vendor), and a
+    // host call can itself be slow: the whole invocation is under a wall-clock timeout.
+    // Dropping the future drops the store and its fiber.
+    let result = match tokio::time::timeout(
+        limits.wall_clock_timeout,
+        run(engine, shared, plugin.clone(), ctx, call),
+    )
+    .await
+    {
+        Ok(result) => result,
+        Err(_elapsed) => Err(InvocationError::WallClockTimeout {
+            limit: limits.wall_clock_timeout,
+        }),
+    };
+    let elapsed = started.elapsed();
+    match &result {
+        Ok(_) => tracing::debug!(
+            plugin = plugin.id(), version = %plugin.version(), tenant, event, call = kind.as_str(),
+            ?elapsed, "invocation finished"
+        ),
+        Err(error) => tracing::warn!(
+            plugin = plugin.id(), version = %plugin.version(), tenant, event, call = kind.as_str(),
+            ?elapsed, %error, "invocation failed"
+        ),
+    }
+    result
+}
+
+/// A store for one invocation, with its limits and CPU budget armed.
+pub(crate) fn new_store(
+    engine: &wasmtime::Engine,
+    shared: &Arc<Shared>,
+    plugin: Arc<PluginVersion>,
+    ctx: InvocationContext,
+    kind: CallKind,
+) -> Store<HostState> {
+    let state = HostState::new(shared.clone(), plugin, ctx, kind);
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    let budget = shared.config.limits.cpu_budget;
+    // Called at every epoch tick while the guest runs: charge guest time (wall time minus
+    // host calls minus time parked after yields) against the budget, then yield so other
+    // invocations on this worker thread, and the wall-clock timer, get to run.
+    store.epoch_deadline_callback(move |mut cx| {
+        let state = cx.data_mut();
+        if state.clock.guest_time() >= budget {
+            state.limiter.hit.get_or_insert(LimitHit::Cpu);
+            return Err(wasmtime::Error::msg(format!(
+                "CPU budget of {} ms exhausted",
+                budget.as_millis()
+            )));
+        }
+        let parked = state.clock.parked_meter();
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(async move {
+                let at = Instant::now();
+                tokio::task::yield_now().await;
+                let nanos = u64::try_from(at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                parked.fetch_add(nanos, Ordering::Relaxed);
+            }),
+        ))
+    });
+    store.set_epoch_deadline(1);
+    store
+}
+
+async fn run(
+    engine: &wasmtime::Engine,
+    shared: &Arc<Shared>,
+    plugin: Arc<PluginVersion>,
+    ctx: InvocationContext,
+    call: Call,
+) -> Result<CallOutput, InvocationError> {
+    let config = &shared.config;
+    let mut store = new_store(engine, shared, plugin.clone(), ctx, call.kind());
+    let instance = match plugin.pre().instantiate_async(&mut store).await {
+        Ok(instance) => instance,
+        Err(error) => {
+            return Err(match classify_limit(store.data(), config) {
+                Some(limit) => limit,
+                // Also a full instance pool: the message says which pool.
+                None => InvocationError::Instantiation {
+                    message: truncate(&format!("{error:#}"), MAX_TRAP_MESSAGE).to_owned(),
+                },
+            });
+        }
+    };
+    let guest = instance.fulcrum_connector_plugin();
+    let outcome: wasmtime::Result<CallOutput> = async {
+        Ok(match &call {
+            Call::Describe => CallOutput::Manifest(guest.call_describe(&mut store).await?),
+            Call::ValidateConfig(json) => {
+                CallOutput::ConfigChecked(guest.call_validate_config(&mut store, json).await?)
+            }
+            Call::VerifyVendorRequest(request) => CallOutput::VendorRequestChecked(
+                guest.call_verify_vendor_request(&mut store, request).await?,
+            ),
+            Call::LeverEvent(event) => {
+                CallOutput::Handled(guest.call_handle_lever_event(&mut store, event).await?)
+            }
+            Call::VendorEvent(request) => {
+                CallOutput::Handled(guest.call_handle_vendor_event(&mut store, request).await?)
+            }
+            Call::Schedule(run) => CallOutput::Handled(guest.call_run_schedule(&mut store, run).await?),
+            Call::Action(request) => {
+                CallOutput::ActionResult(guest.call_run_action(&mut store, request).await?)
+            }
+        })
+    }
+    .await;
+    match outcome {
+        Ok(output) => {
+            let bytes = output.size();
+            let limit = config.limits.max_result_bytes;
+            if bytes > limit {
+                return Err(InvocationError::ResultTooLarge { bytes, limit });
+            }
+            Ok(output)
+        }
+        Err(error) => Err(classify(&error, store.data(), config)),
+    }
+}
+
+fn classify_limit(state: &HostState, config: &RuntimeConfig) -> Option<InvocationError> {
+    let limits = &config.limits;
+    Some(match state.limiter.hit? {
+        LimitHit::Cpu => InvocationError::CpuBudgetExceeded {
+            budget: limits.cpu_budget,
+        },
+        LimitHit::Memory { .. } => InvocationError::MemoryLimitExceeded {
+            limit_bytes: limits.max_memory_bytes,
+        },
+        LimitHit::Table { .. } => InvocationError::TableLimitExceeded {
+            limit_elements: limits.max_table_elements,
+        },
+    })
+}
+
+/// Names the cause of a failed call: a limit we recorded where it was hit, a trap code, a
+/// panic message from stderr, or else the trap itself.
+fn classify(error: &wasmtime::Error, state: &HostState, config: &RuntimeConfig) -> InvocationError {
+    if let Some(limit) = classify_limit(state, config) {
+        return limit;
+    }
+    let trap = error.downcast_ref::<Trap>().copied();
+    match trap {
+        Some(Trap::StackOverflow) => return InvocationError::StackOverflow,
+        Some(Trap::Interrupt) => {
+            return InvocationError::CpuBudgetExceeded {
+                budget: config.limits.cpu_budget,
+            };
+        }
+        _ => {}
+    }
+    if let Some(message) = panic_message(&state.stderr.text()) {
+        return InvocationError::Panicked { message };
+    }
+    // SDKs that route panics through `log` leave the message there instead.
+    if trap == Some(Trap::UnreachableCodeReached)
+        && let Some(line) = &state.last_error_log
+        && line.contains("panic")
+    {
+        return InvocationError::Panicked {
+            message: line.clone(),
+        };
+    }
+    InvocationError::Trapped {
+        message: truncate(&format!("{error:?}"), MAX_TRAP_MESSAGE).to_owned(),
+    }
+}
