@@ -36,7 +36,8 @@ pub fn client(sandbox: &Sandbox, spec: KeySpec) -> LeverClient {
     LeverClient::new(client_config(sandbox), Credential::api_key(key)).expect("client builds")
 }
 
-/// A client with every permission.
+/// A client with every permission and access to confidential data (which Lever still hides
+/// unless a request asks for it with `confidentiality=all`).
 pub fn admin_client(sandbox: &Sandbox) -> LeverClient {
-    client(sandbox, KeySpec::all("tests"))
+    client(sandbox, KeySpec { confidential: true, ..KeySpec::all("tests") })
 }

@@ -4,7 +4,7 @@
 use fulcrum_tests::{admin_client, start_sandbox};
 use futures::{StreamExt, TryStreamExt};
 use lever_client::{OpportunityQuery, PostingQuery};
-use lever_model::Operation;
+use lever_model::{Confidentiality, DistributionChannel, Operation, PostingState};
 use lever_sandbox::SeedSpec;
 use std::collections::HashSet;
 
@@ -13,18 +13,38 @@ async fn streams_every_record_across_pages_exactly_once() {
     let sandbox = start_sandbox(SeedSpec { seed: 7, postings: 1_050, opportunities: 1_234 }).await;
     let client = admin_client(&sandbox);
 
-    let opportunities: Vec<_> = client.opportunities(OpportunityQuery::default()).try_collect().await.unwrap();
+    // Lever lists confidential records only when asked; ask, so every seeded record counts.
+    let everything = OpportunityQuery { confidentiality: Some("all".into()), ..Default::default() };
+    let opportunities: Vec<_> = client.opportunities(everything).try_collect().await.unwrap();
     let ids: HashSet<_> = opportunities.iter().map(|o| o.id.clone()).collect();
     assert_eq!(opportunities.len(), 1_234, "every seeded opportunity is listed");
     assert_eq!(ids.len(), 1_234, "no opportunity is listed twice");
 
-    let postings: Vec<_> = client.postings(PostingQuery::default()).try_collect().await.unwrap();
-    let expected = sandbox.read(|db| db.postings().filter(|p| p.confidentiality != lever_model::Confidentiality::Confidential).count());
-    assert!(expected > 1_000);
-    assert_eq!(postings.len(), expected);
+    // Without the parameter, confidential ones are silently left out, as Lever does.
+    let visible: Vec<_> = client.opportunities(OpportunityQuery::default()).try_collect().await.unwrap();
+    let non_confidential = sandbox.read(|db| db.opportunities().filter(|o| o.confidentiality != Confidentiality::Confidential).count());
+    assert!(non_confidential < 1_234, "the seed has confidential opportunities");
+    assert_eq!(visible.len(), non_confidential);
+
+    let all_postings = PostingQuery { confidentiality: Some("all".into()), ..Default::default() };
+    let postings: Vec<_> = client.postings(all_postings).try_collect().await.unwrap();
+    let unique: HashSet<_> = postings.iter().map(|p| p.id.clone()).collect();
+    // Lever hides published postings that are only on the internal site unless a
+    // distributionChannel is asked for.
+    let expected = sandbox.read(|db| {
+        db.postings()
+            .filter(|p| {
+                p.state != PostingState::Published
+                    || p.distribution_channels.as_deref().unwrap_or(&[]).contains(&DistributionChannel::Public)
+            })
+            .count()
+    });
+    assert!(expected > 1_000 && expected < 1_050, "the seed has internal-only published postings");
+    assert_eq!((postings.len(), unique.len()), (expected, expected), "every visible posting, once");
 
     let pages = sandbox.stats().requests[&Operation::ListOpportunities.label()][&200];
-    assert_eq!(pages, 13, "1,234 records at 100 per page is 13 pages");
+    let expected_pages = 13 + non_confidential.div_ceil(100) as u64;
+    assert_eq!(pages, expected_pages, "100 records per page, and not one request more");
 }
 
 #[tokio::test]
@@ -60,7 +80,9 @@ async fn filters_are_applied_by_the_server() {
         .try_collect()
         .await
         .unwrap();
-    let expected = sandbox.read(|db| db.opportunities().filter(|o| o.archived.is_some()).count());
+    let expected = sandbox.read(|db| {
+        db.opportunities().filter(|o| o.archived.is_some() && o.confidentiality != Confidentiality::Confidential).count()
+    });
     assert!(expected > 0, "the seed archives some opportunities");
     assert_eq!(archived.len(), expected);
     assert!(archived.iter().all(|o| o.is_archived()));

@@ -50,9 +50,11 @@ async fn random_fault_rates_are_ridden_out_by_retries() {
     sandbox.set_faults(FaultConfig { rate_500: 0.15, rate_503: 0.15, drop_rate: 0.1, ..Default::default() });
 
     use futures::TryStreamExt;
-    let all: Vec<_> = client.opportunities(Default::default()).try_collect().await.unwrap();
+    let everything = lever_client::OpportunityQuery { confidentiality: Some("all".into()), ..Default::default() };
+    let all: Vec<_> = client.opportunities(everything).try_collect().await.unwrap();
     assert_eq!(all.len(), 600);
-    sandbox.set_faults(FaultConfig::default());
+    let stats = sandbox.stats();
+    assert!(stats.injected_faults + stats.dropped_connections > 0, "faults were injected: {stats:?}");
 }
 
 #[tokio::test]

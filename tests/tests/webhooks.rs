@@ -110,9 +110,18 @@ async fn failed_deliveries_are_retried_until_accepted() {
     delivery.verify(&signing).unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 3, "two failures, then success");
 
-    let records = sandbox.webhook_deliveries();
-    let record = records.iter().find(|r| r.event == "applicationCreated").unwrap();
-    assert!(record.delivered);
+    // The sandbox records the outcome after it reads our 200; wait for that.
+    let record = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let found = sandbox.webhook_deliveries().into_iter().find(|r| r.event == "applicationCreated" && r.delivered);
+            match found {
+                Some(record) => break record,
+                None => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    })
+    .await
+    .expect("the delivery is recorded as delivered");
     assert_eq!(record.attempts, 3);
     assert_eq!(record.last_status, Some(200));
 }
