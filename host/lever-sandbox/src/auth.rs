@@ -72,7 +72,11 @@ impl Credentials {
     }
 
     pub fn issue_api_key(&self, spec: KeySpec) -> String {
-        self.insert(format!("lsk_{}", random_string(40)), CredentialKind::ApiKey, spec)
+        self.insert(
+            format!("lsk_{}", random_string(40)),
+            CredentialKind::ApiKey,
+            spec,
+        )
     }
 
     /// A JWT-shaped access token (Lever's are Auth0 JWTs); clients must treat it as opaque.
@@ -105,8 +109,11 @@ impl Credentials {
         }
     }
 
+    /// Every credential ever issued, by label.
     pub fn list(&self) -> Vec<Arc<Credential>> {
-        self.map.read().values().cloned().collect()
+        let mut all: Vec<_> = self.map.read().values().cloned().collect();
+        all.sort_by(|a, b| (&a.label, &a.secret).cmp(&(&b.label, &b.secret)));
+        all
     }
 
     /// Who is calling: Basic (key as username, password ignored) or Bearer → 401 otherwise.
@@ -140,8 +147,12 @@ impl Credentials {
         let cred = self.map.read().get(&secret).cloned();
         match cred {
             Some(c) if c.kind != kind => Err(ApiError::unauthorized(match kind {
-                CredentialKind::ApiKey => "An access token was sent as an API key; use 'Authorization: Bearer <token>'",
-                CredentialKind::Bearer => "An API key was sent as a bearer token; send it as the HTTP Basic username",
+                CredentialKind::ApiKey => {
+                    "An access token was sent as an API key; use 'Authorization: Bearer <token>'"
+                }
+                CredentialKind::Bearer => {
+                    "An API key was sent as a bearer token; send it as the HTTP Basic username"
+                }
             })),
             Some(c) if c.revoked => Err(ApiError::unauthorized(
                 "This API key or access token has been revoked",

@@ -438,9 +438,15 @@ impl Db {
             {
                 return Err(format!("opportunity {id} archived with unknown reason {r}"));
             }
-            for user in [o.owner.as_ref(), o.sourced_by.as_ref()].into_iter().flatten() {
+            for user in [o.owner.as_ref(), o.sourced_by.as_ref()]
+                .into_iter()
+                .flatten()
+            {
                 if !self.users.contains_key(user.id()) {
-                    return Err(format!("opportunity {id} references unknown user {}", user.id()));
+                    return Err(format!(
+                        "opportunity {id} references unknown user {}",
+                        user.id()
+                    ));
                 }
             }
             let apps = self.applications(id);
@@ -450,13 +456,18 @@ impl Db {
             let listed: Vec<&str> = o.applications.iter().map(Expandable::id).collect();
             let stored: Vec<&str> = apps.iter().map(|a| a.id.as_str()).collect();
             if listed != stored {
-                return Err(format!("opportunity {id} lists applications {listed:?}, stored {stored:?}"));
+                return Err(format!(
+                    "opportunity {id} lists applications {listed:?}, stored {stored:?}"
+                ));
             }
             for a in apps {
                 if let Some(p) = &a.posting
                     && !self.postings.contains_key(p)
                 {
-                    return Err(format!("application {} references unknown posting {p}", a.id));
+                    return Err(format!(
+                        "application {} references unknown posting {p}",
+                        a.id
+                    ));
                 }
             }
             for f in self.files(id) {
@@ -477,8 +488,15 @@ impl Db {
                 .contacts
                 .get(cid)
                 .ok_or_else(|| format!("e-mail {email} indexed to missing contact {cid}"))?;
-            if !owner.contact.emails.iter().any(|e| canonical_email(e) == *email) {
-                return Err(format!("e-mail {email} indexed to contact {cid} that lacks it"));
+            if !owner
+                .contact
+                .emails
+                .iter()
+                .any(|e| canonical_email(e) == *email)
+            {
+                return Err(format!(
+                    "e-mail {email} indexed to contact {cid} that lacks it"
+                ));
             }
         }
         Ok(())

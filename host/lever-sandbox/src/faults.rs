@@ -48,7 +48,9 @@ impl FaultConfig {
             if let ScriptedFault::Status(s) = f
                 && !(400..=599).contains(s)
             {
-                return Err(format!("scripted status {s} is not an HTTP error status (400-599)"));
+                return Err(format!(
+                    "scripted status {s} is not an HTTP error status (400-599)"
+                ));
             }
         }
         Ok(())
@@ -185,7 +187,13 @@ mod tests {
             ],
             ..Default::default()
         });
-        assert_eq!(f.plan(), Some(Plan::Status { delay_ms: 0, status: 503 }));
+        assert_eq!(
+            f.plan(),
+            Some(Plan::Status {
+                delay_ms: 0,
+                status: 503
+            })
+        );
         assert_eq!(f.plan(), Some(Plan::Drop));
         assert_eq!(f.plan(), Some(Plan::Continue { delay_ms: 5 }));
         assert_eq!(f.plan(), None);
@@ -199,19 +207,41 @@ mod tests {
             rate_500: 1.0,
             ..Default::default()
         });
-        assert_eq!(f.plan(), Some(Plan::Status { delay_ms: 0, status: 500 }));
+        assert_eq!(
+            f.plan(),
+            Some(Plan::Status {
+                delay_ms: 0,
+                status: 500
+            })
+        );
         let c: FaultConfig = serde_json::from_str(
             r#"{"rate_503":0.5,"fail_next":[{"status":503},"drop",{"slow_ms":10}]}"#,
         )
         .unwrap();
         assert_eq!(
             c.fail_next,
-            vec![ScriptedFault::Status(503), ScriptedFault::Drop, ScriptedFault::SlowMs(10)]
+            vec![
+                ScriptedFault::Status(503),
+                ScriptedFault::Drop,
+                ScriptedFault::SlowMs(10)
+            ]
         );
         assert!(c.validate().is_ok());
-        assert!(FaultConfig { rate_500: 2.0, ..Default::default() }.validate().is_err());
-        assert!(FaultConfig { fail_next: vec![ScriptedFault::Status(200)], ..Default::default() }
+        assert!(
+            FaultConfig {
+                rate_500: 2.0,
+                ..Default::default()
+            }
             .validate()
-            .is_err());
+            .is_err()
+        );
+        assert!(
+            FaultConfig {
+                fail_next: vec![ScriptedFault::Status(200)],
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

@@ -71,7 +71,9 @@ impl Sandbox {
             .map(|u| u.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| url.clone());
         if url::Url::parse(&base).is_err() {
-            return Err(SandboxError::Config(format!("public_url {base:?} is not a URL")));
+            return Err(SandboxError::Config(format!(
+                "public_url {base:?} is not a URL"
+            )));
         }
         let spec = config.seed.clone();
         // Large seeds take a moment of CPU; keep it off the async workers.

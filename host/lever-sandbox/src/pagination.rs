@@ -159,13 +159,21 @@ mod tests {
         let tok = t.issue("/p?a=1", (5, "id-1"));
         assert_eq!(t.verify("/p?a=1", &tok).unwrap(), (5, "id-1".to_owned()));
         // other query
-        assert_eq!(t.verify("/p?a=2", &tok).unwrap_err(), ApiError::invalid_offset());
+        assert_eq!(
+            t.verify("/p?a=2", &tok).unwrap_err(),
+            ApiError::invalid_offset()
+        );
         // altered token
         let mut bytes = URL_SAFE_NO_PAD.decode(&tok).unwrap();
         bytes[0] ^= 1;
         assert!(t.verify("/p?a=1", &URL_SAFE_NO_PAD.encode(bytes)).is_err());
         // foreign tokens, Lever-shaped and garbage
-        for foreign in ["0.1414895548650.a6070140-33db-407c-91f5-2760e15c8e94", "", "!!", "abc"] {
+        for foreign in [
+            "0.1414895548650.a6070140-33db-407c-91f5-2760e15c8e94",
+            "",
+            "!!",
+            "abc",
+        ] {
             assert!(t.verify("/p?a=1", foreign).is_err(), "{foreign}");
         }
         // another sandbox's token
@@ -174,7 +182,10 @@ mod tests {
         t.rotate();
         let err = t.verify("/p?a=1", &tok).unwrap_err();
         assert_eq!(err.status.as_u16(), 400);
-        assert_eq!(err.message, "Invalid offset token: Offset token is invalid for sort");
+        assert_eq!(
+            err.message,
+            "Invalid offset token: Offset token is invalid for sort"
+        );
     }
 
     #[test]

@@ -29,7 +29,9 @@ impl RawQuery {
     pub fn all(&self, key: &str) -> Vec<&str> {
         self.pairs
             .iter()
-            .filter(|(k, _)| k == key || (k.len() == key.len() + 2 && k.starts_with(key) && k.ends_with("[]")))
+            .filter(|(k, _)| {
+                k == key || (k.len() == key.len() + 2 && k.starts_with(key) && k.ends_with("[]"))
+            })
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
             .collect()
@@ -126,7 +128,9 @@ mod tests {
 
     #[test]
     fn repeated_and_bracket_keys_are_collected() {
-        let q = RawQuery::parse(Some("state=published&state=internal&accessRole[]=admin&tag=a%20b&x="));
+        let q = RawQuery::parse(Some(
+            "state=published&state=internal&accessRole[]=admin&tag=a%20b&x=",
+        ));
         assert_eq!(q.all("state"), vec!["published", "internal"]);
         assert_eq!(q.all("accessRole"), vec!["admin"]);
         assert_eq!(q.one("tag"), Some("a b"));
@@ -140,7 +144,11 @@ mod tests {
         for bad in ["limit=0", "limit=101", "limit=x"] {
             assert!(RawQuery::parse(Some(bad)).limit().is_err(), "{bad}");
         }
-        assert!(RawQuery::parse(Some("created_at_start=yesterday")).range("created_at_").is_err());
+        assert!(
+            RawQuery::parse(Some("created_at_start=yesterday"))
+                .range("created_at_")
+                .is_err()
+        );
         let r = RawQuery::parse(Some("created_at_start=10&created_at_end=20"))
             .range("created_at_")
             .unwrap();
@@ -153,7 +161,10 @@ mod tests {
         let a = RawQuery::parse(Some("tag=a&state=b&limit=5&offset=xyz"));
         let b = RawQuery::parse(Some("state=b&tag=a"));
         assert_eq!(a.fingerprint("/p"), b.fingerprint("/p"));
-        assert_ne!(a.fingerprint("/p"), RawQuery::parse(Some("tag=a")).fingerprint("/p"));
+        assert_ne!(
+            a.fingerprint("/p"),
+            RawQuery::parse(Some("tag=a")).fingerprint("/p")
+        );
         assert_ne!(a.fingerprint("/p"), a.fingerprint("/q"));
     }
 }

@@ -17,7 +17,9 @@ impl RateLimit {
         let burst = NonZeroU32::new(burst).unwrap_or(per_second);
         Self {
             enabled: AtomicBool::new(enabled),
-            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            limiter: DefaultKeyedRateLimiter::keyed(
+                Quota::per_second(per_second).allow_burst(burst),
+            ),
         }
     }
 

@@ -34,7 +34,9 @@ fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
 }
 
 fn uuid(rng: &mut ChaCha8Rng) -> String {
-    uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
 }
 
 fn pick<'a, T>(rng: &mut ChaCha8Rng, xs: &'a [T]) -> &'a T {
@@ -77,16 +79,61 @@ pub(crate) struct SeedUsers {
 const USERS: &[(&str, &str, &str, &str)] = &[
     // name, username, access role, job title
     ("Avery Chen", "avery.chen", "super admin", "Head of Talent"),
-    ("Jordan Okafor", "jordan.okafor", "admin", "Recruiting Operations Lead"),
+    (
+        "Jordan Okafor",
+        "jordan.okafor",
+        "admin",
+        "Recruiting Operations Lead",
+    ),
     ("Priya Raman", "priya.raman", "admin", "Senior Recruiter"),
-    ("Mateo García", "mateo.garcia", "team member", "Technical Recruiter"),
-    ("Hannah Schmidt", "hannah.schmidt", "team member", "Recruiter"),
-    ("Kenji Watanabe", "kenji.watanabe", "team member", "Engineering Manager"),
-    ("Fatima Zahra Benali", "fatima.benali", "team member", "VP of Sales"),
-    ("Sam Rivera", "sam.rivera", "limited team member", "Design Lead"),
-    ("Olivia Brooks", "olivia.brooks", "interviewer", "Staff Engineer"),
-    ("Noah Williams", "noah.williams", "interviewer", "Product Designer"),
-    ("Grace Liu", "grace.liu", "team member", "Recruiter (former)"),
+    (
+        "Mateo García",
+        "mateo.garcia",
+        "team member",
+        "Technical Recruiter",
+    ),
+    (
+        "Hannah Schmidt",
+        "hannah.schmidt",
+        "team member",
+        "Recruiter",
+    ),
+    (
+        "Kenji Watanabe",
+        "kenji.watanabe",
+        "team member",
+        "Engineering Manager",
+    ),
+    (
+        "Fatima Zahra Benali",
+        "fatima.benali",
+        "team member",
+        "VP of Sales",
+    ),
+    (
+        "Sam Rivera",
+        "sam.rivera",
+        "limited team member",
+        "Design Lead",
+    ),
+    (
+        "Olivia Brooks",
+        "olivia.brooks",
+        "interviewer",
+        "Staff Engineer",
+    ),
+    (
+        "Noah Williams",
+        "noah.williams",
+        "interviewer",
+        "Product Designer",
+    ),
+    (
+        "Grace Liu",
+        "grace.liu",
+        "team member",
+        "Recruiter (former)",
+    ),
 ];
 
 fn seed_users(db: &mut Db, rng: &mut ChaCha8Rng, now: Millis) -> SeedUsers {
@@ -135,8 +182,18 @@ fn seed_users(db: &mut Db, rng: &mut ChaCha8Rng, now: Millis) -> SeedUsers {
         },
     );
     SeedUsers {
-        recruiters: vec![ids[1].clone(), ids[2].clone(), ids[3].clone(), ids[4].clone()],
-        hiring_managers: vec![ids[5].clone(), ids[6].clone(), ids[7].clone(), ids[2].clone()],
+        recruiters: vec![
+            ids[1].clone(),
+            ids[2].clone(),
+            ids[3].clone(),
+            ids[4].clone(),
+        ],
+        hiring_managers: vec![
+            ids[5].clone(),
+            ids[6].clone(),
+            ids[7].clone(),
+            ids[2].clone(),
+        ],
         interviewers: vec![ids[8].clone(), ids[9].clone(), ids[5].clone()],
         agency,
     }
@@ -168,14 +225,46 @@ fn seed_stages(db: &mut Db, rng: &mut ChaCha8Rng) {
 
 fn seed_archive_reasons(db: &mut Db, rng: &mut ChaCha8Rng) {
     let reasons = [
-        ("Hired", ArchiveReasonType::Hired, ArchiveReasonStatus::Active),
-        ("Withdrew", ArchiveReasonType::NonHired, ArchiveReasonStatus::Active),
-        ("Underqualified", ArchiveReasonType::NonHired, ArchiveReasonStatus::Active),
-        ("Position filled", ArchiveReasonType::NonHired, ArchiveReasonStatus::Active),
-        ("Timing", ArchiveReasonType::NonHired, ArchiveReasonStatus::Active),
-        ("Unresponsive", ArchiveReasonType::NonHired, ArchiveReasonStatus::Active),
-        ("Offer declined", ArchiveReasonType::NonHired, ArchiveReasonStatus::Active),
-        ("Culture fit (retired)", ArchiveReasonType::NonHired, ArchiveReasonStatus::Inactive),
+        (
+            "Hired",
+            ArchiveReasonType::Hired,
+            ArchiveReasonStatus::Active,
+        ),
+        (
+            "Withdrew",
+            ArchiveReasonType::NonHired,
+            ArchiveReasonStatus::Active,
+        ),
+        (
+            "Underqualified",
+            ArchiveReasonType::NonHired,
+            ArchiveReasonStatus::Active,
+        ),
+        (
+            "Position filled",
+            ArchiveReasonType::NonHired,
+            ArchiveReasonStatus::Active,
+        ),
+        (
+            "Timing",
+            ArchiveReasonType::NonHired,
+            ArchiveReasonStatus::Active,
+        ),
+        (
+            "Unresponsive",
+            ArchiveReasonType::NonHired,
+            ArchiveReasonStatus::Active,
+        ),
+        (
+            "Offer declined",
+            ArchiveReasonType::NonHired,
+            ArchiveReasonStatus::Active,
+        ),
+        (
+            "Culture fit (retired)",
+            ArchiveReasonType::NonHired,
+            ArchiveReasonStatus::Inactive,
+        ),
     ];
     for (text, kind, status) in reasons {
         let id = uuid(rng);
@@ -195,18 +284,98 @@ fn seed_archive_reasons(db: &mut Db, rng: &mut ChaCha8Rng) {
 // Postings
 
 const DEPARTMENTS: &[(&str, &str, &[&str])] = &[
-    ("Engineering", "Backend", &["Senior Backend Engineer (Rust)", "Backend Engineer, Payments", "Staff Engineer, Data Platform"]),
-    ("Engineering", "Frontend", &["Frontend Engineer", "Senior Frontend Engineer (React)"]),
-    ("Engineering", "Infrastructure", &["Site Reliability Engineer", "Platform Engineer", "Security Engineer"]),
-    ("Engineering", "Data", &["Data Engineer", "Machine Learning Engineer", "Analytics Engineer"]),
-    ("Product", "Product Management", &["Senior Product Manager", "Product Manager, Growth", "Technical Program Manager"]),
-    ("Design", "Product Design", &["Product Designer", "UX Researcher", "Brand Designer"]),
-    ("Sales", "Account Executives", &["Account Executive, Mid-Market", "Enterprise Account Executive", "Sales Development Representative"]),
-    ("Sales", "Solutions", &["Solutions Engineer", "Sales Engineer, EMEA"]),
-    ("Marketing", "Growth Marketing", &["Content Marketing Manager", "Demand Generation Manager", "Product Marketing Manager"]),
-    ("Customer Success", "Support", &["Customer Success Manager", "Support Engineer", "Implementation Specialist"]),
-    ("People", "Talent", &["People Partner", "Technical Recruiter", "Recruiting Coordinator"]),
-    ("Finance", "Accounting", &["Financial Analyst", "Revenue Accountant"]),
+    (
+        "Engineering",
+        "Backend",
+        &[
+            "Senior Backend Engineer (Rust)",
+            "Backend Engineer, Payments",
+            "Staff Engineer, Data Platform",
+        ],
+    ),
+    (
+        "Engineering",
+        "Frontend",
+        &["Frontend Engineer", "Senior Frontend Engineer (React)"],
+    ),
+    (
+        "Engineering",
+        "Infrastructure",
+        &[
+            "Site Reliability Engineer",
+            "Platform Engineer",
+            "Security Engineer",
+        ],
+    ),
+    (
+        "Engineering",
+        "Data",
+        &[
+            "Data Engineer",
+            "Machine Learning Engineer",
+            "Analytics Engineer",
+        ],
+    ),
+    (
+        "Product",
+        "Product Management",
+        &[
+            "Senior Product Manager",
+            "Product Manager, Growth",
+            "Technical Program Manager",
+        ],
+    ),
+    (
+        "Design",
+        "Product Design",
+        &["Product Designer", "UX Researcher", "Brand Designer"],
+    ),
+    (
+        "Sales",
+        "Account Executives",
+        &[
+            "Account Executive, Mid-Market",
+            "Enterprise Account Executive",
+            "Sales Development Representative",
+        ],
+    ),
+    (
+        "Sales",
+        "Solutions",
+        &["Solutions Engineer", "Sales Engineer, EMEA"],
+    ),
+    (
+        "Marketing",
+        "Growth Marketing",
+        &[
+            "Content Marketing Manager",
+            "Demand Generation Manager",
+            "Product Marketing Manager",
+        ],
+    ),
+    (
+        "Customer Success",
+        "Support",
+        &[
+            "Customer Success Manager",
+            "Support Engineer",
+            "Implementation Specialist",
+        ],
+    ),
+    (
+        "People",
+        "Talent",
+        &[
+            "People Partner",
+            "Technical Recruiter",
+            "Recruiting Coordinator",
+        ],
+    ),
+    (
+        "Finance",
+        "Accounting",
+        &["Financial Analyst", "Revenue Accountant"],
+    ),
 ];
 
 /// (location, workplace type, country)
@@ -223,10 +392,20 @@ const LOCATIONS: &[(&str, WorkplaceType, &str)] = &[
     ("Tokyo, Japan", WorkplaceType::OnSite, "JP"),
 ];
 
-const COMMITMENTS: &[&str] = &["Full-time", "Full-time", "Full-time", "Part-time", "Contract", "Internship"];
+const COMMITMENTS: &[&str] = &[
+    "Full-time",
+    "Full-time",
+    "Full-time",
+    "Part-time",
+    "Contract",
+    "Internship",
+];
 
 /// The first postings cover every state and channel combination; the rest are weighted.
-fn posting_state(rng: &mut ChaCha8Rng, i: usize) -> (PostingState, Option<Vec<DistributionChannel>>) {
+fn posting_state(
+    rng: &mut ChaCha8Rng,
+    i: usize,
+) -> (PostingState, Option<Vec<DistributionChannel>>) {
     use DistributionChannel::{Internal as I, Public as P};
     use PostingState::*;
     let fixed = [
@@ -268,7 +447,11 @@ fn currency(country: &str) -> (&'static str, f64) {
 
 fn make_posting(rng: &mut ChaCha8Rng, i: usize, now: Millis, users: &SeedUsers) -> Posting {
     let id = uuid(rng);
-    let (department, team, titles) = DEPARTMENTS[if i < DEPARTMENTS.len() { i } else { rng.random_range(0..DEPARTMENTS.len()) }];
+    let (department, team, titles) = DEPARTMENTS[if i < DEPARTMENTS.len() {
+        i
+    } else {
+        rng.random_range(0..DEPARTMENTS.len())
+    }];
     let title = *pick(rng, titles);
     let (state, channels) = posting_state(rng, i);
     // Every ninth posting has no location at all (the category key is absent).
@@ -279,7 +462,7 @@ fn make_posting(rng: &mut ChaCha8Rng, i: usize, now: Millis, users: &SeedUsers) 
     } else {
         Some(*pick(rng, LOCATIONS))
     };
-    let confidential = i >= 8 && (i - 8) % 17 == 0;
+    let confidential = i >= 8 && (i - 8).is_multiple_of(17);
     let (state, channels) = if confidential {
         (PostingState::Internal, None)
     } else {
@@ -333,7 +516,9 @@ fn make_posting(rng: &mut ChaCha8Rng, i: usize, now: Millis, users: &SeedUsers) 
             content: "<li>Several years of relevant experience</li><li>Clear written communication</li><li>Curiosity about how customers use what you build</li>".into(),
         },
     ];
-    let closing = format!("{COMPANY} is an equal opportunity employer. We welcome applicants of every background.");
+    let closing = format!(
+        "{COMPANY} is an equal opportunity employer. We welcome applicants of every background."
+    );
     let tags: Vec<String> = ["Hiring sprint", "Evergreen", "Urgent", "Backfill"]
         .iter()
         .filter(|_| rng.random_bool(0.25))
@@ -369,7 +554,9 @@ fn make_posting(rng: &mut ChaCha8Rng, i: usize, now: Millis, users: &SeedUsers) 
         },
         tags,
         content: PostingContent {
-            description_html: format!("<div><b>{COMPANY}</b> helps logistics teams forecast demand with open, explainable models.</div><div><br></div><div>As a {title} on the {team} team you will work with a small, senior group that ships weekly.</div>"),
+            description_html: format!(
+                "<div><b>{COMPANY}</b> helps logistics teams forecast demand with open, explainable models.</div><div><br></div><div>As a {title} on the {team} team you will work with a small, senior group that ships weekly.</div>"
+            ),
             description,
             lists,
             closing_html: format!("<div>{closing}</div>"),
@@ -396,9 +583,31 @@ const FIRST_NAMES: &[&str] = &[
     "Leila", "Marcus", "Nadia", "Oscar", "Ruth", "Felix", "Amara", "Theo", "Isla",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Johnson", "Silva", "Patel", "Kim", "Müller", "Rossi", "Okoye", "Dubois", "Kowalski",
-    "Hansen", "Haddad", "Tanaka", "Mensah", "Fischer", "Novak", "O'Brien", "Lindqvist",
-    "Moreau", "Costa", "Ivanova", "Reyes", "Walsh", "Nakamura", "Adeyemi", "Brennan",
+    "Johnson",
+    "Silva",
+    "Patel",
+    "Kim",
+    "Müller",
+    "Rossi",
+    "Okoye",
+    "Dubois",
+    "Kowalski",
+    "Hansen",
+    "Haddad",
+    "Tanaka",
+    "Mensah",
+    "Fischer",
+    "Novak",
+    "O'Brien",
+    "Lindqvist",
+    "Moreau",
+    "Costa",
+    "Ivanova",
+    "Reyes",
+    "Walsh",
+    "Nakamura",
+    "Adeyemi",
+    "Brennan",
 ];
 /// Names that exercise Unicode handling end to end, with ASCII e-mail local parts.
 const UNICODE_NAMES: &[(&str, &str)] = &[
@@ -411,23 +620,55 @@ const UNICODE_NAMES: &[(&str, &str)] = &[
     ("Nguyễn Thị Minh Khai", "nguyen.minhkhai"),
 ];
 const COMPANIES: &[&str] = &[
-    "Initech", "Globex", "Hooli", "Vandelay Industries", "Stark Logistics", "Umbrella Analytics",
-    "Cyberdyne Systems", "Soylent Foods", "Acme Corp", "Wonka Labs",
+    "Initech",
+    "Globex",
+    "Hooli",
+    "Vandelay Industries",
+    "Stark Logistics",
+    "Umbrella Analytics",
+    "Cyberdyne Systems",
+    "Soylent Foods",
+    "Acme Corp",
+    "Wonka Labs",
 ];
 const ROLES: &[&str] = &[
-    "Software Engineer", "Senior Software Engineer", "Data Scientist", "Product Manager",
-    "Designer", "Account Executive", "Support Specialist", "Engineering Manager", "Recruiter",
+    "Software Engineer",
+    "Senior Software Engineer",
+    "Data Scientist",
+    "Product Manager",
+    "Designer",
+    "Account Executive",
+    "Support Specialist",
+    "Engineering Manager",
+    "Recruiter",
     "Marketing Manager",
 ];
 const CITIES: &[&str] = &[
-    "San Francisco, CA", "Austin, TX", "London, UK", "Berlin, Germany", "Lisbon, Portugal",
-    "Warsaw, Poland", "Toronto, Canada", "Lagos, Nigeria", "Bangalore, India", "Seoul, South Korea",
-    "Mexico City, Mexico", "Hanoi, Vietnam",
+    "San Francisco, CA",
+    "Austin, TX",
+    "London, UK",
+    "Berlin, Germany",
+    "Lisbon, Portugal",
+    "Warsaw, Poland",
+    "Toronto, Canada",
+    "Lagos, Nigeria",
+    "Bangalore, India",
+    "Seoul, South Korea",
+    "Mexico City, Mexico",
+    "Hanoi, Vietnam",
 ];
 const DOMAINS: &[&str] = &["example.com", "example.org", "example.net", "mail.example"];
 const TAGS: &[&str] = &[
-    "Senior", "Remote OK", "Rust", "Python", "TypeScript", "Relocation", "Visa sponsorship",
-    "Boomerang", "Priority", "Silver medalist",
+    "Senior",
+    "Remote OK",
+    "Rust",
+    "Python",
+    "TypeScript",
+    "Relocation",
+    "Visa sponsorship",
+    "Boomerang",
+    "Priority",
+    "Silver medalist",
 ];
 const NOTE_TEXTS: &[&str] = &[
     "Phone screen went well: strong on distributed systems, wants to talk compensation next.",
@@ -468,13 +709,20 @@ impl OppGen {
         let non_hired_reasons = db
             .archive_reasons
             .values()
-            .filter(|r| r.kind == ArchiveReasonType::NonHired && r.status == ArchiveReasonStatus::Active)
+            .filter(|r| {
+                r.kind == ArchiveReasonType::NonHired && r.status == ArchiveReasonStatus::Active
+            })
             .map(|r| r.id.clone())
             .collect();
         // Candidates apply to postings that were ever open.
         let postings = db
             .postings()
-            .filter(|p| matches!(p.state, PostingState::Published | PostingState::Internal | PostingState::Closed))
+            .filter(|p| {
+                matches!(
+                    p.state,
+                    PostingState::Published | PostingState::Internal | PostingState::Closed
+                )
+            })
             .map(|p| {
                 (
                     p.id.clone(),
@@ -515,7 +763,10 @@ impl OppGen {
         }
         let mut emails = vec![email];
         if rng.random_bool(0.2) {
-            let work = format!("{slug}{i}@{}", ascii_slug(*pick(rng, COMPANIES)).replace('.', "") + ".example");
+            let work = format!(
+                "{slug}{i}@{}",
+                ascii_slug(pick::<&str>(rng, COMPANIES)).replace('.', "") + ".example"
+            );
             if !db.email_index.contains_key(&canonical_email(&work)) {
                 emails.push(work);
             }
@@ -535,7 +786,10 @@ impl OppGen {
                 },
             })
             .collect();
-        let mut links = vec![format!("https://www.linkedin.com/in/{}", slug.replace('.', "-"))];
+        let mut links = vec![format!(
+            "https://www.linkedin.com/in/{}",
+            slug.replace('.', "-")
+        )];
         if rng.random_bool(0.3) {
             links.push(format!("https://github.com/{}", slug.replace('.', "")));
         }
@@ -558,7 +812,14 @@ impl OppGen {
         id
     }
 
-    fn make(&mut self, db: &mut Db, rng: &mut ChaCha8Rng, i: usize, now: Millis, users: &SeedUsers) {
+    fn make(
+        &mut self,
+        db: &mut Db,
+        rng: &mut ChaCha8Rng,
+        i: usize,
+        now: Millis,
+        users: &SeedUsers,
+    ) {
         // Some people have several opportunities (one per posting they were considered for).
         let contact_id = if !self.contact_ids.is_empty() && rng.random_bool(0.12) {
             pick(rng, &self.contact_ids).clone()
@@ -589,7 +850,9 @@ impl OppGen {
         };
         let sources: Vec<String> = match origin {
             Origin::Applied => vec![(*pick(rng, &["Posting", "Job site", "LinkedIn"])).into()],
-            Origin::Sourced => vec![(*pick(rng, &["LinkedIn", "Added manually", "Email Lead"])).into()],
+            Origin::Sourced => {
+                vec![(*pick(rng, &["LinkedIn", "Added manually", "Email Lead"])).into()]
+            }
             Origin::Referred => vec!["Referral".into()],
             Origin::Agency => vec!["Northwind Talent".into(), "Job site".into()],
             Origin::University => vec!["University career fair".into()],
@@ -621,7 +884,11 @@ impl OppGen {
         let mut t = created_at;
         let mut stage_changes = Vec::new();
         for stage in &path[..=steps] {
-            let index = self.stage_ids.iter().position(|s| s == stage).map(|x| x as i64);
+            let index = self
+                .stage_ids
+                .iter()
+                .position(|s| s == stage)
+                .map(|x| x as i64);
             stage_changes.push(StageChange {
                 to_stage_id: stage.clone(),
                 to_stage_index: index,
@@ -645,15 +912,22 @@ impl OppGen {
         } else {
             None
         };
-        let updated_at = archived.as_ref().map_or(last_advanced, |a| a.archived_at.max(last_advanced));
+        let updated_at = archived
+            .as_ref()
+            .map_or(last_advanced, |a| a.archived_at.max(last_advanced));
         let mut followers = vec![Expandable::Id(owner.clone())];
         if let Some((_, _, Some(hm), _)) = &posting
             && *hm != owner
         {
             followers.push(Expandable::Id(hm.clone()));
         }
-        let confidentiality = posting.as_ref().map_or(Confidentiality::NonConfidential, |p| p.3);
-        let contact = db.contact_record(&contact_id).map(|r| r.contact.clone()).unwrap_or_default();
+        let confidentiality = posting
+            .as_ref()
+            .map_or(Confidentiality::NonConfidential, |p| p.3);
+        let contact = db
+            .contact_record(&contact_id)
+            .map(|r| r.contact.clone())
+            .unwrap_or_default();
         let applications = posting.as_ref().map(|(pid, p_owner, p_hm, _)| Application {
             id: uuid(rng),
             opportunity_id: id.clone(),
@@ -667,12 +941,23 @@ impl OppGen {
             posting: Some(pid.clone()),
             posting_owner: p_owner.clone(),
             posting_hiring_manager: p_hm.clone(),
-            user: if origin == Origin::Applied { None } else { sourced_by.clone().or(Some(owner.clone())) },
+            user: if origin == Origin::Applied {
+                None
+            } else {
+                sourced_by.clone().or(Some(owner.clone()))
+            },
             name: contact.name.clone(),
             email: contact.emails.first().cloned(),
             phone: contact.phones.first().cloned(),
-            company: contact.headline.as_ref().and_then(|h| h.split(" at ").nth(1)).map(str::to_owned),
-            links: db.contact_record(&contact_id).map(|r| r.links.clone()).unwrap_or_default(),
+            company: contact
+                .headline
+                .as_ref()
+                .and_then(|h| h.split(" at ").nth(1))
+                .map(str::to_owned),
+            links: db
+                .contact_record(&contact_id)
+                .map(|r| r.links.clone())
+                .unwrap_or_default(),
             comments: None,
             custom_questions: vec![],
             archived: archived.clone(),
@@ -696,7 +981,10 @@ impl OppGen {
             sources,
             origin: Some(origin),
             sourced_by: sourced_by.map(Expandable::Id),
-            applications: applications.iter().map(|a| Expandable::Id(a.id.clone())).collect(),
+            applications: applications
+                .iter()
+                .map(|a| Expandable::Id(a.id.clone()))
+                .collect(),
             urls: db.opportunity_urls(&id),
             data_protection: None,
             is_anonymized: false,
@@ -730,58 +1018,85 @@ impl OppGen {
         // Résumés on ~half, other files on ~15%; every 97th file failed processing (→ 422).
         if rng.random_bool(0.5) {
             let rid = uuid(rng);
-            let bytes = pdf_bytes(&format!("{name} - Resume"), &[
-                format!("{}", contact.headline.clone().unwrap_or_default()),
-                contact.emails.first().cloned().unwrap_or_default(),
-            ]);
+            let bytes = pdf_bytes(
+                &format!("{name} - Resume"),
+                &[
+                    contact.headline.clone().unwrap_or_default(),
+                    contact.emails.first().cloned().unwrap_or_default(),
+                ],
+            );
             let uploaded = created_at + rng.random_range(0..DAY);
-            db.resumes.insert(id.clone(), vec![Resume {
-                id: rid.clone(),
-                created_at: uploaded,
-                file: Some(ResumeFile {
-                    name: format!("{} - Resume.pdf", ascii_slug(&name)),
-                    ext: "pdf".into(),
-                    download_url: db.resume_download_url(&id, &rid),
-                    uploaded_at: Some(uploaded),
-                    status: Some(FileStatus::Processed),
-                    size: bytes.len() as u64,
-                }),
-                parsed_data: ParsedResume {
-                    positions: vec![ResumeEntry {
-                        org: Some((*pick(rng, COMPANIES)).into()),
-                        title: Some((*pick(rng, ROLES)).into()),
-                        summary: Some("Led a small team shipping customer-facing features.".into()),
-                        location: Some((*pick(rng, CITIES)).into()),
-                        start: Some(YearMonth { year: Some(2019), month: Some(rng.random_range(1..=12)) }),
-                        end: None,
-                        ..Default::default()
-                    }],
-                    schools: vec![ResumeEntry {
-                        org: Some("Northfield University".into()),
-                        degree: Some("BSc".into()),
-                        field: Some("Computer Science".into()),
-                        start: Some(YearMonth { year: Some(2011), month: Some(9) }),
-                        end: Some(YearMonth { year: Some(2015), month: Some(6) }),
-                        ..Default::default()
-                    }],
-                },
-            }]);
+            db.resumes.insert(
+                id.clone(),
+                vec![Resume {
+                    id: rid.clone(),
+                    created_at: uploaded,
+                    file: Some(ResumeFile {
+                        name: format!("{} - Resume.pdf", ascii_slug(&name)),
+                        ext: "pdf".into(),
+                        download_url: db.resume_download_url(&id, &rid),
+                        uploaded_at: Some(uploaded),
+                        status: Some(FileStatus::Processed),
+                        size: bytes.len() as u64,
+                    }),
+                    parsed_data: ParsedResume {
+                        positions: vec![ResumeEntry {
+                            org: Some((*pick(rng, COMPANIES)).into()),
+                            title: Some((*pick(rng, ROLES)).into()),
+                            summary: Some(
+                                "Led a small team shipping customer-facing features.".into(),
+                            ),
+                            location: Some((*pick(rng, CITIES)).into()),
+                            start: Some(YearMonth {
+                                year: Some(2019),
+                                month: Some(rng.random_range(1..=12)),
+                            }),
+                            end: None,
+                            ..Default::default()
+                        }],
+                        schools: vec![ResumeEntry {
+                            org: Some("Northfield University".into()),
+                            degree: Some("BSc".into()),
+                            field: Some("Computer Science".into()),
+                            start: Some(YearMonth {
+                                year: Some(2011),
+                                month: Some(9),
+                            }),
+                            end: Some(YearMonth {
+                                year: Some(2015),
+                                month: Some(6),
+                            }),
+                            ..Default::default()
+                        }],
+                    },
+                }],
+            );
             db.blobs.insert(rid, bytes);
         }
         if rng.random_bool(0.15) {
             let fid = uuid(rng);
             let label = *pick(rng, &["Portfolio", "Cover letter", "Work sample"]);
-            let bytes = pdf_bytes(&format!("{label} - {name}"), &["Attached by the candidate.".into()]);
+            let bytes = pdf_bytes(
+                &format!("{label} - {name}"),
+                &["Attached by the candidate.".into()],
+            );
             let uploaded = (created_at + rng.random_range(0..5) * DAY).min(now);
-            db.files.insert(id.clone(), vec![LeverFile {
-                id: fid.clone(),
-                download_url: db.file_download_url(&id, &fid),
-                ext: ".pdf".into(),
-                name: format!("{label}.pdf"),
-                uploaded_at: Some(uploaded),
-                status: Some(if i % 97 == 50 { FileStatus::Error } else { FileStatus::Processed }),
-                size: bytes.len() as u64,
-            }]);
+            db.files.insert(
+                id.clone(),
+                vec![LeverFile {
+                    id: fid.clone(),
+                    download_url: db.file_download_url(&id, &fid),
+                    ext: ".pdf".into(),
+                    name: format!("{label}.pdf"),
+                    uploaded_at: Some(uploaded),
+                    status: Some(if i % 97 == 50 {
+                        FileStatus::Error
+                    } else {
+                        FileStatus::Processed
+                    }),
+                    size: bytes.len() as u64,
+                }],
+            );
             db.blobs.insert(fid, bytes);
         }
     }
@@ -882,7 +1197,10 @@ pub fn pdf_bytes(title: &str, lines: &[String]) -> Bytes {
         out.push_str(&format!("{} 0 obj\n{body}\nendobj\n", n + 1));
     }
     let xref = out.len();
-    out.push_str(&format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1));
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
     for o in offsets {
         out.push_str(&format!("{o:010} 00000 n \n"));
     }
@@ -901,7 +1219,10 @@ mod tests {
     fn snapshot(db: &Db) -> String {
         let opps: Vec<_> = db.opportunities().collect();
         let notes: Vec<_> = opps.iter().map(|o| db.notes(&o.id)).collect();
-        let files: Vec<_> = opps.iter().map(|o| (db.files(&o.id), db.resumes(&o.id))).collect();
+        let files: Vec<_> = opps
+            .iter()
+            .map(|o| (db.files(&o.id), db.resumes(&o.id)))
+            .collect();
         serde_json::to_string(&serde_json::json!({
             "users": db.users().collect::<Vec<_>>(),
             "stages": db.stages().collect::<Vec<_>>(),
@@ -942,35 +1263,80 @@ mod tests {
         }
         let channels: HashSet<_> = db
             .postings()
-            .map(|p| p.distribution_channels.as_ref().map(|c| c.iter().map(|c| c.as_str()).collect::<Vec<_>>()))
+            .map(|p| {
+                p.distribution_channels
+                    .as_ref()
+                    .map(|c| c.iter().map(|c| c.as_str()).collect::<Vec<_>>())
+            })
             .collect();
-        for c in [Some(vec!["public", "internal"]), Some(vec!["public"]), Some(vec!["internal"]), None] {
+        for c in [
+            Some(vec!["public", "internal"]),
+            Some(vec!["public"]),
+            Some(vec!["internal"]),
+            None,
+        ] {
             assert!(channels.contains(&c), "missing channels {c:?}");
         }
-        assert!(db.postings().all(|p| (p.state == PostingState::Published) == p.urls.is_some()));
-        assert!(db.postings().all(|p| p.state == PostingState::Published || p.distribution_channels.is_none()));
+        assert!(
+            db.postings()
+                .all(|p| (p.state == PostingState::Published) == p.urls.is_some())
+        );
+        assert!(
+            db.postings()
+                .all(|p| p.state == PostingState::Published || p.distribution_channels.is_none())
+        );
         let wt: HashSet<_> = db.postings().map(|p| p.workplace_type).collect();
-        for w in [WorkplaceType::Remote, WorkplaceType::Hybrid, WorkplaceType::OnSite, WorkplaceType::Unspecified] {
+        for w in [
+            WorkplaceType::Remote,
+            WorkplaceType::Hybrid,
+            WorkplaceType::OnSite,
+            WorkplaceType::Unspecified,
+        ] {
             assert!(wt.contains(&w), "missing workplace {w}");
         }
         assert!(db.postings().any(|p| p.categories.location.is_none()));
         assert!(db.postings().any(|p| p.salary_range.is_some()));
-        assert!(db.postings().filter(|p| p.confidentiality == Confidentiality::Confidential).count() >= 2);
+        assert!(
+            db.postings()
+                .filter(|p| p.confidentiality == Confidentiality::Confidential)
+                .count()
+                >= 2
+        );
         let names: HashSet<_> = db.contacts().filter_map(|c| c.name.clone()).collect();
         for (n, _) in UNICODE_NAMES {
             assert!(names.contains(*n), "missing {n}");
         }
         assert!(db.contacts_with_several_opportunities() > 0);
         assert!(db.opportunities().any(|o| o.archived.is_some()));
-        assert!(db.opportunities().any(|o| o.archived.as_ref().is_some_and(|a| db.hired_reason(a.reason.as_deref().unwrap_or("")))));
+        assert!(db.opportunities().any(|o| {
+            o.archived
+                .as_ref()
+                .is_some_and(|a| db.hired_reason(a.reason.as_deref().unwrap_or("")))
+        }));
         assert!(db.opportunities().any(|o| !db.notes(&o.id).is_empty()));
         assert!(db.opportunities().any(|o| !db.files(&o.id).is_empty()));
-        let with_resume = db.opportunities().find(|o| !db.resumes(&o.id).is_empty()).unwrap();
+        let with_resume = db
+            .opportunities()
+            .find(|o| !db.resumes(&o.id).is_empty())
+            .unwrap();
         let r = &db.resumes(&with_resume.id)[0];
-        assert!(db.resume_bytes(&with_resume.id, &r.id).unwrap().starts_with(b"%PDF-1.4"));
+        assert!(
+            db.resume_bytes(&with_resume.id, &r.id)
+                .unwrap()
+                .starts_with(b"%PDF-1.4")
+        );
         assert!(db.users().any(|u| u.deactivated_at.is_some()));
-        assert!(db.users().any(|u| u.email == "recruiter@northwind-talent.example"));
-        for slug in ["lead-new", "lead-reached-out", "lead-responded", "applicant-new", "offer"] {
+        assert!(
+            db.users()
+                .any(|u| u.email == "recruiter@northwind-talent.example")
+        );
+        for slug in [
+            "lead-new",
+            "lead-reached-out",
+            "lead-responded",
+            "applicant-new",
+            "offer",
+        ] {
             assert!(db.stage(slug).is_some());
         }
     }
@@ -992,7 +1358,15 @@ mod tests {
     fn pdf_offsets_are_valid() {
         let pdf = pdf_bytes("Zoë (test)", &["line".into()]);
         let s = std::str::from_utf8(&pdf).unwrap();
-        let startxref: usize = s.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
+        let startxref: usize = s
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(s[startxref..].starts_with("xref"));
         let obj3 = s.find("3 0 obj").unwrap();
         assert!(s.contains(&format!("{obj3:010} 00000 n")));

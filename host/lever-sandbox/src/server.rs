@@ -241,11 +241,7 @@ async fn admit(s: &Shared, op: Operation, req: &mut Request) -> Result<(), ApiEr
         let db = s.db.lock();
         auth::perform_as(op, &query, &db)?
     };
-    req.extensions_mut().insert(Ctx {
-        cred,
-        actor,
-        query,
-    });
+    req.extensions_mut().insert(Ctx { cred, actor, query });
     Ok(())
 }
 
@@ -314,10 +310,8 @@ async fn serve_connection(stream: tokio::net::TcpStream, app: Router, cancel: Ca
         app.clone().oneshot(req)
     });
     let builder = auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection_with_upgrades(
-        TokioIo::new(stream),
-        TowerToHyperService::new(service),
-    );
+    let conn = builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
@@ -343,20 +337,32 @@ mod tests {
         for &op in Operation::ALL {
             let concrete = op.path().replace(':', "x-");
             let method = http::Method::from_bytes(op.method().as_str().as_bytes()).unwrap();
-            assert_eq!(match_operation(&method, &concrete).unwrap(), op, "{}", op.label());
+            assert_eq!(
+                match_operation(&method, &concrete).unwrap(),
+                op,
+                "{}",
+                op.label()
+            );
         }
         assert_eq!(
             match_operation(&http::Method::GET, "/opportunities/deleted").unwrap(),
             Operation::ListDeletedOpportunities
         );
         assert_eq!(
-            match_operation(&http::Method::PATCH, "/postings").unwrap_err().status,
+            match_operation(&http::Method::PATCH, "/postings")
+                .unwrap_err()
+                .status,
             http::StatusCode::METHOD_NOT_ALLOWED
         );
         assert_eq!(
-            match_operation(&http::Method::GET, "/nope").unwrap_err().status,
+            match_operation(&http::Method::GET, "/nope")
+                .unwrap_err()
+                .status,
             http::StatusCode::NOT_FOUND
         );
-        assert_eq!(axum_path(Operation::GetNote), "/opportunities/{opportunity}/notes/{note}");
+        assert_eq!(
+            axum_path(Operation::GetNote),
+            "/opportunities/{opportunity}/notes/{note}"
+        );
     }
 }

@@ -28,7 +28,10 @@ pub fn router() -> Router<Shared> {
         .route("/_sandbox/credentials", get(list_credentials))
         .route("/_sandbox/credentials/{credential}", delete(revoke))
         .route("/_sandbox/faults", get(get_faults).put(put_faults))
-        .route("/_sandbox/rate-limit", get(get_rate_limit).put(put_rate_limit))
+        .route(
+            "/_sandbox/rate-limit",
+            get(get_rate_limit).put(put_rate_limit),
+        )
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/stats/reset", post(reset_stats))
         .route("/_sandbox/offset-tokens/rotate", post(rotate_tokens))
@@ -105,12 +108,17 @@ fn key_spec(body: &Bytes) -> Result<KeySpec, ApiError> {
         None => PermissionSet::All,
         Some(Perms::One(s)) if s.eq_ignore_ascii_case("all") => PermissionSet::All,
         Some(Perms::One(s)) => PermissionSet::Only(
-            [s.parse::<Permission>().map_err(|e| ApiError::bad_request(e.to_string()))?].into(),
+            [s.parse::<Permission>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?]
+            .into(),
         ),
         Some(Perms::Words(words)) => PermissionSet::Only(
             words
                 .iter()
-                .map(|w| w.parse::<Permission>().map_err(|e| ApiError::bad_request(e.to_string())))
+                .map(|w| {
+                    w.parse::<Permission>()
+                        .map_err(|e| ApiError::bad_request(e.to_string()))
+                })
                 .collect::<Result<_, _>>()?,
         ),
     };
@@ -139,7 +147,10 @@ async fn create_key(State(s): State<Shared>, body: Bytes) -> Result<Response, Ap
 async fn create_token(State(s): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let spec = key_spec(&body)?;
     let mut out = describe(&spec);
-    out["accessToken"] = json!(s.credentials.issue_bearer_token(spec, &format!("{}/", s.api_url())));
+    out["accessToken"] = json!(
+        s.credentials
+            .issue_bearer_token(spec, &format!("{}/", s.api_url()))
+    );
     out["tokenType"] = json!("Bearer");
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
@@ -163,7 +174,10 @@ async fn list_credentials(State(s): State<Shared>) -> Response {
     Json(list).into_response()
 }
 
-async fn revoke(State(s): State<Shared>, Path(credential): Path<String>) -> Result<Response, ApiError> {
+async fn revoke(
+    State(s): State<Shared>,
+    Path(credential): Path<String>,
+) -> Result<Response, ApiError> {
     if s.credentials.revoke(&credential) {
         Ok(no_content())
     } else {
@@ -227,7 +241,10 @@ async fn create_webhook(State(s): State<Shared>, body: Bytes) -> Result<Response
 
 /// A UI-style delete: the opportunity disappears (with its notes, files, résumés and
 /// application), shows up in `/opportunities/deleted`, and `candidateDeleted` fires.
-async fn delete_opportunity(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn delete_opportunity(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let event = {
         let mut db = s.db.lock();
         let o = db

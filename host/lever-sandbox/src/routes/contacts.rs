@@ -68,7 +68,10 @@ pub async fn update(
             c.emails = e;
         }
         if let Some(p) = u.phones {
-            c.phones = p.into_iter().filter(|p| !p.value.trim().is_empty()).collect();
+            c.phones = p
+                .into_iter()
+                .filter(|p| !p.value.trim().is_empty())
+                .collect();
         }
         let out = c.clone();
         db.reindex_contact_emails(&id);

@@ -146,20 +146,33 @@ pub async fn list_resumes(
 ) -> Result<Response, ApiError> {
     let vis = ctx.read_visibility()?;
     let range = ctx.query.range("uploaded_at_")?;
-    let pager = Pager::new(&ctx.query, &format!("/opportunities/{id}/resumes"), &s.tokens)?;
+    let pager = Pager::new(
+        &ctx.query,
+        &format!("/opportunities/{id}/resumes"),
+        &s.tokens,
+    )?;
     let db = s.db.lock();
     visible(&db, vis, &id)?;
     // Lever falls back to createdAt when a résumé has no upload date.
-    let uploaded = |r: &Resume| r.file.as_ref().and_then(|f| f.uploaded_at).unwrap_or(r.created_at);
+    let uploaded = |r: &Resume| {
+        r.file
+            .as_ref()
+            .and_then(|f| f.uploaded_at)
+            .unwrap_or(r.created_at)
+    };
     let mut resumes: Vec<&Resume> = db
         .resumes(&id)
         .iter()
         .filter(|r| range.contains(Some(uploaded(r))))
         .collect();
     resumes.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    Ok(page(pager.page(
-        resumes.into_iter().map(|r| (r.created_at, r.id.as_str(), r.clone())),
-    )))
+    Ok(page(
+        pager.page(
+            resumes
+                .into_iter()
+                .map(|r| (r.created_at, r.id.as_str(), r.clone())),
+        ),
+    ))
 }
 
 pub async fn get_resume(

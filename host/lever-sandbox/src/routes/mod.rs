@@ -275,7 +275,13 @@ pub fn content_type_for(ext: &str) -> &'static str {
 pub fn download(name: &str, ext: &str, bytes: Bytes) -> Response {
     let safe: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     (
         [

@@ -24,9 +24,13 @@ pub async fn list(
     visible(&db, vis, &id)?;
     let mut notes: Vec<&Note> = db.notes(&id).iter().collect();
     notes.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    Ok(page(pager.page(
-        notes.into_iter().map(|n| (n.created_at, n.id.as_str(), n.clone())),
-    )))
+    Ok(page(
+        pager.page(
+            notes
+                .into_iter()
+                .map(|n| (n.created_at, n.id.as_str(), n.clone())),
+        ),
+    ))
 }
 
 pub async fn get(
@@ -55,7 +59,9 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let n: NewNote = parse_json(&body)?;
     if n.value.trim().is_empty() {
-        return Err(ApiError::bad_request("value is required and must not be empty"));
+        return Err(ApiError::bad_request(
+            "value is required and must not be empty",
+        ));
     }
     if let Some(score) = n.score
         && !(1..=4).contains(&score)
@@ -94,7 +100,15 @@ pub async fn create(
         }
         None => {
             let nid = uuid::Uuid::new_v4().to_string();
-            let note = make_note(nid.clone(), n.value, ctx.actor.clone(), n.score, n.secret, at, stage);
+            let note = make_note(
+                nid.clone(),
+                n.value,
+                ctx.actor.clone(),
+                n.score,
+                n.secret,
+                at,
+                stage,
+            );
             db.notes.entry(id.clone()).or_default().push(note);
             nid
         }

@@ -2,8 +2,8 @@
 //! existing contacts), stage and archive changes, tag/source/link edits, applications.
 
 use super::{
-    Ctx, Shape, UploadedFile, Visibility, check_file_size, dedup_strings,
-    multipart_error, ok, ordered, page, parse_json,
+    Ctx, Shape, UploadedFile, Visibility, check_file_size, dedup_strings, multipart_error, ok,
+    ordered, page, parse_json,
 };
 use crate::db::{Db, canonical_email};
 use crate::error::ApiError;
@@ -19,8 +19,8 @@ use lever_model::timestamp::{Millis, now_millis};
 use lever_model::{
     Application, ApplicationType, ArchiveReasonStatus, ArchiveUpdate, Archived, Contact,
     ContactLocation, Expandable, FileStatus, LeverFile, LinksUpdate, NewArchived, NewOpportunity,
-    Opportunity, Origin, Page, Phone, Resume, ResumeFile, SourcesUpdate, StageChange,
-    StageUpdate, TagsUpdate, WebhookEventType,
+    Opportunity, Origin, Page, Phone, Resume, ResumeFile, SourcesUpdate, StageChange, StageUpdate,
+    TagsUpdate, WebhookEventType,
 };
 use serde_json::{Value, json};
 
@@ -147,13 +147,21 @@ impl Filter {
     }
 
     fn matches(&self, db: &Db, o: &Opportunity) -> bool {
-        let any = |want: &[String], have: &[String]| want.is_empty() || have.iter().any(|h| want.contains(h));
+        let any = |want: &[String], have: &[String]| {
+            want.is_empty() || have.iter().any(|h| want.contains(h))
+        };
         let one = |want: &[String], have: Option<&str>| {
             want.is_empty() || have.is_some_and(|h| want.iter().any(|w| w == h))
         };
-        let posting_of = || db.applications(&o.id).first().and_then(|a| a.posting.as_deref());
+        let posting_of = || {
+            db.applications(&o.id)
+                .first()
+                .and_then(|a| a.posting.as_deref())
+        };
         (self.emails.is_empty()
-            || o.emails.iter().any(|e| self.emails.contains(&canonical_email(e))))
+            || o.emails
+                .iter()
+                .any(|e| self.emails.contains(&canonical_email(e))))
             && any(&self.tags, &o.tags)
             && any(&self.sources, &o.sources)
             && (self.origins.is_empty() || o.origin.is_some_and(|x| self.origins.contains(&x)))
@@ -242,7 +250,8 @@ pub async fn deleted(
     );
     let mut data = Vec::with_capacity(p.data.len());
     for d in p.data {
-        let mut v = serde_json::to_value(&d.opportunity).map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut v =
+            serde_json::to_value(&d.opportunity).map_err(|e| ApiError::internal(e.to_string()))?;
         if let Value::Object(m) = &mut v {
             m.insert("deletedAt".into(), json!(d.deleted_at));
             m.insert("deletedBy".into(), json!(d.deleted_by));
@@ -307,7 +316,10 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
         ),
         None => None,
     };
-    let stage = b.stage.clone().unwrap_or_else(|| n.default_stage.to_owned());
+    let stage = b
+        .stage
+        .clone()
+        .unwrap_or_else(|| n.default_stage.to_owned());
     let stage_index = db
         .stage_index(&stage)
         .ok_or_else(|| ApiError::bad_request(format!("Stage {stage} does not exist")))?;
@@ -329,7 +341,10 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
     }
     let archived = match &b.archived {
         None => None,
-        Some(NewArchived { reason, archived_at }) => {
+        Some(NewArchived {
+            reason,
+            archived_at,
+        }) => {
             let r = db.archive_reason(reason).ok_or_else(|| {
                 ApiError::bad_request(if reason.is_empty() {
                     "archived.reason is required".to_owned()
@@ -338,7 +353,9 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
                 })
             })?;
             if r.status == ArchiveReasonStatus::Inactive {
-                return Err(ApiError::bad_request(format!("Archive reason {reason} is inactive")));
+                return Err(ApiError::bad_request(format!(
+                    "Archive reason {reason} is inactive"
+                )));
             }
             Some(Archived {
                 archived_at: archived_at.unwrap_or(now).min(now),
@@ -354,7 +371,12 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
     }
     let emails = dedup_strings(b.emails.iter().cloned());
     let links = dedup_strings(b.links.iter().cloned());
-    let phones: Vec<Phone> = b.phones.iter().filter(|p| !p.value.trim().is_empty()).cloned().collect();
+    let phones: Vec<Phone> = b
+        .phones
+        .iter()
+        .filter(|p| !p.value.trim().is_empty())
+        .cloned()
+        .collect();
     let mut events = Vec::new();
 
     // --- the person: explicit contact, else e-mail match (stored data wins), else new
@@ -366,7 +388,10 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
         let new_emails: Vec<String> = emails
             .iter()
             .filter(|e| {
-                !rec.contact.emails.iter().any(|x| canonical_email(x) == canonical_email(e))
+                !rec.contact
+                    .emails
+                    .iter()
+                    .any(|x| canonical_email(x) == canonical_email(e))
                     && !db.email_taken_by_other(e, cid)
             })
             .cloned()
@@ -376,7 +401,11 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
             .filter(|p| !rec.contact.phones.iter().any(|x| x.value == p.value))
             .cloned()
             .collect();
-        let new_links: Vec<String> = links.iter().filter(|l| !rec.links.contains(l)).cloned().collect();
+        let new_links: Vec<String> = links
+            .iter()
+            .filter(|l| !rec.links.contains(l))
+            .cloned()
+            .collect();
         if !(new_emails.is_empty() && new_phones.is_empty() && new_links.is_empty())
             && let Some(rec) = db.contacts.get_mut(cid)
         {
@@ -385,7 +414,11 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
             rec.links.extend(new_links);
             db.reindex_contact_emails(cid);
             db.sync_contact(cid, Some(now));
-            events.push(Event::new(WebhookEventType::ContactUpdated, None, json!({"contactId": cid})));
+            events.push(Event::new(
+                WebhookEventType::ContactUpdated,
+                None,
+                json!({"contactId": cid}),
+            ));
         }
         cid.clone()
     } else if let Some(cid) = db.match_contact(&emails) {
@@ -404,7 +437,11 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
             },
             links,
         );
-        events.push(Event::new(WebhookEventType::ContactCreated, None, json!({"contactId": cid})));
+        events.push(Event::new(
+            WebhookEventType::ContactCreated,
+            None,
+            json!({"contactId": cid}),
+        ));
         cid
     };
 
@@ -413,7 +450,11 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
     let created_at = b.created_at.unwrap_or(now);
     let origin = b.origin.unwrap_or(n.default_origin);
     let owner = match (&posting, n.posting_owner) {
-        (Some(p), true) => p.owner.as_ref().map(|o| o.id().to_owned()).or(n.actor.clone()),
+        (Some(p), true) => p
+            .owner
+            .as_ref()
+            .map(|o| o.id().to_owned())
+            .or(n.actor.clone()),
         _ => b.owner.clone().or(n.actor.clone()),
     };
     let followers = dedup_strings(
@@ -449,7 +490,9 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
     let opp = Opportunity {
         id: id.clone(),
         contact: Some(Expandable::Id(contact_id.clone())),
-        confidentiality: posting.as_ref().map_or(Default::default(), |p| p.confidentiality),
+        confidentiality: posting
+            .as_ref()
+            .map_or(Default::default(), |p| p.confidentiality),
         created_at,
         updated_at: Some(now),
         last_interaction_at: Some(now),
@@ -468,8 +511,15 @@ pub(crate) fn create_opportunity(db: &mut Db, n: NewOpp, now: Millis) -> Result<
         tags: dedup_strings(b.tags.iter().cloned()),
         sources: dedup_strings(b.sources.iter().cloned()),
         origin: Some(origin),
-        sourced_by: n.actor.clone().filter(|_| origin != Origin::Applied).map(Expandable::Id),
-        applications: application.iter().map(|a| Expandable::Id(a.id.clone())).collect(),
+        sourced_by: n
+            .actor
+            .clone()
+            .filter(|_| origin != Origin::Applied)
+            .map(Expandable::Id),
+        applications: application
+            .iter()
+            .map(|a| Expandable::Id(a.id.clone()))
+            .collect(),
         urls: db.opportunity_urls(&id),
         data_protection: None,
         is_anonymized: false,
@@ -528,7 +578,11 @@ pub(crate) fn new_file(db: &Db, opp: &str, f: &UploadedFile, now: Millis) -> Lev
     LeverFile {
         download_url: db.file_download_url(opp, &fid),
         id: fid,
-        ext: if ext.is_empty() { String::new() } else { format!(".{ext}") },
+        ext: if ext.is_empty() {
+            String::new()
+        } else {
+            format!(".{ext}")
+        },
         name: f.name.clone(),
         uploaded_at: Some(now),
         status: Some(FileStatus::Processed),
@@ -545,15 +599,13 @@ fn is_multipart(req: &Request) -> bool {
 
 /// Read a JSON body through axum (so the body limit applies) and map its rejection.
 pub(crate) async fn body_bytes(req: Request) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, &())
-        .await
-        .map_err(|r| {
-            if r.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::too_large("Request body exceeds the 30 MB limit")
-            } else {
-                ApiError::for_status(r.status(), r.body_text())
-            }
-        })
+    Bytes::from_request(req, &()).await.map_err(|r| {
+        if r.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large("Request body exceeds the 30 MB limit")
+        } else {
+            ApiError::for_status(r.status(), r.body_text())
+        }
+    })
 }
 
 type Form = (NewOpportunity, Option<UploadedFile>, Vec<UploadedFile>);
@@ -606,9 +658,10 @@ async fn parse_multipart(req: Request) -> Result<Form, ApiError> {
                 })?)
             }
             "createdAt" => {
-                b.created_at = Some(text.trim().parse().map_err(|_| {
-                    ApiError::bad_request(format!("Invalid createdAt: {text:?}"))
-                })?)
+                b.created_at =
+                    Some(text.trim().parse().map_err(|_| {
+                        ApiError::bad_request(format!("Invalid createdAt: {text:?}"))
+                    })?)
             }
             "emails" => b.emails.push(text),
             "tags" => b.tags.push(text),
@@ -618,7 +671,13 @@ async fn parse_multipart(req: Request) -> Result<Form, ApiError> {
             "followers" => b.followers.push(text),
             "phones" => {
                 next_phone += 1;
-                phones.insert(next_phone, Phone { kind: None, value: text });
+                phones.insert(
+                    next_phone,
+                    Phone {
+                        kind: None,
+                        value: text,
+                    },
+                );
             }
             "archived[reason]" => archived.get_or_insert_with(Default::default).reason = text,
             "archived[archivedAt]" => {
@@ -657,7 +716,11 @@ pub async fn create(
     let (body, resume, files) = if is_multipart(&req) {
         parse_multipart(req).await?
     } else {
-        (parse_json::<NewOpportunity>(&body_bytes(req).await?)?, None, Vec::new())
+        (
+            parse_json::<NewOpportunity>(&body_bytes(req).await?)?,
+            None,
+            Vec::new(),
+        )
     };
     let now = now_millis();
     let created = {
@@ -724,7 +787,10 @@ pub async fn update_stage(
         let index = db
             .stage_index(&req.stage)
             .ok_or_else(|| ApiError::bad_request(format!("Stage {} does not exist", req.stage)))?;
-        let o = db.opportunities.get_mut(&id).ok_or_else(|| not_found(&id))?;
+        let o = db
+            .opportunities
+            .get_mut(&id)
+            .ok_or_else(|| not_found(&id))?;
         let from = o.stage_id().map(str::to_owned);
         if from.as_deref() == Some(req.stage.as_str()) {
             return Ok(());
@@ -771,13 +837,18 @@ pub async fn update_archived(
                     ApiError::bad_request(format!("Archive reason {r} does not exist"))
                 })?;
                 if reason.status == ArchiveReasonStatus::Inactive {
-                    return Err(ApiError::bad_request(format!("Archive reason {r} is inactive")));
+                    return Err(ApiError::bad_request(format!(
+                        "Archive reason {r} is inactive"
+                    )));
                 }
                 db.hired_reason(r)
             }
             None => false,
         };
-        let o = db.opportunities.get_mut(&id).ok_or_else(|| not_found(&id))?;
+        let o = db
+            .opportunities
+            .get_mut(&id)
+            .ok_or_else(|| not_found(&id))?;
         let from = o.archived.clone();
         if from.as_ref().and_then(|a| a.reason.as_ref()) == req.reason.as_ref() {
             return Ok(()); // already in the requested state
@@ -887,14 +958,22 @@ pub async fn remove_sources(
 }
 
 /// Links live on the contact: every opportunity of the person changes.
-fn edit_links(s: &Shared, ctx: &Ctx, id: &str, links: Vec<String>, add: bool) -> Result<Response, ApiError> {
+fn edit_links(
+    s: &Shared,
+    ctx: &Ctx,
+    id: &str,
+    links: Vec<String>,
+    add: bool,
+) -> Result<Response, ApiError> {
     mutate(s, ctx, id, |db, events, now| {
         let cid = db
             .opportunity(id)
             .and_then(|o| o.contact_id().map(str::to_owned))
             .ok_or_else(|| not_found(id))?;
         let Some(rec) = db.contacts.get_mut(&cid) else {
-            return Err(ApiError::internal(format!("contact {cid} of {id} is missing")));
+            return Err(ApiError::internal(format!(
+                "contact {cid} of {id} is missing"
+            )));
         };
         let before = rec.links.clone();
         if add {
@@ -905,7 +984,11 @@ fn edit_links(s: &Shared, ctx: &Ctx, id: &str, links: Vec<String>, add: bool) ->
         }
         if rec.links != before {
             db.sync_contact(&cid, Some(now));
-            events.push(Event::new(WebhookEventType::ContactUpdated, None, json!({"contactId": cid})));
+            events.push(Event::new(
+                WebhookEventType::ContactUpdated,
+                None,
+                json!({"contactId": cid}),
+            ));
         }
         Ok(())
     })
@@ -940,12 +1023,19 @@ pub async fn list_applications(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let vis = ctx.read_visibility()?;
-    let pager = Pager::new(&ctx.query, &format!("/opportunities/{id}/applications"), &s.tokens)?;
+    let pager = Pager::new(
+        &ctx.query,
+        &format!("/opportunities/{id}/applications"),
+        &s.tokens,
+    )?;
     let db = s.db.lock();
     visible(&db, vis, &id)?;
     let mut apps: Vec<&Application> = db.applications(&id).iter().collect();
     apps.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    let p = pager.page(apps.into_iter().map(|a| (a.created_at, a.id.as_str(), a.clone())));
+    let p = pager.page(
+        apps.into_iter()
+            .map(|a| (a.created_at, a.id.as_str(), a.clone())),
+    );
     Ok(page(p))
 }
 

@@ -50,10 +50,16 @@ fn render(db: &Db, p: &Posting, shape: &Shape) -> Result<Value, ApiError> {
     shape.apply(&p)
 }
 
-fn parse_list<T>(values: Vec<&str>, key: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, ApiError> {
+fn parse_list<T>(
+    values: Vec<&str>,
+    key: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, ApiError> {
     values
         .into_iter()
-        .map(|v| parse(v).ok_or_else(|| ApiError::bad_request(format!("Invalid value for {key}: {v:?}"))))
+        .map(|v| {
+            parse(v).ok_or_else(|| ApiError::bad_request(format!("Invalid value for {key}: {v:?}")))
+        })
         .collect()
 }
 
@@ -65,15 +71,33 @@ pub async fn list(
     let vis = ctx.read_visibility()?;
     let shape = Shape::parse(q, EXPANDABLE)?;
     let states = parse_list(q.all("state"), "state", PostingState::parse)?;
-    let channels = parse_list(q.all("distributionChannel"), "distributionChannel", DistributionChannel::parse)?;
-    let [teams, departments, locations, commitments, levels, tags] =
-        ["team", "department", "location", "commitment", "level", "tag"].map(|k| q.all(k));
+    let channels = parse_list(
+        q.all("distributionChannel"),
+        "distributionChannel",
+        DistributionChannel::parse,
+    )?;
+    let [teams, departments, locations, commitments, levels, tags] = [
+        "team",
+        "department",
+        "location",
+        "commitment",
+        "level",
+        "tag",
+    ]
+    .map(|k| q.all(k));
     let updated = q.range("updated_at_")?;
     let other_filters = !states.is_empty()
         || !channels.is_empty()
-        || [&teams, &departments, &locations, &commitments, &levels, &tags]
-            .iter()
-            .any(|v| !v.is_empty());
+        || [
+            &teams,
+            &departments,
+            &locations,
+            &commitments,
+            &levels,
+            &tags,
+        ]
+        .iter()
+        .any(|v| !v.is_empty());
     if updated.is_set() && other_filters {
         return Err(ApiError::bad_request(
             "updated_at_start/updated_at_end can only be combined with confidentiality",
@@ -98,7 +122,9 @@ pub async fn list(
             && one(&teams, c.team.as_ref())
             && one(&departments, c.department.as_ref())
             && (one(&locations, c.location.as_ref())
-                || c.all_locations.iter().any(|l| locations.contains(&l.as_str())))
+                || c.all_locations
+                    .iter()
+                    .any(|l| locations.contains(&l.as_str())))
             && one(&commitments, c.commitment.as_ref())
             && one(&levels, c.level.as_ref())
             && (tags.is_empty() || p.tags.iter().any(|t| tags.contains(&t.as_str())))
@@ -143,7 +169,9 @@ pub async fn get(
 fn check_user(db: &Db, id: &str, what: &str) -> Result<(), ApiError> {
     match db.user(id) {
         Some(u) if u.is_active() => Ok(()),
-        _ => Err(ApiError::bad_request(format!("{what} {id} is not an active user"))),
+        _ => Err(ApiError::bad_request(format!(
+            "{what} {id} is not an active user"
+        ))),
     }
 }
 
@@ -188,7 +216,10 @@ fn apply_write(db: &Db, p: &mut Posting, w: PostingWrite, creating: bool) -> Res
         {
             all.push(l.clone());
         }
-        p.categories = PostingCategories { all_locations: all, ..c };
+        p.categories = PostingCategories {
+            all_locations: all,
+            ..c
+        };
     }
     if let Some(t) = w.tags {
         p.tags = super::dedup_strings(t);
@@ -259,7 +290,10 @@ pub async fn create(
         owner: actor.clone().map(Expandable::Id),
         confidentiality: Confidentiality::NonConfidential,
         state: PostingState::Draft,
-        distribution_channels: Some(vec![DistributionChannel::Public, DistributionChannel::Internal]),
+        distribution_channels: Some(vec![
+            DistributionChannel::Public,
+            DistributionChannel::Internal,
+        ]),
         content: PostingContent::default(),
         req_code: Some(String::new()),
         ..Default::default()
@@ -298,9 +332,7 @@ pub async fn apply_form(
     let vis = ctx.read_visibility()?;
     let db = s.db.lock();
     let p = visible(&db, vis, &id)?;
-    let field = |name: &str, text: &str, kind: &str, required: bool| {
-        json!({"name": name, "text": text, "type": kind, "required": required, "value": null})
-    };
+    let field = |name: &str, text: &str, kind: &str, required: bool| json!({"name": name, "text": text, "type": kind, "required": required, "value": null});
     Ok(ok(json!({
         "id": p.id,
         "text": p.text,
@@ -339,8 +371,10 @@ pub async fn apply(
             .map(|p| p.value.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let full_name = info("fullName").ok_or_else(|| ApiError::bad_request("personalInformation fullName is required"))?;
-    let email = info("email").ok_or_else(|| ApiError::bad_request("personalInformation email is required"))?;
+    let full_name = info("fullName")
+        .ok_or_else(|| ApiError::bad_request("personalInformation fullName is required"))?;
+    let email = info("email")
+        .ok_or_else(|| ApiError::bad_request("personalInformation email is required"))?;
     let origin = match a.origin {
         None => Origin::Applied,
         Some(o @ (Origin::Applied | Origin::Internal)) => o,
@@ -367,8 +401,16 @@ pub async fn apply(
             name: Some(full_name),
             location: info("currentLocation"),
             emails: vec![email],
-            phones: info("phone").map(|value| Phone { kind: None, value }).into_iter().collect(),
-            links: a.urls.iter().map(|u| u.value.clone()).filter(|v| !v.trim().is_empty()).collect(),
+            phones: info("phone")
+                .map(|value| Phone { kind: None, value })
+                .into_iter()
+                .collect(),
+            links: a
+                .urls
+                .iter()
+                .map(|u| u.value.clone())
+                .filter(|v| !v.trim().is_empty())
+                .collect(),
             sources: vec![a.source.clone().unwrap_or_else(|| "Posting".into())],
             origin: Some(origin),
             postings: vec![id.clone()],

@@ -17,11 +17,13 @@ pub async fn list_stages(
 ) -> Result<Response, ApiError> {
     let pager = Pager::new(&ctx.query, "/stages", &s.tokens)?;
     let db = s.db.lock();
-    Ok(page(pager.page(
-        db.stages()
-            .enumerate()
-            .map(|(i, st)| (i as i64, st.id.as_str(), st.clone())),
-    )))
+    Ok(page(
+        pager.page(
+            db.stages()
+                .enumerate()
+                .map(|(i, st)| (i as i64, st.id.as_str(), st.clone())),
+        ),
+    ))
 }
 
 pub async fn get_stage(
@@ -29,7 +31,9 @@ pub async fn get_stage(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let db = s.db.lock();
-    let st = db.stage(&id).ok_or_else(|| ApiError::not_found("stages", &id))?;
+    let st = db
+        .stage(&id)
+        .ok_or_else(|| ApiError::not_found("stages", &id))?;
     Ok(ok(st))
 }
 
@@ -92,16 +96,19 @@ pub async fn list_users(
         .filter(|u| roles.is_empty() || roles.contains(&u.access_role.as_str()))
         .filter(|u| {
             dirs.is_empty()
-                || u
-                    .external_directory_id
+                || u.external_directory_id
                     .as_deref()
                     .is_some_and(|d| dirs.contains(&d))
         })
         .collect();
     users.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    Ok(page(pager.page(
-        users.into_iter().map(|u| (u.created_at, u.id.as_str(), u.clone())),
-    )))
+    Ok(page(
+        pager.page(
+            users
+                .into_iter()
+                .map(|u| (u.created_at, u.id.as_str(), u.clone())),
+        ),
+    ))
 }
 
 pub async fn get_user(
@@ -109,7 +116,9 @@ pub async fn get_user(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let db = s.db.lock();
-    let u = db.user(&id).ok_or_else(|| ApiError::not_found("users", &id))?;
+    let u = db
+        .user(&id)
+        .ok_or_else(|| ApiError::not_found("users", &id))?;
     Ok(ok(u))
 }
 

@@ -14,7 +14,11 @@ use lever_model::timestamp::now_millis;
 use lever_model::{NewWebhook, Origin, Webhook, WebhookConfiguration, WebhookEventType};
 use serde::Deserialize;
 
-fn validate(event: WebhookEventType, url: &str, cfg: Option<&WebhookConfiguration>) -> Result<(), ApiError> {
+fn validate(
+    event: WebhookEventType,
+    url: &str,
+    cfg: Option<&WebhookConfiguration>,
+) -> Result<(), ApiError> {
     match url::Url::parse(url) {
         // Real Lever accepts only https with a CA-signed certificate; the sandbox also takes
         // http so that loopback receivers work.
@@ -98,11 +102,9 @@ pub async fn list(
     let db = s.db.lock();
     let mut hooks: Vec<&Webhook> = db.webhooks().collect();
     hooks.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    Ok(page(pager.page(
-        hooks
-            .into_iter()
-            .map(|w| (w.created_at, w.id.as_str(), public(w.clone()))),
-    )))
+    Ok(page(pager.page(hooks.into_iter().map(|w| {
+        (w.created_at, w.id.as_str(), public(w.clone()))
+    }))))
 }
 
 pub async fn create(
@@ -144,7 +146,11 @@ pub async fn update(
             .get(&p.id)
             .ok_or_else(|| ApiError::not_found("webhooks", &p.id))?;
         let event = parse_event(&hook.event)?;
-        validate(event, p.url.as_deref().unwrap_or(&hook.url), p.configuration.as_ref())?;
+        validate(
+            event,
+            p.url.as_deref().unwrap_or(&hook.url),
+            p.configuration.as_ref(),
+        )?;
     }
     let mut out = Vec::new();
     for p in body.data {
@@ -167,8 +173,7 @@ pub async fn delete(
     Extension(_ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    s.db
-        .lock()
+    s.db.lock()
         .webhooks
         .shift_remove(&id)
         .ok_or_else(|| ApiError::not_found("webhooks", &id))?;

@@ -79,7 +79,9 @@ pub async fn reply(resp: reqwest::Response) -> Reply {
 
 /// Every key must be present (value may be null).
 pub fn assert_keys(v: &Value, keys: &[&str]) {
-    let o = v.as_object().unwrap_or_else(|| panic!("not an object: {v}"));
+    let o = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"));
     for k in keys {
         assert!(o.contains_key(*k), "missing {k:?} in {v}");
     }
