@@ -8,6 +8,7 @@
 
 use futures::{StreamExt, TryStreamExt};
 use lever_client::{ClientConfig, Credential, LeverClient, OpportunityQuery, PostingQuery};
+use lever_model::{DistributionChannel, PostingState};
 use lever_sandbox::{KeySpec, Sandbox, SandboxConfig, SeedSpec};
 use std::time::{Duration, Instant};
 
@@ -19,31 +20,77 @@ async fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let (postings, opportunities) = if quick { (500, 2_000) } else { (2_000, 10_000) };
 
-    eprintln!("[1/3] seeding the sandbox with {postings} postings and {opportunities} opportunities...");
+    eprintln!(
+        "[1/3] seeding the sandbox with {postings} postings and {opportunities} opportunities..."
+    );
     let seeded = Instant::now();
-    let seed = SeedSpec { seed: 2026, postings, opportunities };
-    let sandbox = Sandbox::start(SandboxConfig { seed, ..SandboxConfig::default() }, "127.0.0.1:0".parse()?).await?;
+    let seed = SeedSpec {
+        seed: 2026,
+        postings,
+        opportunities,
+    };
+    let sandbox = Sandbox::start(
+        SandboxConfig {
+            seed,
+            ..SandboxConfig::default()
+        },
+        "127.0.0.1:0".parse()?,
+    )
+    .await?;
     eprintln!("      seeded in {:.2?}", seeded.elapsed());
-    let expected_postings = sandbox.read(|db| db.postings().count());
+    // What a full sync sees: everything with confidential access, except published postings
+    // that are only on the internal site (Lever hides those unless a channel is asked for).
+    let expected_postings = sandbox.read(|db| {
+        db.postings()
+            .filter(|p| {
+                p.state != PostingState::Published
+                    || p.distribution_channels
+                        .as_deref()
+                        .unwrap_or(&[])
+                        .contains(&DistributionChannel::Public)
+            })
+            .count()
+    });
     let expected_opportunities = sandbox.read(|db| db.opportunities().count());
 
     // ---- 1. limit on
-    eprintln!("[2/3] full sync with Lever's limit on (10 req/s, burst 20): this takes about {:.0} s...", {
-        let requests = (expected_postings as f64 / 100.0).ceil() + (expected_opportunities as f64 / 100.0).ceil();
-        (requests - BURST).max(0.0) / RATE
-    });
-    let key = sandbox.issue_api_key(KeySpec::all("bench"));
-    let client = LeverClient::new(ClientConfig::new(&sandbox.api_url())?, Credential::api_key(key))?;
+    eprintln!(
+        "[2/3] full sync with Lever's limit on (10 req/s, burst 20): this takes about {:.0} s...",
+        {
+            let requests = (expected_postings as f64 / 100.0).ceil()
+                + (expected_opportunities as f64 / 100.0).ceil();
+            (requests - BURST).max(0.0) / RATE
+        }
+    );
+    let key = sandbox.issue_api_key(KeySpec::all("bench").with_confidential(true));
+    let client = LeverClient::new(
+        ClientConfig::new(&sandbox.api_url())?,
+        Credential::api_key(key),
+    )?;
     sandbox.reset_stats();
     let started = Instant::now();
-    let all_postings = PostingQuery { confidentiality: Some("all".into()), ..Default::default() };
+    let everything = OpportunityQuery {
+        confidentiality: Some("all".into()),
+        ..Default::default()
+    };
+    let all_postings = PostingQuery {
+        confidentiality: Some("all".into()),
+        ..Default::default()
+    };
     let (p, o) = tokio::join!(
-        client.postings(all_postings).try_fold(0usize, |n, _| async move { Ok(n + 1) }),
-        client.opportunities(OpportunityQuery::default()).try_fold(0usize, |n, _| async move { Ok(n + 1) }),
+        client
+            .postings(all_postings)
+            .try_fold(0usize, |n, _| async move { Ok(n + 1) }),
+        client
+            .opportunities(everything)
+            .try_fold(0usize, |n, _| async move { Ok(n + 1) }),
     );
     let elapsed = started.elapsed();
     let (p, o) = (p?, o?);
-    anyhow::ensure!(p == expected_postings && o == expected_opportunities, "sync missed records: {p} postings, {o} opportunities");
+    anyhow::ensure!(
+        p == expected_postings && o == expected_opportunities,
+        "sync missed records: {p} postings, {o} opportunities"
+    );
     let stats = sandbox.stats();
     let requests = stats.total_requests() as f64;
     let minimum = Duration::from_secs_f64((requests - BURST).max(0.0) / RATE);
@@ -57,7 +104,9 @@ async fn main() -> anyhow::Result<()> {
     unlimited.burst = 1_000_000;
     let key = sandbox.issue_api_key(KeySpec::all("bench-unlimited"));
     let fast = LeverClient::new(unlimited, Credential::api_key(key))?;
-    let some_id = sandbox.read(|db| db.opportunities().next().map(|o| o.id.clone())).unwrap_or_default();
+    let some_id = sandbox
+        .read(|db| db.opportunities().next().map(|o| o.id.clone()))
+        .unwrap_or_default();
     let single = throughput(8, Duration::from_secs(5), || {
         let (c, id) = (fast.clone(), some_id.clone());
         async move { c.opportunity(&id).await.map(|_| ()) }
@@ -76,13 +125,37 @@ async fn main() -> anyhow::Result<()> {
     .await?;
 
     println!();
-    println!("lever_sync on {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    println!("  limit on : {p} postings + {o} opportunities in {:.2} s, {} requests", elapsed.as_secs_f64(), requests as u64);
-    println!("             theoretical minimum {:.2} s ((requests - {BURST}) / {RATE}/s)", minimum.as_secs_f64());
-    println!("             ratio {:.4} (target <= 1.05), 429s from the sandbox: {}", ratio, stats.rate_limited);
-    println!("             client waited {:.2?} on its own limiter", client.stats().throttle_wait);
-    println!("  limit off: GET /opportunities/:id        {:>8.0} req/s (8 concurrent)", single);
-    println!("             GET /opportunities?limit=100  {:>8.0} req/s (8 concurrent)", page);
+    println!(
+        "lever_sync on {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!(
+        "  limit on : {p} postings + {o} opportunities in {:.2} s, {} requests",
+        elapsed.as_secs_f64(),
+        requests as u64
+    );
+    println!(
+        "             theoretical minimum {:.2} s ((requests - {BURST}) / {RATE}/s)",
+        minimum.as_secs_f64()
+    );
+    println!(
+        "             ratio {:.4} (target <= 1.05), 429s from the sandbox: {}",
+        ratio, stats.rate_limited
+    );
+    println!(
+        "             client waited {:.2?} on its own limiter",
+        client.stats().throttle_wait
+    );
+    println!(
+        "  limit off: GET /opportunities/:id        {:>8.0} req/s (8 concurrent)",
+        single
+    );
+    println!(
+        "             GET /opportunities?limit=100  {:>8.0} req/s (8 concurrent)",
+        page
+    );
     sandbox.shutdown().await;
     Ok(())
 }

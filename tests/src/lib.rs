@@ -7,7 +7,11 @@ use std::time::Duration;
 
 /// Start a sandbox on 127.0.0.1:0 with the given seed data.
 pub async fn start_sandbox(seed: SeedSpec) -> Sandbox {
-    start_sandbox_with(SandboxConfig { seed, ..fast_config() }).await
+    start_sandbox_with(SandboxConfig {
+        seed,
+        ..fast_config()
+    })
+    .await
 }
 
 pub async fn start_sandbox_with(config: SandboxConfig) -> Sandbox {
@@ -18,7 +22,10 @@ pub async fn start_sandbox_with(config: SandboxConfig) -> Sandbox {
 
 /// Sandbox defaults with webhook retries fast enough for tests.
 pub fn fast_config() -> SandboxConfig {
-    SandboxConfig { webhook_retry_base: Duration::from_millis(20), ..SandboxConfig::default() }
+    SandboxConfig {
+        webhook_retry_base: Duration::from_millis(20),
+        ..SandboxConfig::default()
+    }
 }
 
 /// Client settings for tests: short backoff so retries don't slow the suite.
@@ -39,5 +46,11 @@ pub fn client(sandbox: &Sandbox, spec: KeySpec) -> LeverClient {
 /// A client with every permission and access to confidential data (which Lever still hides
 /// unless a request asks for it with `confidentiality=all`).
 pub fn admin_client(sandbox: &Sandbox) -> LeverClient {
-    client(sandbox, KeySpec { confidential: true, ..KeySpec::all("tests") })
+    client(
+        sandbox,
+        KeySpec {
+            confidential: true,
+            ..KeySpec::all("tests")
+        },
+    )
 }

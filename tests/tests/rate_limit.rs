@@ -20,13 +20,20 @@ async fn a_burst_of_concurrent_requests_is_paced_without_429s() {
     }))
     .await;
 
-    assert!(results.iter().all(Result::is_ok), "every request succeeds: {:?}", results.iter().find(|r| r.is_err()));
+    assert!(
+        results.iter().all(Result::is_ok),
+        "every request succeeds: {:?}",
+        results.iter().find(|r| r.is_err())
+    );
     let stats = sandbox.stats();
     assert_eq!(stats.rate_limited, 0, "the sandbox never had to answer 429");
     assert_eq!(stats.requests[&Operation::GetStage.label()][&200], 45);
     let client_stats = client.stats();
     assert_eq!(client_stats.rate_limited_responses, 0);
-    assert!(!client_stats.throttle_wait.is_zero(), "the client waited on its own limiter");
+    assert!(
+        !client_stats.throttle_wait.is_zero(),
+        "the client waited on its own limiter"
+    );
 }
 
 #[tokio::test]
@@ -34,8 +41,15 @@ async fn clients_sharing_a_credential_share_one_budget() {
     let sandbox = start_sandbox(SeedSpec::vocabulary_only(12)).await;
     let key = sandbox.issue_api_key(KeySpec::all("shared"));
     let limits = RateLimits::new(10, 20);
-    let a = LeverClient::with_rate_limits(client_config(&sandbox), Credential::api_key(key.clone()), limits.clone()).unwrap();
-    let b = LeverClient::with_rate_limits(client_config(&sandbox), Credential::api_key(key), limits).unwrap();
+    let a = LeverClient::with_rate_limits(
+        client_config(&sandbox),
+        Credential::api_key(key.clone()),
+        limits.clone(),
+    )
+    .unwrap();
+    let b =
+        LeverClient::with_rate_limits(client_config(&sandbox), Credential::api_key(key), limits)
+            .unwrap();
 
     let calls = (0..40).map(|i| {
         let client = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -43,7 +57,11 @@ async fn clients_sharing_a_credential_share_one_budget() {
     });
     let results = join_all(calls).await;
     assert!(results.iter().all(Result::is_ok));
-    assert_eq!(sandbox.stats().rate_limited, 0, "two clients of one key stayed inside one bucket");
+    assert_eq!(
+        sandbox.stats().rate_limited,
+        0,
+        "two clients of one key stayed inside one bucket"
+    );
 }
 
 #[tokio::test]
@@ -52,7 +70,10 @@ async fn a_429_from_lever_is_retried_not_surfaced() {
     let key = sandbox.issue_api_key(KeySpec::all("r"));
     let client = LeverClient::new(client_config(&sandbox), Credential::api_key(key)).unwrap();
     sandbox.set_faults(lever_sandbox::FaultConfig {
-        fail_next: vec![lever_sandbox::ScriptedFault::Status(429), lever_sandbox::ScriptedFault::Status(429)],
+        fail_next: vec![
+            lever_sandbox::ScriptedFault::Status(429),
+            lever_sandbox::ScriptedFault::Status(429),
+        ],
         ..Default::default()
     });
     let stage = client.stage("offer").await.unwrap();

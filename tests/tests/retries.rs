@@ -8,7 +8,10 @@ use lever_sandbox::{FaultConfig, KeySpec, ScriptedFault, SeedSpec};
 use std::time::Duration;
 
 fn script(faults: Vec<ScriptedFault>) -> FaultConfig {
-    FaultConfig { fail_next: faults, ..Default::default() }
+    FaultConfig {
+        fail_next: faults,
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
@@ -45,26 +48,56 @@ async fn a_slow_response_times_out_and_is_retried() {
 
 #[tokio::test]
 async fn random_fault_rates_are_ridden_out_by_retries() {
-    let sandbox = start_sandbox(SeedSpec { seed: 23, postings: 10, opportunities: 600 }).await;
+    let sandbox = start_sandbox(SeedSpec {
+        seed: 23,
+        postings: 10,
+        opportunities: 600,
+    })
+    .await;
     let client = admin_client(&sandbox);
-    sandbox.set_faults(FaultConfig { rate_500: 0.15, rate_503: 0.15, drop_rate: 0.1, ..Default::default() });
+    sandbox.set_faults(FaultConfig {
+        rate_500: 0.15,
+        rate_503: 0.15,
+        drop_rate: 0.1,
+        ..Default::default()
+    });
 
     use futures::TryStreamExt;
-    let everything = lever_client::OpportunityQuery { confidentiality: Some("all".into()), ..Default::default() };
-    let all: Vec<_> = client.opportunities(everything).try_collect().await.unwrap();
+    let everything = lever_client::OpportunityQuery {
+        confidentiality: Some("all".into()),
+        ..Default::default()
+    };
+    let all: Vec<_> = client
+        .opportunities(everything)
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 600);
     let stats = sandbox.stats();
-    assert!(stats.injected_faults + stats.dropped_connections > 0, "faults were injected: {stats:?}");
+    assert!(
+        stats.injected_faults + stats.dropped_connections > 0,
+        "faults were injected: {stats:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_create_retried_after_503_is_created_once() {
     let sandbox = start_sandbox(SeedSpec::vocabulary_only(24)).await;
     let client = admin_client(&sandbox);
-    sandbox.set_faults(script(vec![ScriptedFault::Status(503), ScriptedFault::Status(429)]));
+    sandbox.set_faults(script(vec![
+        ScriptedFault::Status(503),
+        ScriptedFault::Status(429),
+    ]));
 
-    let body = NewOpportunity { name: Some("Katherine Johnson".into()), emails: vec!["kj@example.com".into()], ..Default::default() };
-    let created = client.create_opportunity(&sandbox.default_user_id(), &body, Attachments::default()).await.unwrap();
+    let body = NewOpportunity {
+        name: Some("Katherine Johnson".into()),
+        emails: vec!["kj@example.com".into()],
+        ..Default::default()
+    };
+    let created = client
+        .create_opportunity(&sandbox.default_user_id(), &body, Attachments::default())
+        .await
+        .unwrap();
     assert_eq!(created.name.as_deref(), Some("Katherine Johnson"));
     assert_eq!(sandbox.stats().writes_to(Operation::CreateOpportunity), 1);
     assert_eq!(sandbox.read(|db| db.opportunities().count()), 1);
@@ -76,22 +109,57 @@ async fn a_create_whose_connection_drops_is_reported_as_unknown_not_resent() {
     let client = admin_client(&sandbox);
     sandbox.set_faults(script(vec![ScriptedFault::Drop]));
 
-    let body = NewOpportunity { name: Some("Dorothy Vaughan".into()), ..Default::default() };
-    let err = client.create_opportunity(&sandbox.default_user_id(), &body, Attachments::default()).await.unwrap_err();
-    assert!(matches!(err, LeverError::Unavailable { outcome_unknown: true, .. }), "{err:?}");
+    let body = NewOpportunity {
+        name: Some("Dorothy Vaughan".into()),
+        ..Default::default()
+    };
+    let err = client
+        .create_opportunity(&sandbox.default_user_id(), &body, Attachments::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LeverError::Unavailable {
+                outcome_unknown: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.is_transient());
     let stats = sandbox.stats();
     assert_eq!(stats.dropped_connections, 1);
-    assert_eq!(stats.writes_to(Operation::CreateOpportunity), 0, "the request was never sent again");
+    assert_eq!(
+        stats.writes_to(Operation::CreateOpportunity),
+        0,
+        "the request was never sent again"
+    );
 }
 
 #[tokio::test]
 async fn persistent_outage_ends_in_a_typed_unavailable_error() {
     let sandbox = start_sandbox(SeedSpec::vocabulary_only(26)).await;
     let client = admin_client(&sandbox);
-    sandbox.set_faults(FaultConfig { rate_503: 1.0, ..Default::default() });
+    sandbox.set_faults(FaultConfig {
+        rate_503: 1.0,
+        ..Default::default()
+    });
 
     let err = client.stage("offer").await.unwrap_err();
-    assert!(matches!(err, LeverError::Unavailable { status: Some(503), outcome_unknown: false, .. }), "{err:?}");
-    assert!(err.to_string().to_lowercase().contains("retry"), "the message says what to do: {err}");
+    assert!(
+        matches!(
+            err,
+            LeverError::Unavailable {
+                status: Some(503),
+                outcome_unknown: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().to_lowercase().contains("retry"),
+        "the message says what to do: {err}"
+    );
 }

@@ -12,14 +12,23 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// A loopback receiver that answers 500 to the first `failures` deliveries, then 200.
-async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<WebhookDelivery>, Arc<AtomicUsize>) {
+async fn receiver(
+    failures: usize,
+) -> (
+    String,
+    mpsc::UnboundedReceiver<WebhookDelivery>,
+    Arc<AtomicUsize>,
+) {
     #[derive(Clone)]
     struct Inbox {
         tx: mpsc::UnboundedSender<WebhookDelivery>,
         hits: Arc<AtomicUsize>,
         failures: usize,
     }
-    async fn receive(State(inbox): State<Inbox>, Json(delivery): Json<WebhookDelivery>) -> StatusCode {
+    async fn receive(
+        State(inbox): State<Inbox>,
+        Json(delivery): Json<WebhookDelivery>,
+    ) -> StatusCode {
         let hit = inbox.hits.fetch_add(1, Ordering::SeqCst);
         if hit < inbox.failures {
             return StatusCode::INTERNAL_SERVER_ERROR;
@@ -29,7 +38,13 @@ async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<WebhookDe
     }
     let (tx, rx) = mpsc::unbounded_channel();
     let hits = Arc::new(AtomicUsize::new(0));
-    let app = Router::new().route("/lever", post(receive)).with_state(Inbox { tx, hits: hits.clone(), failures });
+    let app = Router::new()
+        .route("/lever", post(receive))
+        .with_state(Inbox {
+            tx,
+            hits: hits.clone(),
+            failures,
+        });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/lever", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -37,7 +52,10 @@ async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<WebhookDe
 }
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<WebhookDelivery>) -> WebhookDelivery {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a delivery arrives").unwrap()
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a delivery arrives")
+        .unwrap()
 }
 
 #[tokio::test]
@@ -48,20 +66,41 @@ async fn stage_changes_are_delivered_signed_and_verifiable() {
 
     // Subscribe through Lever's own Webhooks API.
     let hook = client
-        .create_webhook(&NewWebhook { url: url.clone(), event: "candidateStageChange".into(), configuration: None })
+        .create_webhook(&NewWebhook {
+            url: url.clone(),
+            event: "candidateStageChange".into(),
+            configuration: None,
+        })
         .await
         .unwrap();
-    let signing = hook.configuration.signature_token.clone().expect("Lever returns the signature token");
+    let signing = hook
+        .configuration
+        .signature_token
+        .clone()
+        .expect("Lever returns the signature token");
 
     let user = sandbox.default_user_id();
     let opp = client
-        .create_opportunity(&user, &NewOpportunity { name: Some("Alan Turing".into()), ..Default::default() }, Attachments::default())
+        .create_opportunity(
+            &user,
+            &NewOpportunity {
+                name: Some("Alan Turing".into()),
+                ..Default::default()
+            },
+            Attachments::default(),
+        )
         .await
         .unwrap();
-    client.update_stage(&opp.id, "offer", Some(&user)).await.unwrap();
+    client
+        .update_stage(&opp.id, "offer", Some(&user))
+        .await
+        .unwrap();
 
     let delivery = next(&mut rx).await;
-    assert_eq!(delivery.event_type(), Some(WebhookEventType::CandidateStageChange));
+    assert_eq!(
+        delivery.event_type(),
+        Some(WebhookEventType::CandidateStageChange)
+    );
     assert_eq!(delivery.data_str("opportunityId"), Some(opp.id.as_str()));
     assert_eq!(delivery.data_str("toStageId"), Some("offer"));
     assert_eq!(delivery.data_str("fromStageId"), Some("lead-new"));
@@ -91,21 +130,36 @@ async fn failed_deliveries_are_retried_until_accepted() {
         Some(p) => p,
         None => {
             // The vocabulary-only seed has no postings: make one through the API.
-            let body = lever_model::PostingWrite { text: Some("Staff Engineer".into()), state: Some(lever_model::PostingState::Published), ..Default::default() };
-            client.create_posting(&sandbox.default_user_id(), &body).await.unwrap().id
+            let body = lever_model::PostingWrite {
+                text: Some("Staff Engineer".into()),
+                state: Some(lever_model::PostingState::Published),
+                ..Default::default()
+            };
+            client
+                .create_posting(&sandbox.default_user_id(), &body)
+                .await
+                .unwrap()
+                .id
         }
     };
     let opp = client
         .create_opportunity(
             &sandbox.default_user_id(),
-            &NewOpportunity { name: Some("Hedy Lamarr".into()), postings: vec![posting], ..Default::default() },
+            &NewOpportunity {
+                name: Some("Hedy Lamarr".into()),
+                postings: vec![posting],
+                ..Default::default()
+            },
             Attachments::default(),
         )
         .await
         .unwrap();
 
     let delivery = next(&mut rx).await;
-    assert_eq!(delivery.event_type(), Some(WebhookEventType::ApplicationCreated));
+    assert_eq!(
+        delivery.event_type(),
+        Some(WebhookEventType::ApplicationCreated)
+    );
     assert_eq!(delivery.data_str("opportunityId"), Some(opp.id.as_str()));
     delivery.verify(&signing).unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 3, "two failures, then success");
@@ -113,7 +167,10 @@ async fn failed_deliveries_are_retried_until_accepted() {
     // The sandbox records the outcome after it reads our 200; wait for that.
     let record = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let found = sandbox.webhook_deliveries().into_iter().find(|r| r.event == "applicationCreated" && r.delivered);
+            let found = sandbox
+                .webhook_deliveries()
+                .into_iter()
+                .find(|r| r.event == "applicationCreated" && r.delivered);
             match found {
                 Some(record) => break record,
                 None => tokio::time::sleep(Duration::from_millis(10)).await,
