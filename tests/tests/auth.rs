@@ -153,3 +153,25 @@ async fn perform_as_must_be_an_active_user() {
     }
     assert_eq!(sandbox.read(|db| db.opportunities().count()), 0);
 }
+
+#[tokio::test]
+async fn a_pinned_demo_key_is_honoured() {
+    let config = lever_sandbox::SandboxConfig {
+        seed: SeedSpec::vocabulary_only(5),
+        demo_api_key: Some("lsk_pinned_for_my_plugin".into()),
+        ..fulcrum_tests::fast_config()
+    };
+    let sandbox = fulcrum_tests::start_sandbox_with(config).await;
+    assert_eq!(sandbox.demo_api_key(), "lsk_pinned_for_my_plugin");
+    let client = LeverClient::new(
+        client_config(&sandbox),
+        Credential::api_key("lsk_pinned_for_my_plugin"),
+    )
+    .unwrap();
+    let users: Vec<_> = client
+        .users(Default::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(!users.is_empty());
+}

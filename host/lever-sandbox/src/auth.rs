@@ -79,6 +79,11 @@ impl Credentials {
         )
     }
 
+    /// Registers a key chosen by the operator (e.g. a pinned demo key).
+    pub fn register_api_key(&self, key: String, spec: KeySpec) -> String {
+        self.insert(key, CredentialKind::ApiKey, spec)
+    }
+
     /// A JWT-shaped access token (Lever's are Auth0 JWTs); clients must treat it as opaque.
     pub fn issue_bearer_token(&self, spec: KeySpec, audience: &str) -> String {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);

@@ -19,6 +19,9 @@ pub struct SandboxConfig {
     pub webhook_timeout: Duration,
     /// Base URL written into `urls.*` and `downloadUrl`; defaults to the bound address.
     pub public_url: Option<String>,
+    /// The demo key (every permission, confidential access). Pin it so a plugin's settings
+    /// survive a sandbox restart; a random key is issued when none is given.
+    pub demo_api_key: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -31,6 +34,7 @@ impl Default for SandboxConfig {
             webhook_retry_base: Duration::from_secs(1),
             webhook_timeout: Duration::from_secs(10),
             public_url: None,
+            demo_api_key: None,
         }
     }
 }

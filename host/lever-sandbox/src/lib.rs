@@ -86,9 +86,17 @@ impl Sandbox {
             .map(|u| u.id.clone())
             .ok_or_else(|| SandboxError::Seed("the seed has no active super admin".into()))?;
         let credentials = Credentials::default();
-        let demo_key = credentials.issue_api_key(
-            KeySpec::all("demo (every permission, confidential access)").with_confidential(true),
-        );
+        let demo_spec =
+            KeySpec::all("demo (every permission, confidential access)").with_confidential(true);
+        let demo_key = match config.demo_api_key.clone() {
+            Some(key) if key.trim().is_empty() => {
+                return Err(SandboxError::Config(
+                    "the demo API key must not be empty".into(),
+                ));
+            }
+            Some(key) => credentials.register_api_key(key, demo_spec),
+            None => credentials.issue_api_key(demo_spec),
+        };
         let cancel = CancellationToken::new();
         let state = Arc::new(AppState {
             db: Mutex::new(db),

@@ -19,6 +19,9 @@ pub struct SandboxArgs {
     /// Number of opportunities to generate.
     #[arg(long, default_value_t = SeedSpec::demo().opportunities)]
     pub opportunities: usize,
+    /// Use this demo API key instead of a random one, so plugin settings survive restarts.
+    #[arg(long, env = "FULCRUM_SANDBOX_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
     /// Turn off Lever's 10 req/s (burst 20) per-key limit.
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -28,15 +31,27 @@ pub struct SandboxArgs {
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
-    let seed = SeedSpec { seed: args.seed, postings: args.postings, opportunities: args.opportunities };
+    let seed = SeedSpec {
+        seed: args.seed,
+        postings: args.postings,
+        opportunities: args.opportunities,
+    };
     eprintln!(
         "Generating a company from seed {} ({} postings, {} opportunities)...",
         seed.seed, seed.postings, seed.opportunities
     );
-    let config = SandboxConfig { seed, rate_limit: !args.no_rate_limit, ..SandboxConfig::default() };
-    let sandbox = Sandbox::start(config, args.listen)
-        .await
-        .with_context(|| format!("could not start the Lever sandbox on {}; is the port free? Try --listen 127.0.0.1:0", args.listen))?;
+    let config = SandboxConfig {
+        seed,
+        rate_limit: !args.no_rate_limit,
+        demo_api_key: args.api_key,
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(config, args.listen).await.with_context(|| {
+        format!(
+            "could not start the Lever sandbox on {}; is the port free? Try --listen 127.0.0.1:0",
+            args.listen
+        )
+    })?;
 
     print!("{}", banner(&sandbox, !args.no_rate_limit));
     if args.once {
@@ -44,7 +59,9 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!("Serving until Ctrl-C.");
-    tokio::signal::ctrl_c().await.context("could not listen for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("could not listen for Ctrl-C")?;
     eprintln!("Shutting down.");
     sandbox.shutdown().await;
     Ok(())
@@ -55,9 +72,16 @@ fn banner(sandbox: &Sandbox, rate_limited: bool) -> String {
     let api = sandbox.api_url();
     let key = sandbox.demo_api_key();
     let user = sandbox.default_user_id();
-    let (postings, opportunities) = sandbox.read(|db| (db.postings().count(), db.opportunities().count()));
-    let first_opportunity = sandbox.read(|db| db.opportunities().next().map(|o| o.id.clone())).unwrap_or_default();
-    let limit = if rate_limited { "on (10 req/s, burst 20 per key)" } else { "off" };
+    let (postings, opportunities) =
+        sandbox.read(|db| (db.postings().count(), db.opportunities().count()));
+    let first_opportunity = sandbox
+        .read(|db| db.opportunities().next().map(|o| o.id.clone()))
+        .unwrap_or_default();
+    let limit = if rate_limited {
+        "on (10 req/s, burst 20 per key)"
+    } else {
+        "off"
+    };
     format!(
         "\nLever sandbox listening on {url}\n\
          \n  Data API:      {api}\
