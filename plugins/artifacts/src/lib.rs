@@ -1,0 +1,27 @@
+//! The plugin components, built from source for `wasm32-wasip2` (release) by this crate's build
+//! script: one `&str` path constant per fixture (`WELL_BEHAVED`, `INFINITE_LOOP`, ...), [`ALL`]
+//! as (name, path) pairs, and [`foreach_fixture!`] / [`foreach_connector!`] to make sure every
+//! artifact has a test:
+//!
+//! ```
+//! mod tests {
+//!     // One test (or module) per fixture...
+//!     # macro_rules! fixture_tests { ($($name:ident),*) => { $(#[allow(dead_code)] mod $name {})* } }
+//!     # fixture_tests!(well_behaved, infinite_loop, memory_bomb, deep_recursion, oversized_return,
+//!     #     panic, slow_host_call, ungranted_permission, undeclared_host, reads_files_env);
+//!
+//!     // ...and a fixture without one fails to compile here.
+//!     macro_rules! assert_test_exists {
+//!         ($name:ident) => {
+//!             #[allow(unused_imports)]
+//!             use self::$name as _;
+//!         };
+//!     }
+//!     fulcrum_plugin_artifacts::foreach_fixture!(assert_test_exists);
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! Building needs the `wasm32-wasip2` target (`rustup target add wasm32-wasip2`).
+
+include!(concat!(env!("OUT_DIR"), "/artifacts.rs"));
