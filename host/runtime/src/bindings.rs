@@ -11,8 +11,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::fulcrum::connector::plugin::{
-    Action, ActionRequest, ConfigProblem, Header, LeverEvent, LeverEventKind, Manifest,
-    Rejection, Schedule, ScheduledRun, VendorRequest,
+    Action, ActionRequest, ConfigProblem, Header, LeverEvent, LeverEventKind, Manifest, Rejection,
+    Schedule, ScheduledRun, VendorRequest,
 };
 pub use fulcrum::connector::types::{Error as PluginError, LogLevel};
 

@@ -116,7 +116,8 @@ fn deserialize(engine: &Engine, path: &Path) -> Result<Component, String> {
     // our own cache directory, written by `precompile_component` of this process (or an
     // earlier one) under a name keyed by the component's sha256 and the engine's
     // compatibility hash, and written atomically (tmp + rename) so a crash never leaves a
-    // partial file under the final name. Wasmtime still checks the header and engine
+    // partial file under the final name, and a file is only ever replaced by rename, never
+    // modified in place (the mapping would see the change). Wasmtime still checks the header and engine
     // compatibility and returns an error (→ recompile) on mismatch. The cache directory must
     // be writable only by this service.
     #[allow(unsafe_code)]
@@ -127,7 +128,11 @@ fn deserialize(engine: &Engine, path: &Path) -> Result<Component, String> {
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     // A unique temporary name: concurrent installs of the same component (other tasks or
     // processes sharing the directory) must not write into each other's files.
-    let tmp = path.with_extension(format!("tmp-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+    let tmp = path.with_extension(format!(
+        "tmp-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
     let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
     if let Err(source) = result {
         let _ = std::fs::remove_file(&tmp);

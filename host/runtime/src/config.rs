@@ -30,6 +30,9 @@ pub struct RuntimeConfig {
     /// Native stack of the fiber a guest runs on; must exceed `max_wasm_stack_bytes` so host
     /// functions called from deep guest stacks still have room.
     pub async_stack_bytes: usize,
+    /// Let Cranelift inline wasm functions (faster guests, slower compiles; backtraces may
+    /// omit inlined frames).
+    pub compiler_inlining: bool,
     /// Default operator policy for vendor HTTP (an invocation may carry its own).
     pub vendor_http: VendorHttpPolicy,
 }
@@ -44,6 +47,7 @@ impl Default for RuntimeConfig {
             epoch_tick: Duration::from_millis(10),
             max_wasm_stack_bytes: 512 * KIB,
             async_stack_bytes: 2 * MIB,
+            compiler_inlining: true,
             vendor_http: VendorHttpPolicy::default(),
         }
     }
@@ -85,6 +89,17 @@ pub struct PoolConfig {
     pub total_stacks: u32,
     /// Pool slots kept warm (not decommitted) for reuse: faster instantiation.
     pub max_unused_warm_slots: u32,
+    /// Bytes of each linear memory reset in place (instead of `madvise`) when a slot is
+    /// returned, so the next instance does not page-fault them back in. With `pagemap_scan`
+    /// only pages actually written are reset.
+    pub linear_memory_keep_resident_bytes: usize,
+    /// The same for tables.
+    pub table_keep_resident_bytes: usize,
+    /// Use Linux's PAGEMAP_SCAN (kernel ≥ 6.7) to find dirty pages when resetting a slot;
+    /// ignored where unavailable.
+    pub pagemap_scan: bool,
+    /// Decommits batched per `madvise` round.
+    pub decommit_batch_size: usize,
 }
 
 impl Default for PoolConfig {
@@ -96,6 +111,10 @@ impl Default for PoolConfig {
             total_tables: 800,
             total_stacks: 200,
             max_unused_warm_slots: 50,
+            linear_memory_keep_resident_bytes: 2 * MIB,
+            table_keep_resident_bytes: 64 * KIB,
+            pagemap_scan: true,
+            decommit_batch_size: 8,
         }
     }
 }

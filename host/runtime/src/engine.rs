@@ -3,13 +3,17 @@
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+};
 
 use crate::RuntimeError;
 use crate::config::{AllocatorChoice, AllocatorKind, RuntimeConfig};
 
 /// Builds the engine, probing the pooling allocator first when the config allows it.
-pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<(Engine, AllocatorKind), RuntimeError> {
+pub(crate) fn build_engine(
+    config: &RuntimeConfig,
+) -> Result<(Engine, AllocatorKind), RuntimeError> {
     match config.allocator {
         AllocatorChoice::OnDemand => Ok((on_demand(config)?, AllocatorKind::OnDemand)),
         AllocatorChoice::Pooling => Ok((pooling(config)?, AllocatorKind::Pooling)),
@@ -37,6 +41,12 @@ fn base_config(config: &RuntimeConfig) -> Config {
         .max_wasm_stack(config.max_wasm_stack_bytes)
         .async_stack_size(config.async_stack_bytes)
         .cranelift_opt_level(OptLevel::Speed);
+    if config.compiler_inlining {
+        // Inlines across the component's adapter modules and inside modules: ~7% faster
+        // guest code in the sandbox-tax benchmark (fewer calls, fewer epoch checks), at the
+        // cost of compile time, which the on-disk cache pays once per component.
+        c.compiler_inlining(wasmtime::Inlining::Yes);
+    }
     // Traps keep wasmtime's default wasm backtrace (20 frames): that is what a vendor needs
     // to debug a trap.
     c
@@ -52,6 +62,14 @@ fn pooling(config: &RuntimeConfig) -> Result<Engine, RuntimeError> {
         .total_tables(p.total_tables)
         .total_stacks(p.total_stacks)
         .max_unused_warm_slots(p.max_unused_warm_slots)
+        .linear_memory_keep_resident(p.linear_memory_keep_resident_bytes)
+        .table_keep_resident(p.table_keep_resident_bytes)
+        .pagemap_scan(if p.pagemap_scan {
+            Enabled::Auto
+        } else {
+            Enabled::No
+        })
+        .decommit_batch_size(p.decommit_batch_size.max(1))
         // The slot size is the hard ceiling; the store limiter enforces (and reports) the
         // same limit first.
         .max_memory_size(l.max_memory_bytes)

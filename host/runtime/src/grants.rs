@@ -32,7 +32,10 @@ impl Grants {
     }
 
     /// The plugin version's requested permissions ∩ `approved`.
-    pub fn for_plugin(plugin: &PluginVersion, approved: impl IntoIterator<Item = Permission>) -> Self {
+    pub fn for_plugin(
+        plugin: &PluginVersion,
+        approved: impl IntoIterator<Item = Permission>,
+    ) -> Self {
         let approved: BTreeSet<Permission> = approved.into_iter().collect();
         Self::new(plugin.requested_permissions(), &approved)
     }
@@ -227,7 +230,12 @@ mod tests {
         assert!(grants.allows(Permission::CreateOpportunity));
         assert!(!grants.allows(Permission::ListStages), "not approved");
         assert!(!grants.allows(Permission::ListUsers), "not requested");
-        assert!(!grants.clone().without(Permission::CreateOpportunity).allows(Permission::CreateOpportunity));
+        assert!(
+            !grants
+                .clone()
+                .without(Permission::CreateOpportunity)
+                .allows(Permission::CreateOpportunity)
+        );
         let narrower: BTreeSet<_> = [Permission::ListStages].into();
         assert!(grants.restricted_to(&narrower).permissions().is_empty());
     }
@@ -236,7 +244,10 @@ mod tests {
     fn secrets_are_not_debug_printed() {
         let secrets = Secrets::new().with("api-token", "s3cr3t");
         let shown = format!("{secrets:?}");
-        assert!(shown.contains("api-token") && !shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("api-token") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
         assert_eq!(secrets.get("api-token").as_deref(), Some("s3cr3t"));
     }
 }

@@ -272,9 +272,12 @@ impl HostState {
         });
     }
 
-    /// Restarts the CPU-budget meter (benchmarks reuse one store for many calls).
-    pub(crate) fn reset_clock(&mut self) {
+    /// Restarts the per-invocation meters: CPU budget, host calls, log lines (benchmarks
+    /// reuse one store for many calls).
+    pub(crate) fn reset_budgets(&mut self) {
         self.clock = GuestClock::new();
+        self.host_calls = 0;
+        self.log_lines = 0;
     }
 
     /// Charges host time for calls that are not audited (log).

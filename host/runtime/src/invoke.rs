@@ -45,7 +45,11 @@ impl Call {
     }
 
     /// `run-action` with a JSON input.
-    pub fn action(id: impl Into<String>, name: impl Into<String>, input: impl Into<String>) -> Call {
+    pub fn action(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        input: impl Into<String>,
+    ) -> Call {
         Call::Action(ActionRequest {
             id: id.into(),
             name: name.into(),
@@ -90,7 +94,10 @@ impl CallKind {
             CallKind::ValidateConfig | CallKind::VerifyVendorRequest => {
                 matches!(capability, Capability::Config | Capability::Log)
             }
-            CallKind::LeverEvent | CallKind::VendorEvent | CallKind::Schedule | CallKind::Action => true,
+            CallKind::LeverEvent
+            | CallKind::VendorEvent
+            | CallKind::Schedule
+            | CallKind::Action => true,
         }
     }
 }
@@ -98,7 +105,7 @@ impl CallKind {
 /// What a call returned. The plugin's own errors are values here, not `InvocationError`s.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallOutput {
-    Manifest(Manifest),
+    Manifest(Box<Manifest>),
     ConfigChecked(Result<(), Vec<ConfigProblem>>),
     VendorRequestChecked(Result<(), Rejection>),
     /// `handle-lever-event`, `handle-vendor-event`, `run-schedule`.
@@ -140,17 +147,26 @@ impl CallOutput {
                     &m.config_schema,
                 ];
                 strings.iter().map(|s| s.len()).sum::<usize>()
-                    + m.permissions.iter().chain(&m.vendor_hosts).chain(&m.secrets).map(String::len).sum::<usize>()
-                    + m.schedules.iter().map(|s| s.name.len() + s.description.len()).sum::<usize>()
+                    + m.permissions
+                        .iter()
+                        .chain(&m.vendor_hosts)
+                        .chain(&m.secrets)
+                        .map(String::len)
+                        .sum::<usize>()
+                    + m.schedules
+                        .iter()
+                        .map(|s| s.name.len() + s.description.len())
+                        .sum::<usize>()
                     + m.actions
                         .iter()
                         .map(|a| a.name.len() + a.description.len() + a.input_schema.len())
                         .sum::<usize>()
             }
             CallOutput::ConfigChecked(Ok(())) | CallOutput::VendorRequestChecked(Ok(())) => 0,
-            CallOutput::ConfigChecked(Err(problems)) => {
-                problems.iter().map(|p| p.pointer.len() + p.message.len()).sum()
-            }
+            CallOutput::ConfigChecked(Err(problems)) => problems
+                .iter()
+                .map(|p| p.pointer.len() + p.message.len())
+                .sum(),
             CallOutput::VendorRequestChecked(Err(r)) => r.message.len(),
             CallOutput::Handled(Ok(())) => 0,
             CallOutput::Handled(Err(e)) => error(e),
@@ -326,12 +342,16 @@ async fn run(
     let guest = instance.fulcrum_connector_plugin();
     let outcome: wasmtime::Result<CallOutput> = async {
         Ok(match &call {
-            Call::Describe => CallOutput::Manifest(guest.call_describe(&mut store).await?),
+            Call::Describe => {
+                CallOutput::Manifest(Box::new(guest.call_describe(&mut store).await?))
+            }
             Call::ValidateConfig(json) => {
                 CallOutput::ConfigChecked(guest.call_validate_config(&mut store, json).await?)
             }
             Call::VerifyVendorRequest(request) => CallOutput::VendorRequestChecked(
-                guest.call_verify_vendor_request(&mut store, request).await?,
+                guest
+                    .call_verify_vendor_request(&mut store, request)
+                    .await?,
             ),
             Call::LeverEvent(event) => {
                 CallOutput::Handled(guest.call_handle_lever_event(&mut store, event).await?)
@@ -339,7 +359,9 @@ async fn run(
             Call::VendorEvent(request) => {
                 CallOutput::Handled(guest.call_handle_vendor_event(&mut store, request).await?)
             }
-            Call::Schedule(run) => CallOutput::Handled(guest.call_run_schedule(&mut store, run).await?),
+            Call::Schedule(run) => {
+                CallOutput::Handled(guest.call_run_schedule(&mut store, run).await?)
+            }
             Call::Action(request) => {
                 CallOutput::ActionResult(guest.call_run_action(&mut store, request).await?)
             }

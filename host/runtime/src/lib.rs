@@ -81,10 +81,12 @@ impl Runtime {
         config.validate().map_err(RuntimeError::Config)?;
         let (engine, allocator) = engine::build_engine(&config)?;
         let mut linker = Linker::new(&engine);
-        capabilities::add_to_linker(&mut linker).map_err(|e| RuntimeError::Linker(format!("{e:#}")))?;
+        capabilities::add_to_linker(&mut linker)
+            .map_err(|e| RuntimeError::Linker(format!("{e:#}")))?;
         let cache = ComponentCache::new(&engine, &config.cache_dir)?;
-        let vendor = capabilities::vendor_http::VendorClients::new(config.limits.vendor_request_timeout)
-            .map_err(|e| RuntimeError::Http(e.to_string()))?;
+        let vendor =
+            capabilities::vendor_http::VendorClients::new(config.limits.vendor_request_timeout)
+                .map_err(|e| RuntimeError::Http(e.to_string()))?;
         let ticker = EpochTicker::start(&engine, config.epoch_tick)?;
         tracing::info!(?allocator, cache_dir = %config.cache_dir.display(), "plugin runtime started");
         Ok(Runtime {
@@ -120,7 +122,10 @@ impl Runtime {
     /// Installs a component: compile (or load precompiled), check the contract version,
     /// pre-instantiate, read and validate its manifest, register the version. The newest
     /// installed version of a plugin is its active one.
-    pub async fn install(&self, bytes: impl Into<Vec<u8>>) -> Result<Arc<PluginVersion>, InstallError> {
+    pub async fn install(
+        &self,
+        bytes: impl Into<Vec<u8>>,
+    ) -> Result<Arc<PluginVersion>, InstallError> {
         let bytes: Vec<u8> = bytes.into();
         check_component_header(&bytes)?;
         let hash = cache::content_hash(&bytes);
@@ -153,9 +158,11 @@ impl Runtime {
         .await
         .map_err(InstallError::Describe)?;
         let CallOutput::Manifest(manifest) = output else {
-            return Err(InstallError::Interrupted("describe() returned no manifest".into()));
+            return Err(InstallError::Interrupted(
+                "describe() returned no manifest".into(),
+            ));
         };
-        let version = PluginVersion::new(manifest, pre, hash)?;
+        let version = PluginVersion::new(*manifest, pre, hash)?;
         let installed = self.inner.registry.insert(version)?;
         tracing::info!(
             plugin = installed.id(),
@@ -171,7 +178,11 @@ impl Runtime {
         self.inner.registry.active(plugin_id)
     }
 
-    pub fn version(&self, plugin_id: &str, version: &semver::Version) -> Option<Arc<PluginVersion>> {
+    pub fn version(
+        &self,
+        plugin_id: &str,
+        version: &semver::Version,
+    ) -> Option<Arc<PluginVersion>> {
         self.inner.registry.get(plugin_id, version)
     }
 
@@ -186,7 +197,11 @@ impl Runtime {
 
     /// Uninstalls one version; the next newest (if any) becomes active. Invocations already
     /// running on it finish normally.
-    pub fn remove_version(&self, plugin_id: &str, version: &semver::Version) -> Option<Arc<PluginVersion>> {
+    pub fn remove_version(
+        &self,
+        plugin_id: &str,
+        version: &semver::Version,
+    ) -> Option<Arc<PluginVersion>> {
         self.inner.registry.remove_version(plugin_id, version)
     }
 
@@ -204,7 +219,14 @@ impl Runtime {
         ctx: InvocationContext,
         call: Call,
     ) -> Result<CallOutput, InvocationError> {
-        invoke::invoke(&self.inner.engine, &self.inner.shared, plugin.clone(), ctx, call).await
+        invoke::invoke(
+            &self.inner.engine,
+            &self.inner.shared,
+            plugin.clone(),
+            ctx,
+            call,
+        )
+        .await
     }
 
     /// Building blocks for benchmarks (not a stable API).
@@ -248,7 +270,21 @@ pub mod bench {
         instance: Connector,
     }
 
+    /// A store with its limits armed, nothing instantiated (to time the parts of `invoke`).
+    pub struct StoreOnly(#[allow(dead_code)] Store<HostState>);
+
     impl Bench<'_> {
+        pub fn store_only(&self, plugin: &Arc<PluginVersion>, ctx: InvocationContext) -> StoreOnly {
+            let inner = &self.runtime.inner;
+            StoreOnly(invoke::new_store(
+                &inner.engine,
+                &inner.shared,
+                plugin.clone(),
+                ctx,
+                CallKind::Action,
+            ))
+        }
+
         /// Instantiates `plugin` in a fresh store (as `invoke` does) and keeps it.
         pub async fn instantiate(
             &self,
@@ -256,7 +292,13 @@ pub mod bench {
             ctx: InvocationContext,
         ) -> anyhow::Result<WarmInstance> {
             let inner = &self.runtime.inner;
-            let mut store = invoke::new_store(&inner.engine, &inner.shared, plugin.clone(), ctx, CallKind::Action);
+            let mut store = invoke::new_store(
+                &inner.engine,
+                &inner.shared,
+                plugin.clone(),
+                ctx,
+                CallKind::Action,
+            );
             let instance = plugin
                 .pre()
                 .instantiate_async(&mut store)
@@ -268,7 +310,11 @@ pub mod bench {
 
     impl WarmInstance {
         /// `run-action` on the warm instance.
-        pub async fn action(&mut self, name: &str, input: &str) -> anyhow::Result<Result<String, PluginError>> {
+        pub async fn action(
+            &mut self,
+            name: &str,
+            input: &str,
+        ) -> anyhow::Result<Result<String, PluginError>> {
             let request = bindings::ActionRequest {
                 id: "bench".into(),
                 name: name.into(),
@@ -276,7 +322,7 @@ pub mod bench {
                 requested_by: None,
             };
             // A long benchmark must not run into the per-invocation CPU budget.
-            self.store.data_mut().reset_clock();
+            self.store.data_mut().reset_budgets();
             self.instance
                 .fulcrum_connector_plugin()
                 .call_run_action(&mut self.store, &request)
@@ -293,9 +339,13 @@ mod tests {
     #[test]
     fn headers_tell_components_from_modules() {
         assert!(check_component_header(b"\0asm\x0d\0\x01\0rest").is_ok());
-        let core = check_component_header(b"\0asm\x01\0\0\0").unwrap_err().to_string();
+        let core = check_component_header(b"\0asm\x01\0\0\0")
+            .unwrap_err()
+            .to_string();
         assert!(core.contains("core WebAssembly module"), "{core}");
-        let text = check_component_header(b"(component)").unwrap_err().to_string();
+        let text = check_component_header(b"(component)")
+            .unwrap_err()
+            .to_string();
         assert!(text.contains("magic"), "{text}");
     }
 }

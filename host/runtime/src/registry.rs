@@ -98,10 +98,11 @@ impl PluginVersion {
         pre: ConnectorPre<HostState>,
         content_hash: String,
     ) -> Result<Self, InstallError> {
-        let validated = validate_manifest(&manifest).map_err(|problems| InstallError::InvalidManifest {
-            plugin: manifest.id.clone(),
-            problems,
-        })?;
+        let validated =
+            validate_manifest(&manifest).map_err(|problems| InstallError::InvalidManifest {
+                plugin: manifest.id.clone(),
+                problems,
+            })?;
         Ok(PluginVersion {
             manifest,
             version: validated.version,
@@ -134,7 +135,10 @@ pub enum InstallError {
         "the component targets Fulcrum plugin API {found}, but this host supports {supported}: \
          rebuild it against fulcrum:connector@{supported} (the Fulcrum SDK of that version)"
     )]
-    UnsupportedApiVersion { found: String, supported: &'static str },
+    UnsupportedApiVersion {
+        found: String,
+        supported: &'static str,
+    },
 
     #[error("the component cannot be linked against this host: {message}")]
     Link { message: String },
@@ -146,7 +150,10 @@ pub enum InstallError {
     Describe(InvocationError),
 
     #[error("plugin {plugin:?} has an invalid manifest: {}", .problems.join("; "))]
-    InvalidManifest { plugin: String, problems: Vec<String> },
+    InvalidManifest {
+        plugin: String,
+        problems: Vec<String>,
+    },
 
     #[error(
         "plugin {id:?} version {version} is already installed with different contents: bump \
@@ -166,7 +173,10 @@ pub(crate) fn check_api_version(
     component: &Component,
 ) -> Result<(), InstallError> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
     if exports.iter().any(|e| e == PLUGIN_EXPORT) {
         // Imports of other contract versions would fail to link; name the version instead.
         for (name, _) in ty.imports(engine) {
@@ -277,7 +287,10 @@ fn validate_manifest(m: &Manifest) -> Result<ValidManifest, Vec<String>> {
             problems.push(format!("action {:?} is declared twice", action.name));
         }
         if let Err(e) = serde_json::from_str::<serde_json::Value>(&action.input_schema) {
-            problems.push(format!("input schema of action {:?} is not valid JSON: {e}", action.name));
+            problems.push(format!(
+                "input schema of action {:?} is not valid JSON: {e}",
+                action.name
+            ));
         }
     }
     let mut names = BTreeSet::new();
@@ -286,7 +299,10 @@ fn validate_manifest(m: &Manifest) -> Result<ValidManifest, Vec<String>> {
             problems.push(format!("schedule {:?} is declared twice", schedule.name));
         }
         if schedule.every_seconds == 0 {
-            problems.push(format!("schedule {:?} must have every-seconds > 0", schedule.name));
+            problems.push(format!(
+                "schedule {:?} must have every-seconds > 0",
+                schedule.name
+            ));
         }
     }
     let mut names = BTreeSet::new();
@@ -311,7 +327,12 @@ fn validate_manifest(m: &Manifest) -> Result<ValidManifest, Vec<String>> {
 fn parse_version(s: &str) -> Result<semver::Version, semver::Error> {
     let s = s.trim().strip_prefix('v').unwrap_or(s.trim());
     semver::Version::parse(s).or_else(|e| {
-        let dots = s.split(['-', '+']).next().unwrap_or("").matches('.').count();
+        let dots = s
+            .split(['-', '+'])
+            .next()
+            .unwrap_or("")
+            .matches('.')
+            .count();
         if dots == 1 {
             let (core, rest) = s.split_at(s.find(['-', '+']).unwrap_or(s.len()));
             semver::Version::parse(&format!("{core}.0{rest}"))
@@ -330,7 +351,10 @@ pub(crate) struct Registry {
 impl Registry {
     /// Adds a version. The same id, version and contents again is a no-op returning the
     /// installed one; the same id and version with other contents is a conflict.
-    pub(crate) fn insert(&self, version: PluginVersion) -> Result<Arc<PluginVersion>, InstallError> {
+    pub(crate) fn insert(
+        &self,
+        version: PluginVersion,
+    ) -> Result<Arc<PluginVersion>, InstallError> {
         let mut plugins = self.plugins.write();
         let versions = plugins.entry(version.id().to_owned()).or_default();
         if let Some(existing) = versions.get(version.version()) {
@@ -356,7 +380,10 @@ impl Registry {
     }
 
     pub(crate) fn get(&self, id: &str, version: &semver::Version) -> Option<Arc<PluginVersion>> {
-        self.plugins.read().get(id).and_then(|v| v.get(version).cloned())
+        self.plugins
+            .read()
+            .get(id)
+            .and_then(|v| v.get(version).cloned())
     }
 
     pub(crate) fn versions(&self, id: &str) -> Vec<Arc<PluginVersion>> {
@@ -371,7 +398,11 @@ impl Registry {
         self.plugins.read().keys().cloned().collect()
     }
 
-    pub(crate) fn remove_version(&self, id: &str, version: &semver::Version) -> Option<Arc<PluginVersion>> {
+    pub(crate) fn remove_version(
+        &self,
+        id: &str,
+        version: &semver::Version,
+    ) -> Option<Arc<PluginVersion>> {
         let mut plugins = self.plugins.write();
         let versions = plugins.get_mut(id)?;
         let removed = versions.remove(version);
@@ -447,8 +478,14 @@ mod tests {
 
     #[test]
     fn versions_are_semverish() {
-        assert_eq!(parse_version("v1.2").unwrap(), semver::Version::new(1, 2, 0));
-        assert_eq!(parse_version("1.2.3-beta.1").unwrap().to_string(), "1.2.3-beta.1");
+        assert_eq!(
+            parse_version("v1.2").unwrap(),
+            semver::Version::new(1, 2, 0)
+        );
+        assert_eq!(
+            parse_version("1.2.3-beta.1").unwrap().to_string(),
+            "1.2.3-beta.1"
+        );
         assert_eq!(parse_version("1.2-rc1").unwrap().to_string(), "1.2.0-rc1");
         assert!(parse_version("1").is_err());
         assert!(parse_version("latest").is_err());
@@ -456,7 +493,10 @@ mod tests {
 
     #[test]
     fn fulcrum_versions_are_read_from_names() {
-        assert_eq!(fulcrum_version("fulcrum:connector/lever@0.2.0"), Some("0.2.0"));
+        assert_eq!(
+            fulcrum_version("fulcrum:connector/lever@0.2.0"),
+            Some("0.2.0")
+        );
         assert_eq!(fulcrum_version("wasi:cli/environment@0.2.0"), None);
     }
 }

@@ -78,7 +78,11 @@ impl Pollable for StderrCapture {
 }
 
 impl AsyncWrite for StderrCapture {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -129,7 +133,9 @@ mod tests {
     fn capture_is_bounded_and_never_fails() {
         let mut capture = StderrCapture::new(8);
         capture.write(Bytes::from_static(b"hello ")).unwrap();
-        capture.write(Bytes::from_static(b"world, this is long")).unwrap();
+        capture
+            .write(Bytes::from_static(b"world, this is long"))
+            .unwrap();
         assert_eq!(capture.text(), "hello wo");
         assert!(capture.check_write().unwrap() > 0);
     }

@@ -32,7 +32,7 @@ impl config::Host for HostState {
         let call = self
             .begin(Capability::Config, format!("config.get-secret {name}"))
             .ok()?;
-        if !self.plugin.manifest().secrets.iter().any(|s| *s == name) {
+        if !self.plugin.manifest().secrets.contains(&name) {
             let _ = self.deny(
                 call,
                 PluginError::Forbidden(format!("secret {name:?} is not declared in the manifest")),

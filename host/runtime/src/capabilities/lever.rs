@@ -114,16 +114,19 @@ impl HostState {
 /// never includes the credential.
 pub(crate) fn lever_error(e: LeverError) -> PluginError {
     match e {
-        LeverError::Forbidden { permission, .. } => PluginError::Forbidden(permission.as_str().to_owned()),
+        LeverError::Forbidden { permission, .. } => {
+            PluginError::Forbidden(permission.as_str().to_owned())
+        }
         LeverError::NotFound { message } => PluginError::NotFound(message),
         LeverError::Invalid { message, .. } => PluginError::Invalid(message),
-        LeverError::RateLimited { retry_after } => {
-            PluginError::RateLimited(retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
-        }
+        LeverError::RateLimited { retry_after } => PluginError::RateLimited(
+            retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        ),
         e @ LeverError::Unavailable { .. } => PluginError::Unavailable(e.to_string()),
         // Not the plugin's to fix; the event is retried once an admin reconnects Lever.
         LeverError::Unauthorized { .. } => PluginError::Unavailable(
-            "Lever rejected the installation's credential; a tenant admin must reconnect Lever".into(),
+            "Lever rejected the installation's credential; a tenant admin must reconnect Lever"
+                .into(),
         ),
         LeverError::Config { message } => PluginError::Invalid(message),
         e => PluginError::Unavailable(e.to_string()),
@@ -150,7 +153,9 @@ async fn page<T>(
     };
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=100).contains(&limit) {
-        return Err(PluginError::Invalid(format!("limit must be 1..=100, not {limit}")));
+        return Err(PluginError::Invalid(format!(
+            "limit must be 1..=100, not {limit}"
+        )));
     }
     let limit = limit as usize;
     // One more than asked tells whether there is a next page.
@@ -181,21 +186,33 @@ fn check_size(bytes: bytes::Bytes, max: usize) -> Result<Vec<u8>, PluginError> {
 }
 
 impl wit::Host for HostState {
-    async fn list_postings(&mut self, filter: wit::PostingFilter) -> Result<wit::PostingPage, PluginError> {
+    async fn list_postings(
+        &mut self,
+        filter: wit::PostingFilter,
+    ) -> Result<wit::PostingPage, PluginError> {
         let (call, lever) = self.lever_begin("list-postings")?;
         let query: PostingQuery = convert::posting_query(&filter);
-        let result = page(lever.client.postings(query), filter.cursor.as_deref(), filter.limit)
-            .await
-            .map(|(items, next_cursor)| wit::PostingPage {
-                postings: items.iter().map(convert::posting).collect(),
-                next_cursor,
-            });
+        let result = page(
+            lever.client.postings(query),
+            filter.cursor.as_deref(),
+            filter.limit,
+        )
+        .await
+        .map(|(items, next_cursor)| wit::PostingPage {
+            postings: items.iter().map(convert::posting).collect(),
+            next_cursor,
+        });
         self.finish(call, result)
     }
 
     async fn get_posting(&mut self, id: String) -> Result<wit::Posting, PluginError> {
         let (call, lever) = self.lever_begin("get-posting")?;
-        let result = lever.client.posting(&id).await.map(|p| convert::posting(&p)).map_err(lever_error);
+        let result = lever
+            .client
+            .posting(&id)
+            .await
+            .map(|p| convert::posting(&p))
+            .map_err(lever_error);
         self.finish(call, result)
     }
 
@@ -205,12 +222,16 @@ impl wit::Host for HostState {
     ) -> Result<wit::OpportunityPage, PluginError> {
         let (call, lever) = self.lever_begin("find-opportunities")?;
         let query: OpportunityQuery = convert::opportunity_query(&filter);
-        let result = page(lever.client.opportunities(query), filter.cursor.as_deref(), filter.limit)
-            .await
-            .map(|(items, next_cursor)| wit::OpportunityPage {
-                opportunities: items.iter().map(convert::opportunity).collect(),
-                next_cursor,
-            });
+        let result = page(
+            lever.client.opportunities(query),
+            filter.cursor.as_deref(),
+            filter.limit,
+        )
+        .await
+        .map(|(items, next_cursor)| wit::OpportunityPage {
+            opportunities: items.iter().map(convert::opportunity).collect(),
+            next_cursor,
+        });
         self.finish(call, result)
     }
 
@@ -252,7 +273,11 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn change_stage(&mut self, opportunity_id: String, stage_id: String) -> Result<(), PluginError> {
+    async fn change_stage(
+        &mut self,
+        opportunity_id: String,
+        stage_id: String,
+    ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("change-stage")?;
         let result = lever
             .client
@@ -263,7 +288,11 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn archive(&mut self, opportunity_id: String, reason_id: String) -> Result<(), PluginError> {
+    async fn archive(
+        &mut self,
+        opportunity_id: String,
+        reason_id: String,
+    ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("archive")?;
         let result = lever
             .client
@@ -285,7 +314,11 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn add_tags(&mut self, opportunity_id: String, tags: Vec<String>) -> Result<(), PluginError> {
+    async fn add_tags(
+        &mut self,
+        opportunity_id: String,
+        tags: Vec<String>,
+    ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("add-tags")?;
         let result = lever
             .client
@@ -296,7 +329,11 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn remove_tags(&mut self, opportunity_id: String, tags: Vec<String>) -> Result<(), PluginError> {
+    async fn remove_tags(
+        &mut self,
+        opportunity_id: String,
+        tags: Vec<String>,
+    ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("remove-tags")?;
         let result = lever
             .client
@@ -307,7 +344,11 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn add_sources(&mut self, opportunity_id: String, sources: Vec<String>) -> Result<(), PluginError> {
+    async fn add_sources(
+        &mut self,
+        opportunity_id: String,
+        sources: Vec<String>,
+    ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("add-sources")?;
         let result = lever
             .client
@@ -318,7 +359,11 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn add_links(&mut self, opportunity_id: String, links: Vec<String>) -> Result<(), PluginError> {
+    async fn add_links(
+        &mut self,
+        opportunity_id: String,
+        links: Vec<String>,
+    ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("add-links")?;
         let result = lever
             .client
@@ -329,7 +374,11 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn add_note(&mut self, opportunity_id: String, note: wit::NewNote) -> Result<String, PluginError> {
+    async fn add_note(
+        &mut self,
+        opportunity_id: String,
+        note: wit::NewNote,
+    ) -> Result<String, PluginError> {
         let (call, lever) = self.lever_begin("add-note")?;
         let body = convert::new_note(&note);
         let result = lever
@@ -365,7 +414,10 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn list_files(&mut self, opportunity_id: String) -> Result<Vec<wit::FileInfo>, PluginError> {
+    async fn list_files(
+        &mut self,
+        opportunity_id: String,
+    ) -> Result<Vec<wit::FileInfo>, PluginError> {
         let (call, lever) = self.lever_begin("list-files")?;
         let result = all(lever.client.files(&opportunity_id))
             .await
@@ -373,7 +425,11 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn download_file(&mut self, opportunity_id: String, file_id: String) -> Result<Vec<u8>, PluginError> {
+    async fn download_file(
+        &mut self,
+        opportunity_id: String,
+        file_id: String,
+    ) -> Result<Vec<u8>, PluginError> {
         let (call, lever) = self.lever_begin("download-file")?;
         let max = self.max_download();
         let result = lever
@@ -385,7 +441,10 @@ impl wit::Host for HostState {
         self.finish(call, result)
     }
 
-    async fn list_resumes(&mut self, opportunity_id: String) -> Result<Vec<wit::ResumeInfo>, PluginError> {
+    async fn list_resumes(
+        &mut self,
+        opportunity_id: String,
+    ) -> Result<Vec<wit::ResumeInfo>, PluginError> {
         let (call, lever) = self.lever_begin("list-resumes")?;
         let result = all(lever.client.resumes(&opportunity_id))
             .await
@@ -445,10 +504,22 @@ mod tests {
             let op = operation_of(f).unwrap_or_else(|| panic!("{f} unmapped"));
             assert!(Permission::ALL.contains(&op.permission()));
         }
-        assert_eq!(operation_of("create-opportunity").unwrap().permission(), Permission::CreateOpportunity);
-        assert_eq!(operation_of("add-note").unwrap().permission(), Permission::CreateOpportunityNote);
-        assert_eq!(operation_of("find-opportunities").unwrap().permission(), Permission::ListOpportunities);
-        assert_eq!(operation_of("list-users").unwrap().permission(), Permission::ListUsers);
+        assert_eq!(
+            operation_of("create-opportunity").unwrap().permission(),
+            Permission::CreateOpportunity
+        );
+        assert_eq!(
+            operation_of("add-note").unwrap().permission(),
+            Permission::CreateOpportunityNote
+        );
+        assert_eq!(
+            operation_of("find-opportunities").unwrap().permission(),
+            Permission::ListOpportunities
+        );
+        assert_eq!(
+            operation_of("list-users").unwrap().permission(),
+            Permission::ListUsers
+        );
         assert_eq!(
             operation_of("download-resume").unwrap().permission(),
             Permission::DownloadOpportunityResume
@@ -463,13 +534,18 @@ mod tests {
             permission: Permission::CreateOpportunity,
             message: "no".into(),
         });
-        assert_eq!(forbidden, PluginError::Forbidden("create opportunity".into()));
+        assert_eq!(
+            forbidden,
+            PluginError::Forbidden("create opportunity".into())
+        );
         let limited = lever_error(LeverError::RateLimited {
             retry_after: Some(std::time::Duration::from_secs(2)),
         });
         assert_eq!(limited, PluginError::RateLimited(Some(2000)));
         assert!(matches!(
-            lever_error(LeverError::NotFound { message: "x".into() }),
+            lever_error(LeverError::NotFound {
+                message: "x".into()
+            }),
             PluginError::NotFound(_)
         ));
         assert!(matches!(

@@ -7,9 +7,9 @@ use std::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::audit::Capability;
+use crate::bindings::LogLevel;
 use crate::bindings::PluginError;
 use crate::bindings::fulcrum::connector::log;
-use crate::bindings::LogLevel;
 use crate::host::{HostState, truncate};
 
 /// The `tracing` target of plugin logs.
@@ -31,7 +31,9 @@ impl log::Host for HostState {
                 if let Ok(call) = self.begin(Capability::Log, "log") {
                     let _ = self.deny(
                         call,
-                        PluginError::LimitExceeded(format!("more than {max} log lines; dropping the rest")),
+                        PluginError::LimitExceeded(format!(
+                            "more than {max} log lines; dropping the rest"
+                        )),
                     );
                 }
             }

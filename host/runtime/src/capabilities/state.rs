@@ -68,7 +68,11 @@ impl MemoryStateStore {
 #[async_trait]
 impl StateStore for MemoryStateStore {
     async fn get(&self, scope: &StateScope, key: &str) -> Result<Option<String>, StateError> {
-        Ok(self.scopes.lock().get(scope).and_then(|m| m.get(key).cloned()))
+        Ok(self
+            .scopes
+            .lock()
+            .get(scope)
+            .and_then(|m| m.get(key).cloned()))
     }
 
     async fn set(&self, scope: &StateScope, key: &str, value: &str) -> Result<(), StateError> {
@@ -226,7 +230,10 @@ mod tests {
         }
         store.set(&scope("t2"), "link:z", "v").await.unwrap();
         assert_eq!(store.get(&scope("t2"), "link:a").await.unwrap(), None);
-        let all = store.list_keys(&scope("t1"), "link:", None, 10).await.unwrap();
+        let all = store
+            .list_keys(&scope("t1"), "link:", None, 10)
+            .await
+            .unwrap();
         assert_eq!(all, ["link:a", "link:b", "link:c"]);
         let page = store
             .list_keys(&scope("t1"), "link:", Some("link:a"), 1)

@@ -81,7 +81,9 @@ impl Origin {
             return Err("must not contain credentials".into());
         }
         if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
-            return Err("must be an origin (scheme://host[:port]) without path, query or fragment".into());
+            return Err(
+                "must be an origin (scheme://host[:port]) without path, query or fragment".into(),
+            );
         }
         Origin::of_url(&url).ok_or_else(|| "must be an http or https URL with a host".into())
     }
@@ -111,7 +113,10 @@ impl Origin {
     }
 
     fn default_port(&self) -> bool {
-        matches!((self.scheme.as_str(), self.port), ("http", 80) | ("https", 443))
+        matches!(
+            (self.scheme.as_str(), self.port),
+            ("http", 80) | ("https", 443)
+        )
     }
 
     /// `url` with this origin's scheme, host and port.
@@ -119,7 +124,11 @@ impl Origin {
         let mut out = url.clone();
         out.set_scheme(&self.scheme).ok()?;
         out.set_host(Some(&self.host)).ok()?;
-        let port = if self.default_port() { None } else { Some(self.port) };
+        let port = if self.default_port() {
+            None
+        } else {
+            Some(self.port)
+        };
         out.set_port(port).ok()?;
         Some(out)
     }
@@ -210,7 +219,9 @@ impl VendorClients {
                 .user_agent(concat!("fulcrum-runtime/", env!("CARGO_PKG_VERSION")))
         };
         Ok(VendorClients {
-            public_only: builder().dns_resolver(Arc::new(PublicOnlyResolver)).build()?,
+            public_only: builder()
+                .dns_resolver(Arc::new(PublicOnlyResolver))
+                .build()?,
             any_address: builder().build()?,
         })
     }
@@ -328,7 +339,9 @@ async fn check_address(url: &Url, shown: &Origin) -> Result<(), Refused> {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((domain, port))
                 .await
                 .map_err(|e| {
-                    Refused::Failed(PluginError::Unavailable(format!("cannot resolve {shown}: {e}")))
+                    Refused::Failed(PluginError::Unavailable(format!(
+                        "cannot resolve {shown}: {e}"
+                    )))
                 })?
                 .collect();
             // Any private answer taints the name: the client would pick among them.
@@ -386,7 +399,9 @@ async fn send(
         if !policy.allow_private_networks {
             check_address(&target, &origin).await?;
         }
-        let mut builder = client.request(method.clone(), target.clone()).headers(headers.clone());
+        let mut builder = client
+            .request(method.clone(), target.clone())
+            .headers(headers.clone());
         if let Some(b) = &body {
             builder = builder.body(b.clone());
         }
@@ -417,8 +432,7 @@ async fn send(
                     )))
                 })?;
             // A redirect to an alias target means its declared origin.
-            url = match Origin::of_url(&next)
-                .and_then(|o| aliases.iter().find(|(_, to)| *to == o))
+            url = match Origin::of_url(&next).and_then(|o| aliases.iter().find(|(_, to)| *to == o))
             {
                 Some((from, _)) => from.rewrite(&next).unwrap_or(next),
                 None => next,
@@ -446,7 +460,10 @@ async fn read_response(
             "vendor response larger than {max} bytes"
         )))
     };
-    if response.content_length().is_some_and(|len| len > max as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
         return Err(too_large());
     }
     let headers = response
@@ -521,8 +538,16 @@ mod tests {
             Origin::parse("http://127.0.0.1:8080").unwrap().to_string(),
             "http://127.0.0.1:8080"
         );
-        assert_ne!(Origin::parse("http://vendor.example").unwrap(), o, "scheme matters");
-        assert_ne!(Origin::parse("https://vendor.example:8443").unwrap(), o, "port matters");
+        assert_ne!(
+            Origin::parse("http://vendor.example").unwrap(),
+            o,
+            "scheme matters"
+        );
+        assert_ne!(
+            Origin::parse("https://vendor.example:8443").unwrap(),
+            o,
+            "port matters"
+        );
         for bad in [
             "vendor.example",
             "https://vendor.example/api",
@@ -562,7 +587,11 @@ mod tests {
         ] {
             assert!(!is_public_ip(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:2800:220:1:248:1893:25c8:1946"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:2800:220:1:248:1893:25c8:1946",
+        ] {
             assert!(is_public_ip(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -581,12 +610,24 @@ mod tests {
     #[test]
     fn host_controlled_headers_are_dropped() {
         let headers = request_headers(&[
-            Header { name: "Host".into(), value: "evil.example".into() },
-            Header { name: "x-fixture-signature".into(), value: "abc".into() },
+            Header {
+                name: "Host".into(),
+                value: "evil.example".into(),
+            },
+            Header {
+                name: "x-fixture-signature".into(),
+                value: "abc".into(),
+            },
         ])
         .unwrap();
         assert!(headers.get("host").is_none());
         assert_eq!(headers.get("x-fixture-signature").unwrap(), "abc");
-        assert!(request_headers(&[Header { name: "bad name".into(), value: "x".into() }]).is_err());
+        assert!(
+            request_headers(&[Header {
+                name: "bad name".into(),
+                value: "x".into()
+            }])
+            .is_err()
+        );
     }
 }

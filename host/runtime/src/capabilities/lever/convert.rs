@@ -48,7 +48,9 @@ fn workplace(w: lm::WorkplaceType) -> wit::WorkplaceType {
         lm::WorkplaceType::OnSite => wit::WorkplaceType::Onsite,
         lm::WorkplaceType::Remote => wit::WorkplaceType::Remote,
         lm::WorkplaceType::Hybrid => wit::WorkplaceType::Hybrid,
-        lm::WorkplaceType::Unspecified | lm::WorkplaceType::Unknown => wit::WorkplaceType::Unspecified,
+        lm::WorkplaceType::Unspecified | lm::WorkplaceType::Unknown => {
+            wit::WorkplaceType::Unspecified
+        }
     }
 }
 
@@ -124,7 +126,11 @@ pub(super) fn posting(p: &lm::Posting) -> wit::Posting {
 
 pub(super) fn posting_query(f: &wit::PostingFilter) -> PostingQuery {
     PostingQuery {
-        state: f.states.iter().map(|s| posting_state_to_lever(*s)).collect(),
+        state: f
+            .states
+            .iter()
+            .map(|s| posting_state_to_lever(*s))
+            .collect(),
         distribution_channel: f.channels.iter().map(|c| channel_to_lever(*c)).collect(),
         updated_at_start: f.updated_since,
         // Lever only accepts updated_at_* together with confidentiality.

@@ -1,0 +1,6 @@
+//! The runtime against real fixture components (`fulcrum-plugin-artifacts`), a real Lever
+//! (`lever-sandbox`) and a real local vendor server. One test binary: linking wasmtime once.
+
+mod common;
+mod fixtures;
+mod lifecycle;
