@@ -15,7 +15,7 @@ use crate::capabilities::vendor_http::VendorClients;
 use crate::config::RuntimeConfig;
 use crate::grants::InvocationContext;
 use crate::invoke::CallKind;
-use crate::registry::PluginVersion;
+use crate::registry::PluginInfo;
 use crate::stderr::StderrCapture;
 
 /// Runtime-wide state the host functions need.
@@ -144,7 +144,7 @@ pub(crate) struct HostState {
     table: ResourceTable,
     pub(crate) limiter: RecordingLimiter,
     pub(crate) ctx: InvocationContext,
-    pub(crate) plugin: Arc<PluginVersion>,
+    pub(crate) plugin: Arc<PluginInfo>,
     pub(crate) kind: CallKind,
     pub(crate) shared: Arc<Shared>,
     pub(crate) clock: GuestClock,
@@ -168,7 +168,7 @@ impl WasiView for HostState {
 impl HostState {
     pub(crate) fn new(
         shared: Arc<Shared>,
-        plugin: Arc<PluginVersion>,
+        plugin: Arc<PluginInfo>,
         ctx: InvocationContext,
         kind: CallKind,
     ) -> Self {
@@ -262,8 +262,8 @@ impl HostState {
             at: SystemTime::now(),
             tenant_id: ctx.tenant_id.clone(),
             installation_id: ctx.installation_id.clone(),
-            plugin_id: self.plugin.id().to_owned(),
-            plugin_version: self.plugin.version().to_string(),
+            plugin_id: self.plugin.id.clone(),
+            plugin_version: self.plugin.version.to_string(),
             event_id: ctx.event_id.clone(),
             capability: call.capability,
             operation: call.operation,
@@ -359,5 +359,46 @@ mod tests {
         assert!(limiter.hit.is_none());
         assert!(limiter.memory_growing(1 << 19, 2 << 20, None).is_err());
         assert_eq!(limiter.hit, Some(LimitHit::Memory { desired: 2 << 20 }));
+    }
+}
+
+/// Host state outside a store, to call host functions directly in unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::capabilities::vendor_http::Origin;
+    use crate::registry::PluginInfo;
+    use lever_model::Permission;
+
+    pub(crate) fn plugin(
+        permissions: &[Permission],
+        origins: &[&str],
+        secrets: &[&str],
+    ) -> PluginInfo {
+        PluginInfo {
+            id: "unit".into(),
+            version: semver::Version::new(1, 0, 0),
+            permissions: permissions.iter().copied().collect(),
+            vendor_origins: origins
+                .iter()
+                .map(|o| Origin::parse(o).expect("origin"))
+                .collect(),
+            secrets: secrets.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    pub(crate) fn state(
+        config: RuntimeConfig,
+        plugin: PluginInfo,
+        ctx: InvocationContext,
+        kind: CallKind,
+    ) -> HostState {
+        let vendor = VendorClients::new(config.limits.vendor_request_timeout).expect("HTTP client");
+        HostState::new(
+            Arc::new(Shared { config, vendor }),
+            Arc::new(plugin),
+            ctx,
+            kind,
+        )
     }
 }

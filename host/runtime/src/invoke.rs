@@ -16,7 +16,7 @@ use crate::bindings::{
 use crate::config::RuntimeConfig;
 use crate::grants::InvocationContext;
 use crate::host::{HostState, LimitHit, Shared, truncate};
-use crate::registry::PluginVersion;
+use crate::registry::{PluginInfo, PluginVersion};
 use crate::stderr::panic_message;
 
 /// A call of one of the plugin's exports.
@@ -283,7 +283,7 @@ pub(crate) async fn invoke(
 pub(crate) fn new_store(
     engine: &wasmtime::Engine,
     shared: &Arc<Shared>,
-    plugin: Arc<PluginVersion>,
+    plugin: Arc<PluginInfo>,
     ctx: InvocationContext,
     kind: CallKind,
 ) -> Store<HostState> {
@@ -326,7 +326,7 @@ async fn run(
     call: Call,
 ) -> Result<CallOutput, InvocationError> {
     let config = &shared.config;
-    let mut store = new_store(engine, shared, plugin.clone(), ctx, call.kind());
+    let mut store = new_store(engine, shared, plugin.info().clone(), ctx, call.kind());
     let instance = match plugin.pre().instantiate_async(&mut store).await {
         Ok(instance) => instance,
         Err(error) => {
@@ -424,7 +424,8 @@ fn classify(error: &wasmtime::Error, state: &HostState, config: &RuntimeConfig) 
             message: line.clone(),
         };
     }
+    // The error chain: trap code and the guest's wasm backtrace, never a host backtrace.
     InvocationError::Trapped {
-        message: truncate(&format!("{error:?}"), MAX_TRAP_MESSAGE).to_owned(),
+        message: truncate(&format!("{error:#}"), MAX_TRAP_MESSAGE).to_owned(),
     }
 }

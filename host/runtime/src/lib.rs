@@ -279,7 +279,7 @@ pub mod bench {
             StoreOnly(invoke::new_store(
                 &inner.engine,
                 &inner.shared,
-                plugin.clone(),
+                plugin.info().clone(),
                 ctx,
                 CallKind::Action,
             ))
@@ -295,7 +295,7 @@ pub mod bench {
             let mut store = invoke::new_store(
                 &inner.engine,
                 &inner.shared,
-                plugin.clone(),
+                plugin.info().clone(),
                 ctx,
                 CallKind::Action,
             );

@@ -16,13 +16,22 @@ use crate::capabilities::vendor_http::Origin;
 use crate::host::HostState;
 use crate::invoke::InvocationError;
 
+/// What the host functions need to know about the running plugin (its validated manifest
+/// facts), without the compiled component.
+#[derive(Debug)]
+pub(crate) struct PluginInfo {
+    pub(crate) id: String,
+    pub(crate) version: semver::Version,
+    pub(crate) permissions: BTreeSet<Permission>,
+    pub(crate) vendor_origins: Vec<Origin>,
+    pub(crate) secrets: Vec<String>,
+}
+
 /// One installed version of a plugin: its validated manifest and the pre-instantiated
 /// component every invocation instantiates from.
 pub struct PluginVersion {
     manifest: Manifest,
-    version: semver::Version,
-    permissions: BTreeSet<Permission>,
-    vendor_origins: Vec<Origin>,
+    info: Arc<PluginInfo>,
     content_hash: String,
     installed_at: SystemTime,
     pre: ConnectorPre<HostState>,
@@ -31,11 +40,11 @@ pub struct PluginVersion {
 impl PluginVersion {
     /// The stable plugin id from the manifest.
     pub fn id(&self) -> &str {
-        &self.manifest.id
+        &self.info.id
     }
 
     pub fn version(&self) -> &semver::Version {
-        &self.version
+        &self.info.version
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -44,12 +53,12 @@ impl PluginVersion {
 
     /// The Lever permissions the manifest requests.
     pub fn requested_permissions(&self) -> &BTreeSet<Permission> {
-        &self.permissions
+        &self.info.permissions
     }
 
     /// The vendor origins the manifest declares.
     pub fn vendor_origins(&self) -> &[Origin] {
-        &self.vendor_origins
+        &self.info.vendor_origins
     }
 
     /// sha256 of the component's bytes.
@@ -63,6 +72,10 @@ impl PluginVersion {
 
     pub(crate) fn pre(&self) -> &ConnectorPre<HostState> {
         &self.pre
+    }
+
+    pub(crate) fn info(&self) -> &Arc<PluginInfo> {
+        &self.info
     }
 
     /// The stand-in used to call `describe` before the manifest is known: no permissions, no
@@ -83,9 +96,13 @@ impl PluginVersion {
                 schedules: vec![],
                 actions: vec![],
             },
-            version: semver::Version::new(0, 0, 0),
-            permissions: BTreeSet::new(),
-            vendor_origins: vec![],
+            info: Arc::new(PluginInfo {
+                id: String::new(),
+                version: semver::Version::new(0, 0, 0),
+                permissions: BTreeSet::new(),
+                vendor_origins: vec![],
+                secrets: vec![],
+            }),
             content_hash,
             installed_at: SystemTime::now(),
             pre,
@@ -103,11 +120,16 @@ impl PluginVersion {
                 plugin: manifest.id.clone(),
                 problems,
             })?;
-        Ok(PluginVersion {
-            manifest,
+        let info = Arc::new(PluginInfo {
+            id: manifest.id.clone(),
             version: validated.version,
             permissions: validated.permissions,
             vendor_origins: validated.origins,
+            secrets: manifest.secrets.clone(),
+        });
+        Ok(PluginVersion {
+            manifest,
+            info,
             content_hash,
             installed_at: SystemTime::now(),
             pre,
@@ -119,7 +141,7 @@ impl fmt::Debug for PluginVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PluginVersion")
             .field("id", &self.id())
-            .field("version", &self.version.to_string())
+            .field("version", &self.version().to_string())
             .field("content_hash", &self.content_hash)
             .finish_non_exhaustive()
     }

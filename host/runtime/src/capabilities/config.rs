@@ -32,7 +32,7 @@ impl config::Host for HostState {
         let call = self
             .begin(Capability::Config, format!("config.get-secret {name}"))
             .ok()?;
-        if !self.plugin.manifest().secrets.contains(&name) {
+        if !self.plugin.secrets.contains(&name) {
             let _ = self.deny(
                 call,
                 PluginError::Forbidden(format!("secret {name:?} is not declared in the manifest")),
@@ -46,5 +46,60 @@ impl config::Host for HostState {
         };
         let _ = self.finish(call, result);
         value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::audit::MemoryAuditLog;
+    use crate::bindings::fulcrum::connector::config::Host as _;
+    use crate::capabilities::state::MemoryStateStore;
+    use crate::config::RuntimeConfig;
+    use crate::grants::{InvocationContext, Secrets};
+    use crate::host::testing;
+    use crate::invoke::CallKind;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn only_declared_secrets_are_readable() {
+        let audit = Arc::new(MemoryAuditLog::new());
+        let ctx = InvocationContext::new(
+            "t",
+            "i",
+            "unit",
+            Arc::new(MemoryStateStore::new()),
+            audit.clone(),
+        )
+        .with_config(r#"{"a":1}"#)
+        .with_secrets(
+            Secrets::new()
+                .with("api-token", "s3cr3t-value")
+                .with("undeclared", "nope"),
+        );
+        let plugin = testing::plugin(&[], &[], &["api-token", "signing-key"]);
+        let mut host = testing::state(RuntimeConfig::default(), plugin, ctx, CallKind::Action);
+        assert_eq!(host.get_config().await, r#"{"a":1}"#);
+        assert_eq!(
+            host.get_secret("api-token".into()).await.as_deref(),
+            Some("s3cr3t-value")
+        );
+        assert_eq!(
+            host.get_secret("signing-key".into()).await,
+            None,
+            "declared, not set"
+        );
+        assert_eq!(
+            host.get_secret("undeclared".into()).await,
+            None,
+            "set, not declared"
+        );
+        let records = audit.records();
+        assert_eq!(records.len(), 4);
+        assert!(records[3].is_denied());
+        assert_eq!(records[3].operation, "config.get-secret undeclared");
+        assert!(
+            !format!("{records:?}").contains("s3cr3t"),
+            "values never reach the audit log"
+        );
     }
 }

@@ -494,7 +494,10 @@ impl wit::Host for HostState {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod mapping_tests {
     use super::*;
     use lever_model::Permission;
 

@@ -47,7 +47,7 @@ impl log::Host for HostState {
             self.last_error_log = Some(text.to_owned());
         }
         let ctx = &self.ctx;
-        let plugin = self.plugin.id();
+        let plugin = self.plugin.id.as_str();
         let event = ctx.event_id.as_deref().unwrap_or("");
         macro_rules! emit {
             ($level:expr) => {
@@ -71,5 +71,47 @@ impl log::Host for HostState {
             LogLevel::Error => emit!(tracing::Level::ERROR),
         }
         self.charge_host_time(started);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::MemoryAuditLog;
+    use crate::bindings::fulcrum::connector::log::Host as _;
+    use crate::capabilities::state::MemoryStateStore;
+    use crate::config::RuntimeConfig;
+    use crate::grants::InvocationContext;
+    use crate::host::testing;
+    use crate::invoke::CallKind;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn lines_are_capped_and_the_cap_is_audited_once() {
+        let audit = Arc::new(MemoryAuditLog::new());
+        let ctx = InvocationContext::new(
+            "t",
+            "i",
+            "unit",
+            Arc::new(MemoryStateStore::new()),
+            audit.clone(),
+        );
+        let mut config = RuntimeConfig::default();
+        config.limits.max_log_lines = 2;
+        config.limits.max_log_message_bytes = 4;
+        let mut host = testing::state(
+            config,
+            testing::plugin(&[], &[], &[]),
+            ctx,
+            CallKind::Describe,
+        );
+        for _ in 0..5 {
+            host.log(LogLevel::Error, "panicked: long message".into())
+                .await;
+        }
+        assert_eq!(host.last_error_log.as_deref(), Some("pani"), "truncated");
+        let records = audit.records();
+        assert_eq!(records.len(), 1, "{records:?}");
+        assert!(records[0].is_denied());
     }
 }

@@ -125,7 +125,7 @@ impl HostState {
             tenant_id: self.ctx.tenant_id.clone(),
             // The manifest id of the running version, which the invocation checked against
             // the context: the guest cannot pick it.
-            plugin_id: self.plugin.id().to_owned(),
+            plugin_id: self.plugin.id.clone(),
         }
     }
 
