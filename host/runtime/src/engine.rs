@@ -128,3 +128,36 @@ impl Drop for EpochTicker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_impossible_pool_falls_back_to_on_demand() {
+        let mut config = RuntimeConfig::default();
+        // Millions of 4 GiB slots: more address space than any process has.
+        config.pool.total_memories = 10_000_000;
+        let (_engine, kind) = build_engine(&config).expect("an engine anyway");
+        assert_eq!(kind, AllocatorKind::OnDemand);
+        config.allocator = AllocatorChoice::Pooling;
+        assert!(build_engine(&config).is_err(), "pooling was demanded");
+    }
+
+    #[test]
+    fn the_ticker_stops_when_dropped() {
+        let (engine, _) = build_engine(&RuntimeConfig {
+            allocator: AllocatorChoice::OnDemand,
+            ..RuntimeConfig::default()
+        })
+        .expect("engine");
+        let ticker = EpochTicker::start(&engine, Duration::from_millis(1)).expect("ticker");
+        std::thread::sleep(Duration::from_millis(20));
+        let started = std::time::Instant::now();
+        drop(ticker);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "joined promptly"
+        );
+    }
+}
