@@ -11,3 +11,4 @@ test:
 # Benchmarks (not part of the test suite).
 bench:
     cargo bench -p fulcrum-tests --bench lever_sync
+    cargo bench -p fulcrum-runtime --bench runtime

@@ -1,4 +1,4 @@
-//! Builds every fixture and connector component for `wasm32-wasip2` (release) from source, in the
+//! Builds every fixture and connector component for `wasm32-wasip2` (the `plugin` profile: release with fat LTO) from source, in the
 //! style of wasmtime's `crates/test-programs/artifacts/build.rs`, and writes
 //! `OUT_DIR/artifacts.rs` with their paths.
 //!
@@ -14,6 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const TARGET: &str = "wasm32-wasip2";
+/// The workspace profile components are built with (fat LTO, one codegen unit).
+const PROFILE: &str = "plugin";
 
 /// One component to build: `cargo build -p <package> --no-default-features --features <features>`.
 struct Artifact {
@@ -52,6 +54,7 @@ const fn connector(name: &'static str, package: &'static str, dir: &'static str)
 /// is one line here.
 const ARTIFACTS: &[Artifact] = &[
     fixture("well_behaved", &["well_behaved"]),
+    fixture("well_behaved_v2", &["well_behaved_v2"]),
     fixture("infinite_loop", &["infinite_loop"]),
     fixture("memory_bomb", &["memory_bomb"]),
     fixture("deep_recursion", &["deep_recursion"]),
@@ -138,7 +141,8 @@ fn build(workspace: &Path, target_dir: &Path, artifact: &Artifact) -> PathBuf {
     cmd.current_dir(workspace)
         .args([
             "build",
-            "--release",
+            "--profile",
+            PROFILE,
             "--target",
             TARGET,
             "-p",
@@ -165,7 +169,7 @@ fn build(workspace: &Path, target_dir: &Path, artifact: &Artifact) -> PathBuf {
         artifact.name
     );
     let file = format!("{}.wasm", artifact.package.replace('-', "_"));
-    target_dir.join(TARGET).join("release").join(file)
+    target_dir.join(TARGET).join(PROFILE).join(file)
 }
 
 /// Removes what the outer build leaks into the environment and would change the nested build:

@@ -72,27 +72,6 @@ pub async fn install(rt: &Runtime, path: &str) -> Arc<PluginVersion> {
         .unwrap_or_else(|e| panic!("install {path}: {e}"))
 }
 
-/// The same component with its manifest version string (`0.1.0`, from CARGO_PKG_VERSION)
-/// replaced by one of equal length: a second build of the same plugin, for upgrade tests.
-/// Occurrences right after `@` are WIT interface versions and are left alone.
-pub fn with_manifest_version(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
-    assert_eq!(from.len(), to.len());
-    let hits: Vec<usize> = bytes
-        .windows(from.len())
-        .enumerate()
-        .filter(|(i, w)| *w == from.as_bytes() && (*i == 0 || bytes[i - 1] != b'@'))
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "expected the manifest version exactly once, found {hits:?}"
-    );
-    let mut out = bytes.to_vec();
-    out[hits[0]..hits[0] + to.len()].copy_from_slice(to.as_bytes());
-    out
-}
-
 /// State and audit of one test (shared by all its invocations unless a test splits them).
 #[derive(Clone, Default)]
 pub struct Env {

@@ -456,31 +456,101 @@ mod well_behaved {
         );
     }
 
-    /// "read opportunity" and "list opportunities" are requested by the fixture but no action
-    /// calls get-opportunity or find-opportunities: revoking them changes nothing (and the
-    /// policy for those functions is covered by the unit tests of the lever capability).
-    #[tokio::test]
-    async fn without_read_or_list_opportunities_nothing_it_does_changes() {
-        for permission in [Permission::ReadOpportunity, Permission::ListOpportunities] {
-            let rt = runtime();
-            let lever = Lever::start().await;
-            let plugin = install(&rt, artifacts::WELL_BEHAVED).await;
-            let env = Env::new();
-            let ctx = env
-                .ctx(&plugin)
-                .with_lever(lever.access.clone())
-                .with_grants(Grants::all_requested(&plugin).without(permission));
-            let out = action(
-                &rt,
-                &plugin,
-                ctx,
-                "create",
-                json!({"name": "A", "email": "a@example.com"}),
+    /// An opportunity the plugin may look for, created straight in the sandbox.
+    async fn seeded_opportunity(lever: &Lever) -> String {
+        let client = lever_client::LeverClient::new(
+            lever_client::ClientConfig::new(&lever.sandbox.api_url()).unwrap(),
+            lever_client::Credential::api_key(lever.sandbox.demo_api_key()),
+        )
+        .unwrap();
+        let body = lever_model::NewOpportunity {
+            name: Some("Ada".into()),
+            emails: vec!["ada@example.com".into()],
+            ..Default::default()
+        };
+        let created = client
+            .create_opportunity(
+                &lever.sandbox.default_user_id(),
+                &body,
+                lever_client::Attachments::default(),
             )
-            .await;
-            assert!(out.is_ok(), "{permission}: {out:?}");
-            assert!(env.denied().is_empty());
-        }
+            .await
+            .unwrap();
+        lever.sandbox.reset_stats();
+        created.id
+    }
+
+    #[tokio::test]
+    async fn without_read_opportunity() {
+        let rt = runtime();
+        let lever = Lever::start().await;
+        let id = seeded_opportunity(&lever).await;
+        let plugin = install(&rt, artifacts::WELL_BEHAVED).await;
+        let env = Env::new();
+        let granted = env.ctx(&plugin).with_lever(lever.access.clone());
+        let out = action(&rt, &plugin, granted, "get", json!({"opportunity_id": id})).await;
+        assert_eq!(json(&out.unwrap())["id"], json!(id), "allowed when granted");
+        lever.sandbox.reset_stats();
+
+        let env = Env::new();
+        let ctx = env
+            .ctx(&plugin)
+            .with_lever(lever.access.clone())
+            .with_grants(Grants::all_requested(&plugin).without(Permission::ReadOpportunity));
+        let out = action(&rt, &plugin, ctx, "get", json!({"opportunity_id": id})).await;
+        assert_eq!(out, Err(PluginError::Forbidden("read opportunity".into())));
+        assert_eq!(env.denied().len(), 1);
+        assert_eq!(env.denied()[0].operation, "GET /opportunities/:opportunity");
+        assert_eq!(
+            lever.sandbox.stats().total_requests(),
+            0,
+            "nothing reached Lever"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_list_opportunities() {
+        let rt = runtime();
+        let lever = Lever::start().await;
+        let id = seeded_opportunity(&lever).await;
+        let plugin = install(&rt, artifacts::WELL_BEHAVED).await;
+        let env = Env::new();
+        let granted = env.ctx(&plugin).with_lever(lever.access.clone());
+        let out = action(
+            &rt,
+            &plugin,
+            granted,
+            "find",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+        assert_eq!(json(&out.unwrap()), json!([id]), "allowed when granted");
+        lever.sandbox.reset_stats();
+
+        let env = Env::new();
+        let ctx = env
+            .ctx(&plugin)
+            .with_lever(lever.access.clone())
+            .with_grants(Grants::all_requested(&plugin).without(Permission::ListOpportunities));
+        let out = action(
+            &rt,
+            &plugin,
+            ctx,
+            "find",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+        assert_eq!(
+            out,
+            Err(PluginError::Forbidden("list opportunities".into()))
+        );
+        assert_eq!(env.denied().len(), 1);
+        assert_eq!(env.denied()[0].operation, "GET /opportunities");
+        assert_eq!(
+            lever.sandbox.stats().total_requests(),
+            0,
+            "nothing reached Lever"
+        );
     }
 
     #[tokio::test]
@@ -663,5 +733,23 @@ mod well_behaved {
         let mut pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
         pointers.sort();
         assert_eq!(pointers, ["/colour", "/greeting"]);
+    }
+}
+
+/// The second build of `well-behaved`, used by the upgrade tests in `lifecycle.rs`.
+mod well_behaved_v2 {
+    use super::*;
+
+    #[tokio::test]
+    async fn is_the_same_plugin_at_a_newer_version_and_becomes_active() {
+        let rt = runtime();
+        let v1 = install(&rt, artifacts::WELL_BEHAVED).await;
+        let v2 = install(&rt, artifacts::WELL_BEHAVED_V2).await;
+        assert_eq!(v1.id(), v2.id());
+        assert_eq!(v2.version().to_string(), "0.2.0");
+        assert!(std::sync::Arc::ptr_eq(
+            &rt.active("well-behaved").unwrap(),
+            &v2
+        ));
     }
 }

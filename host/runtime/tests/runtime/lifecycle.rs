@@ -10,8 +10,7 @@ use std::time::Duration;
 async fn install_upgrade_and_remove_while_an_invocation_is_in_flight() {
     let rt = runtime();
     let vendor = VendorServer::start_gated(true).await;
-    let v1_bytes = read(artifacts::WELL_BEHAVED);
-    let v1 = rt.install(v1_bytes.clone()).await.unwrap();
+    let v1 = rt.install(read(artifacts::WELL_BEHAVED)).await.unwrap();
     assert_eq!(v1.version().to_string(), "0.1.0");
     let env = Env::new();
 
@@ -27,10 +26,7 @@ async fn install_upgrade_and_remove_while_an_invocation_is_in_flight() {
     }
 
     // Upgrade: v2 becomes active for new invocations.
-    let v2 = rt
-        .install(with_manifest_version(&v1_bytes, "0.1.0", "0.2.0"))
-        .await
-        .unwrap();
+    let v2 = rt.install(read(artifacts::WELL_BEHAVED_V2)).await.unwrap();
     assert_eq!(v2.version().to_string(), "0.2.0");
     assert_ne!(v1.content_hash(), v2.content_hash());
     assert!(std::sync::Arc::ptr_eq(
