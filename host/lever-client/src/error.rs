@@ -2,6 +2,7 @@
 //! in front of vendors and tenant admins, not only in our logs. No variant ever carries the
 //! credential: bodies are redacted before they get here and URLs are never included.
 
+use lever_model::envelope::INVALID_OFFSET_TOKEN;
 use lever_model::{Operation, Permission};
 use std::time::Duration;
 
@@ -130,6 +131,16 @@ impl LeverError {
         )
     }
 
+    /// Whether Lever rejected the `offset` token of a list request (400, message starting
+    /// with "Invalid offset token"): the token expired, was rotated, was altered or belongs to
+    /// another query. No retry helps; list again from the start (without `offset`). Listing
+    /// streams do that themselves; page calls ([`crate::LeverClient::postings_page`], ...)
+    /// return the error for the caller to decide.
+    pub fn is_invalid_offset_token(&self) -> bool {
+        matches!(self, LeverError::Invalid { status: 400, message, .. }
+            if message.trim_start().starts_with(INVALID_OFFSET_TOKEN))
+    }
+
     /// The HTTP status Lever answered with, if any.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -190,5 +201,30 @@ mod tests {
         }
         .to_string();
         assert!(s.contains("2000 ms"), "{s}");
+    }
+
+    #[test]
+    fn invalid_offset_token_detection() {
+        let invalid = |status, message: &str| LeverError::Invalid {
+            status,
+            code: "BadRequest".into(),
+            message: message.into(),
+        };
+        assert!(
+            invalid(
+                400,
+                "Invalid offset token: Offset token is invalid for sort"
+            )
+            .is_invalid_offset_token()
+        );
+        assert!(invalid(400, "  Invalid offset token").is_invalid_offset_token());
+        assert!(!invalid(400, "Invalid email").is_invalid_offset_token());
+        assert!(!invalid(422, "Invalid offset token").is_invalid_offset_token());
+        assert!(
+            !LeverError::NotFound {
+                message: "Invalid offset token".into()
+            }
+            .is_invalid_offset_token()
+        );
     }
 }

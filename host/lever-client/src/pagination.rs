@@ -1,29 +1,56 @@
-//! List endpoints as streams. Each page asks for `limit=page_size` and the next one follows
-//! Lever's opaque `next` token while `hasNext` is true.
+//! Listing pages. [`fetch_page`] is the one place that asks Lever for a page: `limit` items
+//! after an opaque `offset` token (none for the first page). The page-level methods
+//! (`LeverClient::postings_page`, ...) return its result as is; the list streams are built
+//! on it and follow Lever's `next` token while `hasNext` is true.
 //!
 //! Lever's offset tokens are bound to the query and can be rejected mid-listing ("Invalid
-//! offset token: ..."). Then the listing starts over without `offset` and skips what it has
-//! already yielded (tracked by id), at most [`MAX_RESTARTS`] times.
+//! offset token: ..."). A page call returns that error (see
+//! [`LeverError::is_invalid_offset_token`]); a stream starts over without `offset` and skips
+//! what it has already yielded (tracked by id), at most [`MAX_RESTARTS`] times.
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use lever_model::Operation;
-use lever_model::envelope::INVALID_OFFSET_TOKEN;
+use lever_model::{Operation, Page};
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::LeverError;
 use crate::query::QueryPairs;
 use crate::transport::{Body, Inner, decode_page};
+use crate::{LeverError, MAX_PAGE_SIZE};
 
 /// How often one listing may start over after a rejected offset token.
 pub const MAX_RESTARTS: usize = 3;
 
-/// Whether Lever rejected the offset token (the only 4xx a restart can fix).
-pub(crate) fn is_invalid_offset(error: &LeverError) -> bool {
-    matches!(error, LeverError::Invalid { status: 400, message, .. }
-        if message.trim_start().starts_with(INVALID_OFFSET_TOKEN))
+/// One page of `op`: `query` plus `limit` (clamped to 1..=[`MAX_PAGE_SIZE`]) and `offset`,
+/// sent through the transport (rate budget, retries, typed errors). The next page's token is
+/// `page.next_offset()`, `None` on the last page.
+pub(crate) async fn fetch_page<T: DeserializeOwned>(
+    inner: &Inner,
+    op: Operation,
+    params: &[&str],
+    query: &QueryPairs,
+    offset: Option<&str>,
+    limit: u32,
+) -> Result<Page<T>, LeverError> {
+    let mut q = query.clone();
+    q.push(("limit", limit.clamp(1, MAX_PAGE_SIZE).to_string()));
+    if let Some(token) = offset {
+        q.push(("offset", token.to_owned()));
+    }
+    let url = inner.url(op, params, &q)?;
+    let bytes = inner.execute(op, &url, &Body::Empty).await?;
+    let page = decode_page::<T>(op, &bytes)?;
+    if offset.is_some() && page.next_offset() == offset {
+        // Following the same token again would never end.
+        return Err(LeverError::Decode {
+            message: format!(
+                "{}: Lever returned the offset token it was sent as the next one",
+                op.label()
+            ),
+        });
+    }
+    Ok(page)
 }
 
 pub(crate) fn paginate<T>(
@@ -38,24 +65,17 @@ where
 {
     async_stream::stream! {
         let params: Vec<&str> = params.iter().map(String::as_str).collect();
-        let page_size = inner.config.page_size.to_string();
+        let page_size = inner.config.page_size;
         let mut yielded: HashSet<String> = HashSet::new();
         let mut restarts = 0usize;
         let mut offset: Option<String> = None;
         let mut pages = 0u64;
         loop {
-            let mut q = query.clone();
-            q.push(("limit", page_size.clone()));
-            if let Some(token) = &offset {
-                q.push(("offset", token.clone()));
-            }
-            let result = match inner.url(op, &params, &q) {
-                Ok(url) => inner.execute(op, &url, &Body::Empty).await,
-                Err(e) => Err(e),
-            };
-            let page = match result.and_then(|bytes| decode_page::<T>(op, &bytes)) {
+            let result =
+                fetch_page::<T>(&inner, op, &params, &query, offset.as_deref(), page_size).await;
+            let page = match result {
                 Ok(page) => page,
-                Err(e) if offset.is_some() && is_invalid_offset(&e) && restarts < MAX_RESTARTS => {
+                Err(e) if offset.is_some() && e.is_invalid_offset_token() && restarts < MAX_RESTARTS => {
                     restarts += 1;
                     tracing::warn!(
                         operation = %op.label(), restarts, already_yielded = yielded.len(),
@@ -84,39 +104,9 @@ where
                     tracing::debug!(operation = %op.label(), pages, items = yielded.len(), "listing complete");
                     return;
                 }
-                Some(token) if offset.as_deref() == Some(token.as_str()) => {
-                    // Following the same token again would never end.
-                    yield Err(LeverError::Decode {
-                        message: format!("{}: Lever returned the same offset token twice", op.label()),
-                    });
-                    return;
-                }
                 Some(token) => offset = Some(token),
             }
         }
     }
     .boxed()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn invalid_offset_detection() {
-        let invalid = |status, message: &str| LeverError::Invalid {
-            status,
-            code: "BadRequest".into(),
-            message: message.into(),
-        };
-        assert!(is_invalid_offset(&invalid(
-            400,
-            "Invalid offset token: Offset token is invalid for sort"
-        )));
-        assert!(!is_invalid_offset(&invalid(400, "Invalid email")));
-        assert!(!is_invalid_offset(&invalid(422, "Invalid offset token")));
-        assert!(!is_invalid_offset(&LeverError::NotFound {
-            message: "Invalid offset token".into()
-        }));
-    }
 }

@@ -395,6 +395,180 @@ async fn pagination_gives_up_after_max_restarts() {
     assert_eq!(srv.hits(), 2 * (1 + MAX_RESTARTS));
 }
 
+/// Serves `n` opportunities `o0..` with Lever-style tokens: "tN" starts at index N. `reject`
+/// decides, per offset token, whether to answer Lever's 400 instead.
+async fn serve_opportunities(
+    n: usize,
+    reject: impl Fn(&str) -> bool + Send + Sync + 'static,
+) -> Running {
+    serve(move |req, _| {
+        let offset = req.param("offset");
+        if offset.is_some_and(&reject) {
+            return reply(
+                400,
+                json!({"code": "BadRequest", "message": "Invalid offset token: Offset token is invalid for sort"}),
+            );
+        }
+        let start: usize = offset
+            .map(|t| t.trim_start_matches('t').parse().unwrap())
+            .unwrap_or(0);
+        let limit: usize = req.param("limit").unwrap().parse().unwrap();
+        let end = (start + limit).min(n);
+        let data: Vec<Value> = (start..end).map(|i| opportunity(&format!("o{i}"))).collect();
+        if end < n {
+            reply(200, json!({"data": data, "hasNext": true, "next": format!("t{end}")}))
+        } else {
+            reply(200, json!({"data": data, "hasNext": false}))
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn page_calls_fetch_one_lever_page_per_call_and_expose_the_token() {
+    let srv = serve_opportunities(5, |_| false).await;
+    let c = client(&srv.base);
+    let query = OpportunityQuery {
+        tag: vec!["rust".into()],
+        archived: Some(false),
+        ..Default::default()
+    };
+    let mut ids = Vec::new();
+    let mut offset: Option<String> = None;
+    let mut tokens = Vec::new();
+    loop {
+        let page = c
+            .opportunities_page(&query, offset.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.data.len() <= 2);
+        offset = page.next_offset().map(str::to_owned);
+        ids.extend(page.data.into_iter().map(|o| o.id));
+        tokens.push(offset.clone());
+        if offset.is_none() {
+            break;
+        }
+    }
+    assert_eq!(ids, ["o0", "o1", "o2", "o3", "o4"]);
+    assert_eq!(tokens, [Some("t2".into()), Some("t4".into()), None]);
+    assert_eq!(srv.hits(), 3, "one request per page");
+    let reqs = srv.requests();
+    for (req, offset) in reqs.iter().zip([None, Some("t2"), Some("t4")]) {
+        assert_eq!(req.path, "/v1/opportunities");
+        assert_eq!(req.param("offset"), offset);
+        assert_eq!(req.param("limit"), Some("2"));
+        assert_eq!(req.param("tag"), Some("rust"));
+        assert_eq!(req.param("archived"), Some("false"));
+    }
+
+    // The limit is clamped to Lever's 1..=100.
+    let page = c.opportunities_page(&query, None, 0).await.unwrap();
+    assert_eq!(page.data.len(), 1);
+    c.opportunities_page(&query, None, 500).await.unwrap();
+    let reqs = srv.requests();
+    let limits: Vec<_> = reqs[3..].iter().map(|r| r.param("limit")).collect();
+    assert_eq!(limits, [Some("1"), Some("100")]);
+
+    // Postings go through the same function.
+    let srv = serve(|_, _| {
+        reply(
+            200,
+            json!({"data": [{"id": "p1", "text": "Engineer", "createdAt": 1}], "hasNext": true, "next": "n1"}),
+        )
+    })
+    .await;
+    let c = client(&srv.base);
+    let query = PostingQuery {
+        state: vec![PostingState::Published],
+        ..Default::default()
+    };
+    let page = c.postings_page(&query, None, 7).await.unwrap();
+    assert_eq!(page.data[0].id, "p1");
+    assert_eq!(page.next_offset(), Some("n1"));
+    let req = &srv.requests()[0];
+    assert_eq!(
+        (
+            req.path.as_str(),
+            req.param("state"),
+            req.param("limit"),
+            req.param("offset")
+        ),
+        ("/v1/postings", Some("published"), Some("7"), None)
+    );
+}
+
+#[tokio::test]
+async fn page_calls_surface_a_rejected_offset_token_without_restarting() {
+    let srv = serve_opportunities(5, |token| token == "t2").await;
+    let c = client(&srv.base);
+    let query = OpportunityQuery::default();
+    let first = c.opportunities_page(&query, None, 2).await.unwrap();
+    let err = c
+        .opportunities_page(&query, first.next_offset(), 2)
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_offset_token(), "{err:?}");
+    assert!(matches!(err, LeverError::Invalid { status: 400, .. }));
+    assert_eq!(srv.hits(), 2, "no retry and no restart for a page call");
+    assert_eq!(c.stats().retries, 0);
+
+    // Other 400s are not offset-token errors.
+    let srv = serve(|_, _| {
+        reply(
+            400,
+            json!({"code": "BadRequest", "message": "Invalid email"}),
+        )
+    })
+    .await;
+    let err = client(&srv.base)
+        .opportunities_page(&query, Some("t2"), 2)
+        .await
+        .unwrap_err();
+    assert!(!err.is_invalid_offset_token(), "{err:?}");
+
+    // The stream on top of the same function still restarts.
+    let rejected = Mutex::new(false);
+    let srv = serve_opportunities(5, move |token| {
+        token == "t2" && !std::mem::replace(&mut *rejected.lock().unwrap(), true)
+    })
+    .await;
+    let mut config = fast_config(&srv.base);
+    config.page_size = 2;
+    let c = LeverClient::new(config, Credential::api_key(KEY)).unwrap();
+    let all: Vec<Opportunity> = c.opportunities(query).try_collect().await.unwrap();
+    let ids: Vec<_> = all.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids, ["o0", "o1", "o2", "o3", "o4"]);
+    assert_eq!(
+        srv.hits(),
+        5,
+        "page, rejected page, restart, then two pages"
+    );
+}
+
+#[tokio::test]
+async fn a_page_that_points_back_at_itself_is_an_error() {
+    let srv = serve(|_, _| {
+        reply(
+            200,
+            json!({"data": [opportunity("o1")], "hasNext": true, "next": "same"}),
+        )
+    })
+    .await;
+    let c = client(&srv.base);
+    let query = OpportunityQuery::default();
+    let first = c.opportunities_page(&query, None, 1).await.unwrap();
+    assert_eq!(first.next_offset(), Some("same"));
+    let err = c
+        .opportunities_page(&query, Some("same"), 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LeverError::Decode { .. }), "{err:?}");
+    // A stream stops with the same error instead of looping.
+    let results: Vec<Result<Opportunity, LeverError>> = c.opportunities(query).collect().await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(matches!(results[1], Err(LeverError::Decode { .. })));
+}
+
 #[tokio::test]
 async fn list_filters_are_repeated_keys() {
     let srv = serve(|_, _| reply(200, json!({"data": []}))).await;

@@ -2,14 +2,14 @@
 
 use futures::stream::BoxStream;
 use lever_model::{
-    ArchiveUpdate, LinksUpdate, NewOpportunity, Operation, Opportunity, SourcesUpdate, StageUpdate,
-    TagsUpdate,
+    ArchiveUpdate, LinksUpdate, NewOpportunity, Operation, Opportunity, Page, SourcesUpdate,
+    StageUpdate, TagsUpdate,
 };
 use serde::Serialize;
 
 use super::id_key;
 use crate::multipart::opportunity_form;
-use crate::pagination::paginate;
+use crate::pagination::{fetch_page, paginate};
 use crate::query::QueryPairs;
 use crate::transport::{Body, add_perform_as};
 use crate::{Attachments, LeverClient, LeverError, OpportunityQuery};
@@ -27,6 +27,21 @@ impl LeverClient {
             query.to_pairs(),
             id_key,
         )
+    }
+
+    /// One page of `GET /opportunities`: up to `limit` opportunities (clamped to 1..=100)
+    /// after Lever's `offset` token (`None` for the first page). The next page's token is
+    /// `page.next_offset()`, `None` on the last page. Tokens are bound to the query: pass the
+    /// same `query` with a token. A token Lever no longer accepts fails with an error whose
+    /// [`LeverError::is_invalid_offset_token`] is true; start again without one.
+    pub async fn opportunities_page(
+        &self,
+        query: &OpportunityQuery,
+        offset: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Opportunity>, LeverError> {
+        let op = Operation::ListOpportunities;
+        fetch_page(&self.inner, op, &[], &query.to_pairs(), offset, limit).await
     }
 
     /// `GET /opportunities/:opportunity`.

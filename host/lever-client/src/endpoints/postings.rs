@@ -1,10 +1,10 @@
 //! Postings and applying to them.
 
 use futures::stream::BoxStream;
-use lever_model::{ApplyRequest, CreatedApplication, Operation, Posting, PostingWrite};
+use lever_model::{ApplyRequest, CreatedApplication, Operation, Page, Posting, PostingWrite};
 
 use super::id_key;
-use crate::pagination::paginate;
+use crate::pagination::{fetch_page, paginate};
 use crate::query::QueryPairs;
 use crate::transport::{Body, add_perform_as};
 use crate::{LeverClient, LeverError, PostingQuery};
@@ -20,6 +20,21 @@ impl LeverClient {
             query.to_pairs(),
             id_key,
         )
+    }
+
+    /// One page of `GET /postings`: up to `limit` postings (clamped to 1..=100) after Lever's
+    /// `offset` token (`None` for the first page). The next page's token is
+    /// `page.next_offset()`, `None` on the last page. Tokens are bound to the query: pass the
+    /// same `query` with a token. A token Lever no longer accepts fails with an error whose
+    /// [`LeverError::is_invalid_offset_token`] is true; start again without one.
+    pub async fn postings_page(
+        &self,
+        query: &PostingQuery,
+        offset: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Posting>, LeverError> {
+        let op = Operation::ListPostings;
+        fetch_page(&self.inner, op, &[], &query.to_pairs(), offset, limit).await
     }
 
     /// `GET /postings/:posting`.

@@ -5,18 +5,17 @@
 //! admin-approved); otherwise the guest gets `forbidden("<Lever's words>")` and the refusal
 //! is audited. The host injects the tenant's credential; the plugin never sees it.
 //!
-//! Listings use a host cursor: `lever-client` exposes listings as streams only (no page-level
-//! method taking Lever's offset token), so a cursor is `skip:<n>` and the next page re-lists
-//! and skips `n` items. Plugins treat cursors as opaque, so switching to Lever's offset token
-//! later changes nothing for them.
+//! `list-postings` and `find-opportunities` are one Lever request per page: the WIT cursor
+//! wraps Lever's own offset token, bound to the filter (see `cursor`). A cursor of another
+//! filter, a malformed one, or one whose token Lever no longer accepts is a typed
+//! `invalid("...; start again without a cursor")`: the plugin restarts its listing.
 
 mod convert;
+mod cursor;
 
+use futures::TryStreamExt;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
-use lever_client::{
-    Attachments, FileUpload, LeverError, OpportunityQuery, PostingQuery, UserQuery,
-};
+use lever_client::{Attachments, FileUpload, LeverClient, LeverError, UserQuery};
 use lever_model::Operation;
 use wasmtime::component::{HasSelf, Linker};
 
@@ -133,43 +132,78 @@ pub(crate) fn lever_error(e: LeverError) -> PluginError {
     }
 }
 
-const CURSOR_PREFIX: &str = "skip:";
 const DEFAULT_PAGE: u32 = 100;
 
-/// One page of a listing stream (see the module docs for the cursor).
-async fn page<T>(
-    stream: BoxStream<'static, Result<T, LeverError>>,
-    cursor: Option<&str>,
-    limit: Option<u32>,
-) -> Result<(Vec<T>, Option<String>), PluginError> {
-    let skip = match cursor {
-        None => 0,
-        Some(c) => c
-            .strip_prefix(CURSOR_PREFIX)
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| {
-                PluginError::Invalid("unknown cursor: pass a next-cursor back unchanged".into())
-            })?,
-    };
+/// The WIT `limit`: 1..=100, 100 when none.
+fn page_limit(limit: Option<u32>) -> Result<u32, PluginError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=100).contains(&limit) {
         return Err(PluginError::Invalid(format!(
             "limit must be 1..=100, not {limit}"
         )));
     }
-    let limit = limit as usize;
-    // One more than asked tells whether there is a next page.
-    let mut items: Vec<T> = stream
-        .skip(skip)
-        .take(limit + 1)
-        .try_collect()
+    Ok(limit)
+}
+
+/// A listing's Lever error; a rejected offset token means the plugin's cursor is stale.
+fn listing_error(e: LeverError, had_cursor: bool) -> PluginError {
+    if had_cursor && e.is_invalid_offset_token() {
+        cursor::expired()
+    } else {
+        lever_error(e)
+    }
+}
+
+/// One `list-postings` page: one Lever request (see `convert::posting_listing` for the
+/// filters the host applies itself, which can leave a page short of `limit`).
+async fn postings_page(
+    client: &LeverClient,
+    filter: &wit::PostingFilter,
+) -> Result<wit::PostingPage, PluginError> {
+    let limit = page_limit(filter.limit)?;
+    let bound = cursor::Filter::postings(filter);
+    let offset = filter
+        .cursor
+        .as_deref()
+        .map(|c| bound.offset(c))
+        .transpose()?;
+    let listing = convert::posting_listing(filter);
+    let page = client
+        .postings_page(&listing.query, offset.as_deref(), limit)
         .await
-        .map_err(lever_error)?;
-    let next = (items.len() > limit).then(|| {
-        items.truncate(limit);
-        format!("{CURSOR_PREFIX}{}", skip + limit)
-    });
-    Ok((items, next))
+        .map_err(|e| listing_error(e, offset.is_some()))?;
+    Ok(wit::PostingPage {
+        postings: page
+            .data
+            .iter()
+            .filter(|p| listing.keeps(p))
+            .map(convert::posting)
+            .collect(),
+        next_cursor: page.next_offset().map(|o| bound.cursor(o)),
+    })
+}
+
+/// One `find-opportunities` page: one Lever request.
+async fn opportunities_page(
+    client: &LeverClient,
+    filter: &wit::OpportunityFilter,
+) -> Result<wit::OpportunityPage, PluginError> {
+    let limit = page_limit(filter.limit)?;
+    let bound = cursor::Filter::opportunities(filter);
+    let offset = filter
+        .cursor
+        .as_deref()
+        .map(|c| bound.offset(c))
+        .transpose()?;
+    let query = convert::opportunity_query(filter);
+    let page = client
+        .opportunities_page(&query, offset.as_deref(), limit)
+        .await
+        .map_err(|e| listing_error(e, offset.is_some()))?;
+    Ok(wit::OpportunityPage {
+        opportunities: page.data.iter().map(convert::opportunity).collect(),
+        next_cursor: page.next_offset().map(|o| bound.cursor(o)),
+    })
 }
 
 async fn all<T>(stream: BoxStream<'static, Result<T, LeverError>>) -> Result<Vec<T>, PluginError> {
@@ -191,17 +225,7 @@ impl wit::Host for HostState {
         filter: wit::PostingFilter,
     ) -> Result<wit::PostingPage, PluginError> {
         let (call, lever) = self.lever_begin("list-postings")?;
-        let query: PostingQuery = convert::posting_query(&filter);
-        let result = page(
-            lever.client.postings(query),
-            filter.cursor.as_deref(),
-            filter.limit,
-        )
-        .await
-        .map(|(items, next_cursor)| wit::PostingPage {
-            postings: items.iter().map(convert::posting).collect(),
-            next_cursor,
-        });
+        let result = postings_page(&lever.client, &filter).await;
         self.finish(call, result)
     }
 
@@ -221,17 +245,7 @@ impl wit::Host for HostState {
         filter: wit::OpportunityFilter,
     ) -> Result<wit::OpportunityPage, PluginError> {
         let (call, lever) = self.lever_begin("find-opportunities")?;
-        let query: OpportunityQuery = convert::opportunity_query(&filter);
-        let result = page(
-            lever.client.opportunities(query),
-            filter.cursor.as_deref(),
-            filter.limit,
-        )
-        .await
-        .map(|(items, next_cursor)| wit::OpportunityPage {
-            opportunities: items.iter().map(convert::opportunity).collect(),
-            next_cursor,
-        });
+        let result = opportunities_page(&lever.client, &filter).await;
         self.finish(call, result)
     }
 
@@ -561,16 +575,31 @@ mod mapping_tests {
         ));
     }
 
-    #[tokio::test]
-    async fn host_cursor_pages_through_a_stream() {
-        let items = || futures::stream::iter((0..5).map(Ok::<_, LeverError>)).boxed();
-        let (first, next) = page(items(), None, Some(2)).await.unwrap();
-        assert_eq!(first, [0, 1]);
-        let (second, next) = page(items(), next.as_deref(), Some(2)).await.unwrap();
-        assert_eq!(second, [2, 3]);
-        let (last, next) = page(items(), next.as_deref(), Some(2)).await.unwrap();
-        assert_eq!((last, next), (vec![4], None));
-        assert!(page(items(), Some("bogus"), None).await.is_err());
-        assert!(page(items(), None, Some(0)).await.is_err());
+    #[test]
+    fn rejected_offset_tokens_and_limits_are_typed() {
+        let rejected = || LeverError::Invalid {
+            status: 400,
+            code: "BadRequest".into(),
+            message: "Invalid offset token: Offset token is invalid for sort".into(),
+        };
+        let stale = listing_error(rejected(), true);
+        assert_eq!(stale, cursor::expired());
+        assert!(
+            matches!(&stale, PluginError::Invalid(m) if m.ends_with("; start again without a cursor")),
+            "{stale:?}"
+        );
+        // Without a cursor it is Lever's own message (a host bug, not the plugin's cursor).
+        assert!(matches!(
+            listing_error(rejected(), false),
+            PluginError::Invalid(m) if m.starts_with("Invalid offset token")
+        ));
+        assert_eq!(page_limit(None), Ok(100));
+        assert_eq!(page_limit(Some(1)), Ok(1));
+        for bad in [0, 101] {
+            assert!(matches!(
+                page_limit(Some(bad)),
+                Err(PluginError::Invalid(_))
+            ));
+        }
     }
 }

@@ -17,7 +17,7 @@ pub(super) fn posting_state(s: lm::PostingState) -> wit::PostingState {
     }
 }
 
-fn posting_state_to_lever(s: wit::PostingState) -> lm::PostingState {
+pub(super) fn posting_state_to_lever(s: wit::PostingState) -> lm::PostingState {
     match s {
         wit::PostingState::Published => lm::PostingState::Published,
         wit::PostingState::Internal => lm::PostingState::Internal,
@@ -36,7 +36,7 @@ fn channel(c: lm::DistributionChannel) -> Option<wit::DistributionChannel> {
     }
 }
 
-fn channel_to_lever(c: wit::DistributionChannel) -> lm::DistributionChannel {
+pub(super) fn channel_to_lever(c: wit::DistributionChannel) -> lm::DistributionChannel {
     match c {
         wit::DistributionChannel::Public => lm::DistributionChannel::Public,
         wit::DistributionChannel::Internal => lm::DistributionChannel::Internal,
@@ -124,18 +124,80 @@ pub(super) fn posting(p: &lm::Posting) -> wit::Posting {
     }
 }
 
-pub(super) fn posting_query(f: &wit::PostingFilter) -> PostingQuery {
-    PostingQuery {
-        state: f
-            .states
-            .iter()
-            .map(|s| posting_state_to_lever(*s))
-            .collect(),
-        distribution_channel: f.channels.iter().map(|c| channel_to_lever(*c)).collect(),
-        updated_at_start: f.updated_since,
-        // Lever only accepts updated_at_* together with confidentiality.
-        confidentiality: f.updated_since.map(|_| "non-confidential".to_owned()),
+/// How a WIT posting filter is listed: what Lever is asked for, and what the host checks on
+/// each posting Lever returns.
+#[derive(Debug)]
+pub(super) struct PostingListing {
+    pub(super) query: PostingQuery,
+    states: Vec<lm::PostingState>,
+    channels: Vec<lm::DistributionChannel>,
+    updated_since: Option<lm::timestamp::Millis>,
+}
+
+impl PostingListing {
+    /// Whether a posting Lever returned matches the parts of the filter the host applies.
+    pub(super) fn keeps(&self, p: &lm::Posting) -> bool {
+        (self.states.is_empty() || self.states.contains(&p.state))
+            && (self.channels.is_empty()
+                || p.distribution_channels
+                    .iter()
+                    .flatten()
+                    .any(|c| self.channels.contains(c)))
+            && self
+                .updated_since
+                .is_none_or(|since| p.updated_at.is_some_and(|at| at >= since))
+    }
+}
+
+/// Lever's `GET /postings` takes `updated_at_*` only together with `confidentiality`; any
+/// other filter with it is a 400. So with `updated-since` *and* states/channels, Lever is
+/// asked only for the postings updated since then (`confidentiality` is left at Lever's
+/// default, non-confidential, as for every listing here) and the host applies
+/// states/channels to each page: a page can then hold fewer than
+/// `limit` postings, even none, while `next-cursor` is still set. Paging stays one Lever
+/// request per page.
+///
+/// One exception: without a `distributionChannel` Lever hides published postings that are
+/// not on the public site, so a `channels` filter naming `internal` cannot be applied after
+/// the fact. Then Lever gets states/channels and the host applies `updated-since` instead
+/// (the same pages, with more of them filtered out).
+pub(super) fn posting_listing(f: &wit::PostingFilter) -> PostingListing {
+    let states: Vec<lm::PostingState> = f
+        .states
+        .iter()
+        .map(|s| posting_state_to_lever(*s))
+        .collect();
+    let channels: Vec<lm::DistributionChannel> =
+        f.channels.iter().map(|c| channel_to_lever(*c)).collect();
+    let by_state_or_channel = PostingQuery {
+        state: states.clone(),
+        distribution_channel: channels.clone(),
         ..Default::default()
+    };
+    let Some(since) = f.updated_since else {
+        return PostingListing {
+            query: by_state_or_channel,
+            states: vec![],
+            channels: vec![],
+            updated_since: None,
+        };
+    };
+    if channels.contains(&lm::DistributionChannel::Internal) {
+        return PostingListing {
+            query: by_state_or_channel,
+            states: vec![],
+            channels: vec![],
+            updated_since: Some(since),
+        };
+    }
+    PostingListing {
+        query: PostingQuery {
+            updated_at_start: Some(since),
+            ..Default::default()
+        },
+        states,
+        channels,
+        updated_since: None,
     }
 }
 
@@ -341,6 +403,70 @@ mod tests {
         assert_eq!(body.postings, ["p1"]);
         assert_eq!(body.origin, Some(lm::Origin::Sourced));
         assert_eq!(attachments.resume.unwrap().name, "cv.pdf");
+    }
+
+    #[test]
+    fn updated_since_is_never_combined_with_other_posting_filters() {
+        use wit::DistributionChannel::{Internal, Public};
+        use wit::PostingState::{Closed, Published};
+        let filter = |states: Vec<wit::PostingState>, channels, since| wit::PostingFilter {
+            states,
+            channels,
+            updated_since: since,
+            cursor: None,
+            limit: None,
+        };
+        let posting = |state, channels: Option<Vec<lm::DistributionChannel>>, at| lm::Posting {
+            state,
+            distribution_channels: channels,
+            updated_at: at,
+            ..Default::default()
+        };
+        let published_public = posting(
+            lm::PostingState::Published,
+            Some(vec![lm::DistributionChannel::Public]),
+            Some(10),
+        );
+        let published_internal = posting(
+            lm::PostingState::Published,
+            Some(vec![lm::DistributionChannel::Internal]),
+            Some(10),
+        );
+        let closed = posting(lm::PostingState::Closed, None, Some(10));
+        let old_closed = posting(lm::PostingState::Closed, None, Some(9));
+
+        // No updated-since: everything goes to Lever, nothing is filtered here.
+        let l = posting_listing(&filter(vec![Published], vec![Public], None));
+        assert_eq!(l.query.state, [lm::PostingState::Published]);
+        assert_eq!(
+            l.query.distribution_channel,
+            [lm::DistributionChannel::Public]
+        );
+        assert_eq!(l.query.updated_at_start, None);
+        assert!(l.keeps(&closed) && l.keeps(&old_closed));
+
+        // updated-since with states/channels: Lever gets only updated_at_start.
+        let l = posting_listing(&filter(vec![Published, Closed], vec![Public], Some(10)));
+        assert_eq!(l.query.updated_at_start, Some(10));
+        assert!(l.query.state.is_empty() && l.query.distribution_channel.is_empty());
+        assert_eq!(l.query.confidentiality, None);
+        assert!(l.keeps(&published_public));
+        assert!(!l.keeps(&published_internal), "not on the public channel");
+        assert!(!l.keeps(&closed), "closed postings have no channels");
+        let l = posting_listing(&filter(vec![Closed], vec![], Some(10)));
+        assert!(l.keeps(&closed) && !l.keeps(&published_public));
+
+        // An internal channel cannot be applied after Lever hid those postings: Lever gets
+        // states/channels and the host applies updated-since.
+        let l = posting_listing(&filter(vec![], vec![Internal], Some(10)));
+        assert_eq!(l.query.updated_at_start, None);
+        assert_eq!(
+            l.query.distribution_channel,
+            [lm::DistributionChannel::Internal]
+        );
+        assert!(l.keeps(&published_internal) && l.keeps(&closed));
+        assert!(!l.keeps(&old_closed));
+        assert!(!l.keeps(&posting(lm::PostingState::Closed, None, None)));
     }
 
     #[test]
