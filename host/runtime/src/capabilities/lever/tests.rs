@@ -790,3 +790,99 @@ async fn lever_refusals_are_typed_and_audited_as_failures() {
         "{refused:?}"
     );
 }
+
+/// The "no-permission" twin of every Lever function: with every permission granted except the
+/// one its operation needs, the call is refused with that permission's words, audited as
+/// denied, and nothing reaches Lever.
+#[tokio::test]
+async fn every_function_is_refused_without_its_permission() {
+    let setup = Setup::new(SeedSpec::vocabulary_only(11)).await;
+    let attachment = || wit::Attachment {
+        name: "cv.pdf".into(),
+        content_type: "application/pdf".into(),
+        bytes: b"%PDF-1.4".to_vec(),
+    };
+    let (o, f) = (|| "opp".to_owned(), || "file".to_owned());
+    for function in FUNCTIONS {
+        let permission = operation_of(function).unwrap().permission();
+        let granted: Vec<Permission> = Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| *p != permission)
+            .collect();
+        let mut host = setup.host(&granted, CallKind::Action, RuntimeConfig::default());
+        let refused = match *function {
+            "list-postings" => host
+                .list_postings(wit::PostingFilter {
+                    states: vec![],
+                    channels: vec![],
+                    updated_since: None,
+                    cursor: None,
+                    limit: None,
+                })
+                .await
+                .err(),
+            "get-posting" => host.get_posting("p".into()).await.err(),
+            "find-opportunities" => host
+                .find_opportunities(wit::OpportunityFilter {
+                    email: None,
+                    posting_id: None,
+                    tag: None,
+                    stage_id: None,
+                    archived: None,
+                    updated_since: None,
+                    cursor: None,
+                    limit: None,
+                })
+                .await
+                .err(),
+            "get-opportunity" => host.get_opportunity(o()).await.err(),
+            "create-opportunity" => host
+                .create_opportunity(new_opportunity("A", "a@example.com"))
+                .await
+                .err(),
+            "change-stage" => host.change_stage(o(), "offer".into()).await.err(),
+            "archive" => host.archive(o(), "reason".into()).await.err(),
+            "unarchive" => host.unarchive(o()).await.err(),
+            "add-tags" => host.add_tags(o(), vec!["t".into()]).await.err(),
+            "remove-tags" => host.remove_tags(o(), vec!["t".into()]).await.err(),
+            "add-sources" => host.add_sources(o(), vec!["s".into()]).await.err(),
+            "add-links" => host
+                .add_links(o(), vec!["https://x.example".into()])
+                .await
+                .err(),
+            "add-note" => host
+                .add_note(
+                    o(),
+                    wit::NewNote {
+                        value: "n".into(),
+                        secret: false,
+                        score: None,
+                    },
+                )
+                .await
+                .err(),
+            "list-notes" => host.list_notes(o()).await.err(),
+            "upload-file" => host.upload_file(o(), attachment()).await.err(),
+            "list-files" => host.list_files(o()).await.err(),
+            "download-file" => host.download_file(o(), f()).await.err(),
+            "list-resumes" => host.list_resumes(o()).await.err(),
+            "download-resume" => host.download_resume(o(), f()).await.err(),
+            "list-stages" => host.list_stages().await.err(),
+            "list-archive-reasons" => host.list_archive_reasons().await.err(),
+            "list-users" => host.list_users().await.err(),
+            other => panic!("{other}: add it to this test"),
+        };
+        assert_eq!(
+            refused,
+            Some(PluginError::Forbidden(permission.as_str().to_owned())),
+            "{function}"
+        );
+    }
+    assert_eq!(
+        setup.sandbox.stats().total_requests(),
+        0,
+        "no refused call reached Lever"
+    );
+    assert_eq!(setup.audit.denied().len(), FUNCTIONS.len());
+}
