@@ -4,6 +4,7 @@ use super::opportunities::{new_file, visible};
 use super::{
     Ctx, UploadedFile, check_file_size, created, download, no_content, ok, page, read_multipart,
 };
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::pagination::Pager;
 use crate::state::Shared;
@@ -60,11 +61,7 @@ pub async fn get(
     let vis = ctx.read_visibility()?;
     let db = s.db.lock();
     visible(&db, vis, &id)?;
-    let f = db
-        .files(&id)
-        .iter()
-        .find(|f| f.id == file)
-        .ok_or_else(|| ApiError::not_found("files", &file))?;
+    let f = find_file(&db, &id, &file)?;
     Ok(ok(f))
 }
 
@@ -76,11 +73,7 @@ pub async fn download_file(
     let vis = ctx.read_visibility()?;
     let db = s.db.lock();
     visible(&db, vis, &id)?;
-    let f = db
-        .files(&id)
-        .iter()
-        .find(|f| f.id == file)
-        .ok_or_else(|| ApiError::not_found("files", &file))?;
+    let f = find_file(&db, &id, &file)?;
     if f.status == Some(FileStatus::Error) {
         return Err(ApiError::unprocessable(format!(
             "File {file} could not be processed and cannot be downloaded"
@@ -183,11 +176,7 @@ pub async fn get_resume(
     let vis = ctx.read_visibility()?;
     let db = s.db.lock();
     visible(&db, vis, &id)?;
-    let r = db
-        .resumes(&id)
-        .iter()
-        .find(|r| r.id == resume)
-        .ok_or_else(|| ApiError::not_found("resumes", &resume))?;
+    let r = find_resume(&db, &id, &resume)?;
     Ok(ok(r))
 }
 
@@ -199,11 +188,7 @@ pub async fn download_resume(
     let vis = ctx.read_visibility()?;
     let db = s.db.lock();
     visible(&db, vis, &id)?;
-    let r = db
-        .resumes(&id)
-        .iter()
-        .find(|r| r.id == resume)
-        .ok_or_else(|| ApiError::not_found("resumes", &resume))?;
+    let r = find_resume(&db, &id, &resume)?;
     let Some(file) = &r.file else {
         return Err(ApiError::unprocessable(format!(
             "Resume {resume} has no file to download"
@@ -249,4 +234,18 @@ pub async fn create_upload(
         },
     );
     Ok(created(upload))
+}
+
+fn find_file<'a>(db: &'a Db, opportunity: &str, file: &str) -> Result<&'a LeverFile, ApiError> {
+    db.files(opportunity)
+        .iter()
+        .find(|f| f.id == file)
+        .ok_or_else(|| ApiError::not_found("files", file))
+}
+
+fn find_resume<'a>(db: &'a Db, opportunity: &str, resume: &str) -> Result<&'a Resume, ApiError> {
+    db.resumes(opportunity)
+        .iter()
+        .find(|r| r.id == resume)
+        .ok_or_else(|| ApiError::not_found("resumes", resume))
 }
