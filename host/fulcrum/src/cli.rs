@@ -21,4 +21,7 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the local Lever sandbox: Lever's Data API v1 with seeded demo data.
     Sandbox(crate::commands::sandbox::SandboxArgs),
+    /// Print a new master key (base64 of 32 random bytes) for encrypting credentials and
+    /// secrets at rest. Store it in a secret manager; set it as FULCRUM_MASTER_KEY.
+    Keygen,
 }

@@ -9,5 +9,6 @@ async fn main() -> anyhow::Result<()> {
     fulcrum::telemetry::init(cli.log_format);
     match cli.command {
         Command::Sandbox(args) => fulcrum::commands::sandbox::run(args).await,
+        Command::Keygen => fulcrum::commands::keygen::run(),
     }
 }
