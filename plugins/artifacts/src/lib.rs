@@ -1,4 +1,4 @@
-//! The plugin components, built from source for `wasm32-wasip2` (release) by this crate's build
+//! The plugin components, built from source for `wasm32-wasip2` (the `plugin` profile) by this crate's build
 //! script: one `&str` path constant per fixture (`WELL_BEHAVED`, `INFINITE_LOOP`, ...), [`ALL`]
 //! as (name, path) pairs, and [`foreach_fixture!`] / [`foreach_connector!`] to make sure every
 //! artifact has a test:
@@ -7,7 +7,7 @@
 //! mod tests {
 //!     // One test (or module) per fixture...
 //!     # macro_rules! fixture_tests { ($($name:ident),*) => { $(#[allow(dead_code)] mod $name {})* } }
-//!     # fixture_tests!(well_behaved, infinite_loop, memory_bomb, deep_recursion, oversized_return,
+//!     # fixture_tests!(well_behaved, well_behaved_v2, infinite_loop, memory_bomb, deep_recursion, oversized_return,
 //!     #     panic, slow_host_call, ungranted_permission, undeclared_host, reads_files_env);
 //!
 //!     // ...and a fixture without one fails to compile here.
