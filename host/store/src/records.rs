@@ -386,20 +386,13 @@ impl Store {
         plugin_id: &str,
         permissions: &Value,
     ) -> Result<()> {
-        let now = now_ms();
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-            "UPDATE installations SET approved_permissions = $3, updated_at = $4 WHERE tenant_id = $1 AND plugin_id = $2"
+        self.set_installation_json(
+            tenant_id,
+            plugin_id,
+            JsonColumn::ApprovedPermissions,
+            permissions,
         )
-        .bind(tenant_id)
-        .bind(plugin_id)
-        .bind(permissions.to_string())
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected()
-        });
-        expect_one(done, || installation_missing(tenant_id, plugin_id))
+        .await
     }
 
     pub async fn set_installation_config(
@@ -408,18 +401,36 @@ impl Store {
         plugin_id: &str,
         config: &Value,
     ) -> Result<()> {
+        self.set_installation_json(tenant_id, plugin_id, JsonColumn::Config, config)
+            .await
+    }
+
+    /// One JSON column of an installation; the column comes from a fixed list, never input.
+    async fn set_installation_json(
+        &self,
+        tenant_id: &str,
+        plugin_id: &str,
+        column: JsonColumn,
+        value: &Value,
+    ) -> Result<()> {
+        let sql = match column {
+            JsonColumn::ApprovedPermissions => {
+                "UPDATE installations SET approved_permissions = $3, updated_at = $4 WHERE tenant_id = $1 AND plugin_id = $2"
+            }
+            JsonColumn::Config => {
+                "UPDATE installations SET config = $3, updated_at = $4 WHERE tenant_id = $1 AND plugin_id = $2"
+            }
+        };
         let now = now_ms();
         let done = on_pool!(self, |pool| {
-            sqlx::query(
-            "UPDATE installations SET config = $3, updated_at = $4 WHERE tenant_id = $1 AND plugin_id = $2"
-        )
-        .bind(tenant_id)
-        .bind(plugin_id)
-        .bind(config.to_string())
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected()
+            sqlx::query(sql)
+                .bind(tenant_id)
+                .bind(plugin_id)
+                .bind(value.to_string())
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         expect_one(done, || installation_missing(tenant_id, plugin_id))
     }
@@ -517,4 +528,11 @@ fn installation_missing(tenant_id: &str, plugin_id: &str) -> StoreError {
 
 pub(crate) fn expect_one(rows: u64, missing: impl FnOnce() -> StoreError) -> Result<()> {
     if rows == 0 { Err(missing()) } else { Ok(()) }
+}
+
+/// Installation columns holding JSON that can be set on their own.
+#[derive(Clone, Copy)]
+enum JsonColumn {
+    ApprovedPermissions,
+    Config,
 }
