@@ -54,11 +54,17 @@ async fn random_fault_rates_are_ridden_out_by_retries() {
         opportunities: 600,
     })
     .await;
-    let client = admin_client(&sandbox);
+    // 30 pages at a 25% fault rate per attempt: the chance that no fault is drawn at all
+    // (0.75^30) or that one page fails 11 times in a row (30 × 0.25^11) is below 1 in 5,000.
+    let key = sandbox.issue_api_key(KeySpec::all("faults").with_confidential(true));
+    let mut config = client_config(&sandbox);
+    config.page_size = 20;
+    config.max_retries = 10;
+    let client = LeverClient::new(config, Credential::api_key(key)).unwrap();
     sandbox.set_faults(FaultConfig {
-        rate_500: 0.15,
-        rate_503: 0.15,
-        drop_rate: 0.1,
+        rate_500: 0.1,
+        rate_503: 0.1,
+        drop_rate: 0.05,
         ..Default::default()
     });
 
