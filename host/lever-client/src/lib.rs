@@ -4,8 +4,10 @@
 //!   header, never in logs, errors or `Debug` output.
 //! - Lists are streams that follow Lever's offset tokens and restart when Lever rejects one.
 //! - A local token bucket per credential keeps every client sharing a key under Lever's
-//!   10 req/s (burst 20); 429/503 and (for idempotent operations) other transient failures
-//!   are retried with jittered exponential backoff.
+//!   10 req/s (burst 20), shared fairly between lanes ([`LeverClient::for_lane`]) so that one
+//!   plugin's full sync cannot starve another's webhook handling; 429/503 and (for idempotent
+//!   operations) other transient failures are retried with jittered exponential backoff.
+//! - Metrics go to the [`metrics`](https://docs.rs/metrics) facade; names in [`metrics_names`].
 //! - A non-idempotent write whose outcome is unknown is never resent: it fails with
 //!   [`LeverError::Unavailable`] `{ outcome_unknown: true }` for the caller to reconcile.
 //! - Errors are typed and say what to do next; a 403 names the missing permission from
@@ -19,6 +21,7 @@ mod config;
 mod credential;
 mod endpoints;
 mod error;
+pub mod metrics_names;
 mod multipart;
 mod pagination;
 mod query;
@@ -35,7 +38,7 @@ pub use lever_model::*;
 pub use multipart::{Attachments, FileUpload};
 pub use pagination::MAX_RESTARTS;
 pub use query::{OpportunityQuery, PostingQuery, UserQuery};
-pub use rate_limit::RateLimits;
+pub use rate_limit::{DEFAULT_LANE, RateLimits};
 pub use stats::ClientStats;
 
 use std::fmt;
@@ -43,7 +46,8 @@ use std::sync::Arc;
 use transport::Inner;
 
 /// A Lever Data API client. Cheap to clone: clones share the HTTP connection pool, the rate
-/// budget and the counters.
+/// budget, the lane and the counters. [`LeverClient::for_lane`] derives a client in another
+/// lane of the same budget.
 #[derive(Clone)]
 pub struct LeverClient {
     inner: Arc<Inner>,
@@ -69,7 +73,28 @@ impl LeverClient {
         })
     }
 
-    /// This client's (and its clones') traffic counters.
+    /// The same client (connection pool, credential, configuration, `Arc<RateLimits>`) in
+    /// lane `lane`. Lanes of one credential share its rate budget: while requests are queued
+    /// for it, each lane with queued requests gets the next permit in turn, so a lane with many
+    /// requests waiting cannot starve one with few. The host uses the plugin id as the lane.
+    ///
+    /// The new client has its own [`stats`](Self::stats) counters, starting at zero (shared
+    /// with its clones, not with `self`); the `lane` label of the [`metrics_names`] metrics
+    /// aggregates all clients of a lane.
+    pub fn for_lane(&self, lane: impl Into<String>) -> LeverClient {
+        LeverClient {
+            inner: Arc::new(self.inner.for_lane(lane.into())),
+        }
+    }
+
+    /// This client's lane: [`DEFAULT_LANE`] (`"default"`) unless made by
+    /// [`for_lane`](Self::for_lane).
+    pub fn lane(&self) -> &str {
+        &self.inner.lane
+    }
+
+    /// This client's (and its clones') traffic counters. Clients made with
+    /// [`for_lane`](Self::for_lane) count separately.
     pub fn stats(&self) -> ClientStats {
         self.inner.stats.snapshot()
     }
@@ -89,6 +114,7 @@ impl fmt::Debug for LeverClient {
         f.debug_struct("LeverClient")
             .field("base_url", &self.inner.config.base_url.as_str())
             .field("credential", &self.inner.fingerprint)
+            .field("lane", &&*self.inner.lane)
             .finish_non_exhaustive()
     }
 }

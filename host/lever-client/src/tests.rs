@@ -796,6 +796,224 @@ async fn clients_sharing_a_key_share_one_budget() {
 }
 
 #[tokio::test]
+async fn lanes_of_one_client_share_its_budget() {
+    let srv = serve(|_, _| reply(200, json!({"data": {"id": "s", "text": "S"}}))).await;
+    // 1 per second, burst 2: two requests pass, the third (in either lane) waits ~1 s.
+    let limits = RateLimits::exact(1, 2);
+    let sync =
+        LeverClient::with_rate_limits(fast_config(&srv.base), Credential::api_key(KEY), limits)
+            .unwrap();
+    let webhook = sync.for_lane("webhook-plugin");
+    assert_eq!(
+        (sync.lane(), webhook.lane()),
+        (DEFAULT_LANE, "webhook-plugin")
+    );
+    assert_eq!(webhook.clone().lane(), "webhook-plugin");
+    assert_eq!(webhook.fingerprint(), sync.fingerprint());
+    assert!(format!("{webhook:?}").contains("webhook-plugin"));
+
+    sync.stage("s").await.unwrap();
+    webhook.stage("s").await.unwrap();
+    assert!(sync.stats().throttle_wait < Duration::from_millis(50));
+    assert!(webhook.stats().throttle_wait < Duration::from_millis(50));
+    webhook.stage("s").await.unwrap();
+    // Waits are measured on the limiter, not asserted against an upper wall-clock bound.
+    assert!(
+        webhook.stats().throttle_wait >= Duration::from_millis(500),
+        "the third request across both lanes waited: {:?}",
+        webhook.stats()
+    );
+    // Counters are per lane client; the connection pool and budget are shared.
+    assert_eq!(sync.stats().requests_sent, 1);
+    assert_eq!(webhook.stats().requests_sent, 2);
+    assert_eq!(srv.hits(), 3);
+}
+
+/// A `metrics` recorder that keeps every update, for checking names and labels.
+mod recorder {
+    use metrics::{
+        Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata,
+        Recorder, SharedString, Unit,
+    };
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Update {
+        pub name: String,
+        pub labels: Vec<(String, String)>,
+        pub value: f64,
+    }
+
+    impl Update {
+        pub fn label(&self, key: &str) -> Option<&str> {
+            self.labels
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    #[derive(Default, Clone)]
+    pub struct Capture(pub Arc<Mutex<Vec<Update>>>);
+
+    struct Handle {
+        key: Key,
+        sink: Capture,
+    }
+
+    impl Handle {
+        fn push(&self, value: f64) {
+            let labels = self
+                .key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            self.sink.0.lock().unwrap().push(Update {
+                name: self.key.name().to_owned(),
+                labels,
+                value,
+            });
+        }
+    }
+
+    impl CounterFn for Handle {
+        fn increment(&self, value: u64) {
+            self.push(value as f64);
+        }
+        fn absolute(&self, value: u64) {
+            self.push(value as f64);
+        }
+    }
+
+    impl GaugeFn for Handle {
+        fn increment(&self, value: f64) {
+            self.push(value);
+        }
+        fn decrement(&self, value: f64) {
+            self.push(-value);
+        }
+        fn set(&self, value: f64) {
+            self.push(value);
+        }
+    }
+
+    impl HistogramFn for Handle {
+        fn record(&self, value: f64) {
+            self.push(value);
+        }
+    }
+
+    impl Capture {
+        fn handle(&self, key: &Key) -> Arc<Handle> {
+            Arc::new(Handle {
+                key: key.clone(),
+                sink: self.clone(),
+            })
+        }
+
+        pub fn updates(&self, name: &str) -> Vec<Update> {
+            let all = self.0.lock().unwrap();
+            all.iter().filter(|u| u.name == name).cloned().collect()
+        }
+    }
+
+    impl Recorder for Capture {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(self.handle(key))
+        }
+        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::from_arc(self.handle(key))
+        }
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::from_arc(self.handle(key))
+        }
+    }
+}
+
+#[test]
+fn metrics_carry_lane_operation_and_status() {
+    use metrics_names::*;
+    let capture = recorder::Capture::default();
+    // The recorder is thread-local, so everything runs on this thread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&capture, || {
+        metrics_names::describe();
+        runtime.block_on(async {
+            let srv = serve(|req, n| {
+                if req.path.ends_with("/flaky") && n == 1 {
+                    reply(503, Value::Null)
+                } else {
+                    reply(200, json!({"data": {"id": "s", "text": "S"}}))
+                }
+            })
+            .await;
+            // 20 per second, burst 1: of two concurrent requests, one queues ~50 ms.
+            let limits = RateLimits::exact(20, 1);
+            let plain = LeverClient::with_rate_limits(
+                fast_config(&srv.base),
+                Credential::api_key(KEY),
+                limits,
+            )
+            .unwrap();
+            let lane = plain.for_lane("plugin-a");
+            lane.stage("flaky").await.unwrap();
+            let (a, b) = tokio::join!(plain.stage("s"), lane.stage("s"));
+            a.unwrap();
+            b.unwrap();
+        });
+    });
+
+    let requests = capture.updates(REQUESTS_TOTAL);
+    let seen: Vec<(Option<&str>, Option<&str>, Option<&str>)> = requests
+        .iter()
+        .map(|u| {
+            (
+                u.label(LABEL_LANE),
+                u.label(LABEL_OPERATION),
+                u.label(LABEL_STATUS),
+            )
+        })
+        .collect();
+    let op = Operation::GetStage.label();
+    let op = Some(op.as_str());
+    assert_eq!(requests.len(), 4, "one per attempt: {requests:?}");
+    assert_eq!(seen[0], (Some("plugin-a"), op, Some("503")));
+    assert_eq!(seen[1], (Some("plugin-a"), op, Some("200")));
+    assert!(
+        seen.contains(&(Some("default"), op, Some("200"))),
+        "{seen:?}"
+    );
+    assert!(requests.iter().all(|u| u.value == 1.0));
+
+    let waits = capture.updates(RATE_WAIT_SECONDS);
+    assert_eq!(waits.len(), 4, "one per attempt: {waits:?}");
+    assert!(waits.iter().all(|u| u.labels.len() == 1));
+    assert_eq!(
+        waits
+            .iter()
+            .filter(|u| u.label(LABEL_LANE) == Some("plugin-a"))
+            .count(),
+        3
+    );
+    assert!(
+        waits.iter().any(|u| u.value > 0.0),
+        "someone waited: {waits:?}"
+    );
+
+    // The request that found the bucket empty was counted as waiting, and then not.
+    let waiters = capture.updates(RATE_WAITERS);
+    assert!(!waiters.is_empty(), "someone queued");
+    assert_eq!(waiters.iter().map(|u| u.value).sum::<f64>(), 0.0);
+    assert!(waiters.iter().all(|u| u.label(LABEL_LANE).is_some()));
+}
+
+#[tokio::test]
 async fn the_credential_never_leaks() {
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{KEY}:"));

@@ -20,10 +20,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
 
+use crate::metrics_names::{
+    LABEL_LANE, LABEL_OPERATION, LABEL_STATUS, RATE_WAIT_SECONDS, REQUESTS_TOTAL, STATUS_ERROR,
+};
 use crate::multipart::{FormFields, build_form};
 use crate::query::QueryPairs;
 use crate::stats::StatsCounters;
-use crate::{ClientConfig, Credential, LeverError, RateLimits};
+use crate::{ClientConfig, Credential, DEFAULT_LANE, LeverError, RateLimits};
 
 /// Longest piece of a non-JSON error body kept in an error message.
 const MAX_ERROR_TEXT: usize = 300;
@@ -36,6 +39,8 @@ pub(crate) struct Inner {
     auth: HeaderValue,
     pub(crate) fingerprint: String,
     limits: Arc<RateLimits>,
+    /// Whose turn this client's requests take in the credential's rate budget.
+    pub(crate) lane: Arc<str>,
     pub(crate) stats: StatsCounters,
 }
 
@@ -373,8 +378,24 @@ impl Inner {
             credential,
             auth,
             limits,
+            lane: Arc::from(DEFAULT_LANE),
             stats: StatsCounters::default(),
         })
+    }
+
+    /// The same connection pool, credential, configuration and rate budget, in another lane,
+    /// with counters of its own.
+    pub(crate) fn for_lane(&self, lane: String) -> Inner {
+        Inner {
+            http: self.http.clone(),
+            config: self.config.clone(),
+            credential: self.credential.clone(),
+            auth: self.auth.clone(),
+            fingerprint: self.fingerprint.clone(),
+            limits: self.limits.clone(),
+            lane: Arc::from(lane),
+            stats: StatsCounters::default(),
+        }
     }
 
     pub(crate) fn url(
@@ -431,15 +452,16 @@ impl Inner {
             .map_err(|e| e.error)
     }
 
-    /// Waits for this credential's rate budget and records the wait.
+    /// Waits for this lane's turn in the credential's rate budget and records the wait.
     async fn throttle(&self, op: Operation) {
         let started = Instant::now();
-        self.limits.until_ready(&self.fingerprint).await;
+        self.limits.until_ready(&self.fingerprint, &self.lane).await;
         let waited = started.elapsed();
         self.stats.throttled(waited);
+        metrics::histogram!(RATE_WAIT_SECONDS, LABEL_LANE => self.lane.clone()).record(waited);
         if waited >= Duration::from_millis(1) {
             tracing::debug!(
-                operation = %op.label(), credential = %self.fingerprint,
+                operation = %op.label(), credential = %self.fingerprint, lane = %self.lane,
                 waited_ms = waited.as_millis() as u64,
                 "waited for the local Lever rate budget"
             );
@@ -465,9 +487,13 @@ impl Inner {
         self.stats.request_sent();
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return Err(self.transport_error(op, e)),
+            Err(e) => {
+                self.count_attempt(op, None);
+                return Err(self.transport_error(op, e));
+            }
         };
         let status = response.status();
+        self.count_attempt(op, Some(status.as_u16()));
         if status.is_success() {
             // A body lost after a 2xx is as unknown as a lost response.
             return response
@@ -488,6 +514,21 @@ impl Inner {
             failure: Some(Failure::Status(status.as_u16())),
             retry_after,
         })
+    }
+
+    /// One sent attempt in [`REQUESTS_TOTAL`]; `status` is `None` when no answer came back.
+    fn count_attempt(&self, op: Operation, status: Option<u16>) {
+        let status = match status {
+            Some(code) => metrics::SharedString::from(code.to_string()),
+            None => metrics::SharedString::from(STATUS_ERROR),
+        };
+        metrics::counter!(
+            REQUESTS_TOTAL,
+            LABEL_LANE => self.lane.clone(),
+            LABEL_OPERATION => op.label(),
+            LABEL_STATUS => status,
+        )
+        .increment(1);
     }
 
     fn transport_error(&self, op: Operation, e: reqwest::Error) -> AttemptError {
