@@ -1,10 +1,20 @@
-//! The event queue (at-least-once delivery, per-subject order, retries, dead letters) and the
-//! effect journal that makes re-delivered events replay recorded effects instead of repeating
-//! them.
+//! The event queue (at-least-once delivery, per-subject order, dedupe keys, claim leases,
+//! retries, dead letters) and the effect journal that makes re-delivered events replay
+//! recorded effects instead of repeating them.
 
 use crate::records::expect_one;
+use crate::state::{STATE_DELETE, STATE_UPSERT, StateWrite};
 use crate::{Result, Store, StoreError, StorePool, now_ms, parse_json};
 use serde_json::Value;
+use std::time::Duration;
+
+/// Most events one [`Store::list_events`] call returns, whatever the filter asks.
+pub const MAX_LIST_EVENTS: u32 = 1000;
+
+/// `last_error` of an event put back in the queue because its claim lease ran out.
+const LEASE_EXPIRED: &str = "worker lost: lease expired";
+/// `last_error` of an event put back in the queue by [`Store::release_claims`].
+const WORKER_RESTARTED: &str = "worker restarted";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventStatus {
@@ -49,6 +59,51 @@ pub struct NewEvent {
     /// Events with the same (tenant, plugin, subject_key) are handled strictly in order.
     pub subject_key: String,
     pub payload: Value,
+    /// At most one event per (tenant, plugin, dedupe_key), whatever its status: enqueueing a
+    /// key already present inserts nothing (see [`Enqueued::duplicate`]). `None` never dedupes.
+    pub dedupe_key: Option<String>,
+}
+
+/// What [`Store::enqueue_event`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The new event, or the existing one holding the same dedupe key.
+    pub id: i64,
+    /// The dedupe key was already taken: nothing was inserted and `id` is the earlier event.
+    pub duplicate: bool,
+}
+
+/// Which events [`Store::list_events`] returns. `Default` matches every event, 100 at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFilter {
+    pub tenant_id: Option<String>,
+    pub plugin_id: Option<String>,
+    pub status: Option<EventStatus>,
+    /// Only ids strictly greater (for paging: pass the last id of the previous page).
+    pub after_id: Option<i64>,
+    /// At most this many (capped at [`MAX_LIST_EVENTS`]).
+    pub limit: u32,
+}
+
+impl Default for EventFilter {
+    fn default() -> Self {
+        Self {
+            tenant_id: None,
+            plugin_id: None,
+            status: None,
+            after_id: None,
+            limit: 100,
+        }
+    }
+}
+
+/// Number of events in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventCounts {
+    pub queued: i64,
+    pub running: i64,
+    pub done: i64,
+    pub dead: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +121,9 @@ pub struct Event {
     pub claimed_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub dedupe_key: Option<String>,
+    /// While running: the worker's claim is void after this (unix ms) unless extended.
+    pub lease_until: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -83,6 +141,8 @@ struct EventRow {
     claimed_by: Option<String>,
     created_at: i64,
     updated_at: i64,
+    dedupe_key: Option<String>,
+    lease_until: Option<i64>,
 }
 
 impl EventRow {
@@ -101,6 +161,8 @@ impl EventRow {
             claimed_by: self.claimed_by,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            dedupe_key: self.dedupe_key,
+            lease_until: self.lease_until,
         })
     }
 }
@@ -118,6 +180,15 @@ pub enum FailOutcome {
 pub enum EffectStatus {
     Pending,
     Done,
+}
+
+/// What [`Store::journal_begin`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalBegin {
+    pub entry: EffectEntry,
+    /// This call inserted the entry: the effect was never begun before, so make it. `false`
+    /// means an earlier attempt began it (replay `entry.response` if it is `Done`).
+    pub fresh: bool,
 }
 
 /// One host call made while handling an event.
@@ -174,11 +245,16 @@ impl EffectRow {
     }
 }
 
-const EVENT_COLUMNS: &str = "id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at";
+macro_rules! event_columns {
+    () => {
+        "id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at, dedupe_key, lease_until"
+    };
+}
 
 // The oldest due queued event whose subject has no earlier unfinished event. A dead event
 // blocks its subject on purpose: later events must not overtake it until it is replayed.
-const CLAIM_SQLITE: &str = "UPDATE events SET status = 'running', claimed_by = $1, updated_at = $2
+const CLAIM_SQLITE: &str = concat!(
+    "UPDATE events SET status = 'running', claimed_by = $1, updated_at = $2, lease_until = $3
      WHERE id = (
          SELECT e.id FROM events e
          WHERE e.status = 'queued' AND e.next_attempt_at <= $2
@@ -187,11 +263,14 @@ const CLAIM_SQLITE: &str = "UPDATE events SET status = 'running', claimed_by = $
                WHERE p.tenant_id = e.tenant_id AND p.plugin_id = e.plugin_id
                  AND p.subject_key = e.subject_key AND p.id < e.id AND p.status <> 'done')
          ORDER BY e.next_attempt_at, e.id LIMIT 1)
-     RETURNING id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at";
+     RETURNING ",
+    event_columns!()
+);
 
 // Same query; SKIP LOCKED lets concurrent claimers pass over rows another claimer holds, and
 // the outer status check drops a row that was claimed between the sub-select and the update.
-const CLAIM_POSTGRES: &str = "UPDATE events SET status = 'running', claimed_by = $1, updated_at = $2
+const CLAIM_POSTGRES: &str = concat!(
+    "UPDATE events SET status = 'running', claimed_by = $1, updated_at = $2, lease_until = $3
      WHERE status = 'queued' AND id = (
          SELECT e.id FROM events e
          WHERE e.status = 'queued' AND e.next_attempt_at <= $2
@@ -201,45 +280,114 @@ const CLAIM_POSTGRES: &str = "UPDATE events SET status = 'running', claimed_by =
                  AND p.subject_key = e.subject_key AND p.id < e.id AND p.status <> 'done')
          ORDER BY e.next_attempt_at, e.id LIMIT 1
          FOR UPDATE SKIP LOCKED)
-     RETURNING id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at";
+     RETURNING ",
+    event_columns!()
+);
+
+// A key already used by the tenant × plugin makes the insert a no-op returning no row.
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, created_at, updated_at, dedupe_key)
+     VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $6, $7)
+     ON CONFLICT (tenant_id, plugin_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+     RETURNING id";
+
+pub(crate) const EVENT_BY_DEDUPE_KEY: &str =
+    "SELECT id FROM events WHERE tenant_id = $1 AND plugin_id = $2 AND dedupe_key = $3";
+
+/// Enqueue `$event` (a `&NewEvent`) through the executor expression `$conn` (a pool, or
+/// `&mut *tx` to enqueue inside a transaction); evaluates to `Result<Enqueued>`. Insert with
+/// `ON CONFLICT DO NOTHING`, then look the key up: a concurrent enqueue of the same key waits
+/// for the other insert's outcome instead of failing, so exactly one of them inserts.
+macro_rules! enqueue_on {
+    ($conn:expr, $event:expr) => {{
+        let event: &$crate::NewEvent = $event;
+        let now = $crate::now_ms();
+        let mut outcome = None;
+        // The lookup misses only if the row holding the key vanished in between (its tenant
+        // was deleted); the next insert then succeeds.
+        for _ in 0..3 {
+            let inserted = sqlx::query_scalar::<_, i64>($crate::events::INSERT_EVENT)
+                .bind(&event.tenant_id)
+                .bind(&event.plugin_id)
+                .bind(&event.kind)
+                .bind(&event.subject_key)
+                .bind(event.payload.to_string())
+                .bind(now)
+                .bind(&event.dedupe_key)
+                .fetch_optional($conn)
+                .await?;
+            if let Some(id) = inserted {
+                outcome = Some($crate::Enqueued {
+                    id,
+                    duplicate: false,
+                });
+                break;
+            }
+            let existing = sqlx::query_scalar::<_, i64>($crate::events::EVENT_BY_DEDUPE_KEY)
+                .bind(&event.tenant_id)
+                .bind(&event.plugin_id)
+                .bind(&event.dedupe_key)
+                .fetch_optional($conn)
+                .await?;
+            if let Some(id) = existing {
+                outcome = Some($crate::Enqueued {
+                    id,
+                    duplicate: true,
+                });
+                break;
+            }
+        }
+        outcome.ok_or_else(|| {
+            $crate::StoreError::Conflict(format!(
+                "event with dedupe key {:?} kept conflicting without being found",
+                event.dedupe_key
+            ))
+        })
+    }};
+}
+pub(crate) use enqueue_on;
+
+/// `lease` as milliseconds after `now`, saturating.
+fn lease_deadline(now: i64, lease: Duration) -> i64 {
+    now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+}
 
 impl Store {
-    /// Queue an event; returns its id. Ids grow with enqueue order.
-    pub async fn enqueue_event(&self, event: &NewEvent) -> Result<i64> {
-        let now = now_ms();
-        Ok(on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, i64>(
-            "INSERT INTO events (tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $6) RETURNING id"
-        )
-        .bind(&event.tenant_id)
-        .bind(&event.plugin_id)
-        .bind(&event.kind)
-        .bind(&event.subject_key)
-        .bind(event.payload.to_string())
-        .bind(now)
-        .fetch_one(pool)
-        .await?
-        }))
+    /// Queue an event, due now. Ids grow with enqueue order. When `event.dedupe_key` is
+    /// already held by an event of the same tenant × plugin (in any status), nothing is
+    /// inserted and that event's id comes back with `duplicate: true`; this holds under
+    /// concurrent enqueues of the same key too.
+    pub async fn enqueue_event(&self, event: &NewEvent) -> Result<Enqueued> {
+        on_pool!(self, |pool| enqueue_on!(pool, event))
     }
 
     pub async fn get_event(&self, id: i64) -> Result<Option<Event>> {
-        let row = on_pool!(self, |pool| sqlx::query_as::<_, EventRow>(
-            sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"))
-        )
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, EventRow>(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(pool)
         .await?);
         row.map(EventRow::into_event).transpose()
     }
 
-    /// Claim the next due event for `worker`, marking it running.
-    pub async fn claim_next(&self, worker: &str) -> Result<Option<Event>> {
-        self.claim_next_at(worker, now_ms()).await
+    /// Claim the next due event for `worker`, marking it running with a lease of `lease`:
+    /// unless extended ([`Store::extend_lease`]) or finished before then,
+    /// [`Store::requeue_expired`] hands it to another worker once the lease has run out.
+    pub async fn claim_next(&self, worker: &str, lease: Duration) -> Result<Option<Event>> {
+        self.claim_next_at(worker, now_ms(), lease).await
     }
 
-    /// [`Store::claim_next`] as if the clock read `now` (unix ms).
-    pub async fn claim_next_at(&self, worker: &str, now: i64) -> Result<Option<Event>> {
+    /// [`Store::claim_next`] as if the clock read `now` (unix ms); the lease runs to
+    /// `now + lease`.
+    pub async fn claim_next_at(
+        &self,
+        worker: &str,
+        now: i64,
+        lease: Duration,
+    ) -> Result<Option<Event>> {
+        let lease_until = lease_deadline(now, lease);
         let row = match &self.pool {
             StorePool::Sqlite(pool) => {
                 // BEGIN IMMEDIATE takes the write lock up front: claimers queue on the busy
@@ -248,6 +396,7 @@ impl Store {
                 let row = sqlx::query_as::<_, EventRow>(CLAIM_SQLITE)
                     .bind(worker)
                     .bind(now)
+                    .bind(lease_until)
                     .fetch_optional(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -257,6 +406,7 @@ impl Store {
                 sqlx::query_as::<_, EventRow>(CLAIM_POSTGRES)
                     .bind(worker)
                     .bind(now)
+                    .bind(lease_until)
                     .fetch_optional(pool)
                     .await?
             }
@@ -264,21 +414,115 @@ impl Store {
         row.map(EventRow::into_event).transpose()
     }
 
+    /// Push the lease of a running event claimed by `worker` to `lease` from now. `false` when
+    /// the event is no longer running under that worker (finished, or its lease expired and it
+    /// was requeued or claimed by someone else): the caller has lost it.
+    pub async fn extend_lease(&self, id: i64, worker: &str, lease: Duration) -> Result<bool> {
+        let now = now_ms();
+        let n = on_pool!(self, |pool| sqlx::query(
+            "UPDATE events SET lease_until = $3, updated_at = $4
+             WHERE id = $1 AND status = 'running' AND claimed_by = $2"
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(lease_deadline(now, lease))
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Put running events whose lease ended before `now` back in the queue, due at `now`, as
+    /// if their worker had vanished (attempts unchanged, `last_error` says why). Returns how
+    /// many. Events claimed without a lease (before leases existed) are left alone; see
+    /// [`Store::release_claims`].
+    pub async fn requeue_expired(&self, now: i64) -> Result<u64> {
+        Ok(on_pool!(self, |pool| sqlx::query(
+            "UPDATE events SET status = 'queued', claimed_by = NULL, lease_until = NULL,
+                 next_attempt_at = $1, last_error = $2, updated_at = $1
+             WHERE status = 'running' AND lease_until < $1"
+        )
+        .bind(now)
+        .bind(LEASE_EXPIRED)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+    }
+
+    /// Put every running event claimed by a worker whose name starts with `worker_prefix`
+    /// back in the queue, due now (attempts unchanged). A restarted node calls this with its
+    /// node id prefix to recover what its previous run held. Returns how many.
+    pub async fn release_claims(&self, worker_prefix: &str) -> Result<u64> {
+        let now = now_ms();
+        // substr/length instead of LIKE: `_` and `%` in worker names are literal.
+        Ok(on_pool!(self, |pool| sqlx::query(
+            "UPDATE events SET status = 'queued', claimed_by = NULL, lease_until = NULL,
+                 next_attempt_at = $2, last_error = $3, updated_at = $2
+             WHERE status = 'running' AND substr(claimed_by, 1, length($1)) = $1"
+        )
+        .bind(worker_prefix)
+        .bind(now)
+        .bind(WORKER_RESTARTED)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+    }
+
     /// Mark a running event done (releasing later events of its subject).
     pub async fn complete_event(&self, id: i64) -> Result<()> {
         let now = now_ms();
         let n = on_pool!(self, |pool| {
-            sqlx::query(
-            "UPDATE events SET status = 'done', updated_at = $2 WHERE id = $1 AND status = 'running'"
-        )
-        .bind(id)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected()
+            sqlx::query(COMPLETE_EVENT)
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
-        expect_one(n, || {
-            StoreError::Conflict(format!("event {id} is not running, so cannot be completed"))
+        expect_one(n, || not_running(id, "completed"))
+    }
+
+    /// Mark a running event done and apply the plugin state changes its handler staged, in
+    /// one transaction: either all of `writes` land and the event is done, or nothing changes
+    /// (a `Conflict` when the event is not running, e.g. its lease expired and it was
+    /// requeued). Writes apply in order; `value: None` deletes the key.
+    pub async fn complete_event_with_state(&self, id: i64, writes: &[StateWrite]) -> Result<()> {
+        let now = now_ms();
+        in_tx!(self, |tx| {
+            // The event first: on PostgreSQL this locks its row, so a concurrent completion of
+            // the same event waits and then finds it done instead of applying writes twice.
+            let n = sqlx::query(COMPLETE_EVENT)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            expect_one(n, || not_running(id, "completed"))?;
+            for w in writes {
+                match &w.value {
+                    Some(value) => {
+                        sqlx::query(STATE_UPSERT)
+                            .bind(&w.tenant_id)
+                            .bind(&w.plugin_id)
+                            .bind(&w.key)
+                            .bind(value)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    None => {
+                        sqlx::query(STATE_DELETE)
+                            .bind(&w.tenant_id)
+                            .bind(&w.plugin_id)
+                            .bind(&w.key)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(())
         })
     }
 
@@ -291,7 +535,8 @@ impl Store {
         let row = on_pool!(self, |pool| sqlx::query_as::<_, (String, i64)>(
             "UPDATE events SET attempts = attempts + 1,
                  status = CASE WHEN attempts + 1 >= $2 THEN 'dead' ELSE 'queued' END,
-                 next_attempt_at = $3, last_error = $4, claimed_by = NULL, updated_at = $5
+                 next_attempt_at = $3, last_error = $4, claimed_by = NULL, lease_until = NULL,
+                 updated_at = $5
              WHERE id = $1 AND status = 'running' RETURNING status, attempts"
         )
         .bind(id)
@@ -302,14 +547,29 @@ impl Store {
         .fetch_optional(pool)
         .await?);
         match row {
-            None => Err(StoreError::Conflict(format!(
-                "event {id} is not running, so cannot be failed"
-            ))),
+            None => Err(not_running(id, "failed")),
             Some((status, attempts)) => match EventStatus::parse(&status)? {
                 EventStatus::Dead => Ok(FailOutcome::Dead { attempts }),
                 _ => Ok(FailOutcome::Retrying { attempts }),
             },
         }
+    }
+
+    /// Fail a running event for good (the error is permanent, retrying cannot help): it goes
+    /// straight to dead whatever its attempt count. Returns the attempts including this one.
+    pub async fn dead_letter_event(&self, id: i64, error: &str) -> Result<i64> {
+        let now = now_ms();
+        let attempts = on_pool!(self, |pool| sqlx::query_scalar::<_, i64>(
+            "UPDATE events SET status = 'dead', attempts = attempts + 1, last_error = $2,
+                 claimed_by = NULL, lease_until = NULL, updated_at = $3
+             WHERE id = $1 AND status = 'running' RETURNING attempts"
+        )
+        .bind(id)
+        .bind(error)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?);
+        attempts.ok_or_else(|| not_running(id, "dead-lettered"))
     }
 
     /// Put a dead event back in the queue, due now, with its attempt count reset.
@@ -333,32 +593,79 @@ impl Store {
 
     /// Dead-lettered events, oldest first.
     pub async fn list_dead_events(&self, limit: u32) -> Result<Vec<Event>> {
-        let rows = on_pool!(self, |pool| sqlx::query_as::<_, EventRow>(
-            sqlx::AssertSqlSafe(format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE status = 'dead' ORDER BY id LIMIT $1"
-            ))
-        )
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, EventRow>(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE status = 'dead' ORDER BY id LIMIT $1"
+        ))
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?);
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
+    /// Events matching `filter`, by id ascending, at most `filter.limit` (capped at
+    /// [`MAX_LIST_EVENTS`]).
+    pub async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
+        let limit = i64::from(filter.limit.min(MAX_LIST_EVENTS));
+        let status = filter.status.map(EventStatus::as_str);
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, EventRow>(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events
+             WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR plugin_id = $2)
+               AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR id > $4)
+             ORDER BY id LIMIT $5"
+        ))
+        .bind(&filter.tenant_id)
+        .bind(&filter.plugin_id)
+        .bind(status)
+        .bind(filter.after_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?);
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    /// How many events are in each status, for one tenant or (`None`) all of them.
+    pub async fn count_events(&self, tenant_id: Option<&str>) -> Result<EventCounts> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as::<_, (String, i64)>(
+            "SELECT status, COUNT(*) FROM events WHERE ($1 IS NULL OR tenant_id = $1) GROUP BY status"
+        )
+        .bind(tenant_id)
+        .fetch_all(pool)
+        .await?
+        });
+        let mut counts = EventCounts::default();
+        for (status, n) in rows {
+            *match EventStatus::parse(&status)? {
+                EventStatus::Queued => &mut counts.queued,
+                EventStatus::Running => &mut counts.running,
+                EventStatus::Done => &mut counts.done,
+                EventStatus::Dead => &mut counts.dead,
+            } = n;
+        }
+        Ok(counts)
+    }
+
     // ---- effect journal ----
 
-    /// Announce host call `call_seq` of `event_id` before making it. A second begin of the same
-    /// call is a no-op returning the existing entry (a `Done` one carries the recorded response
-    /// to replay); a begin whose operation or digest differs is refused, because the handler
-    /// no longer makes the same calls it made before.
+    /// Announce host call `call_seq` of `event_id` before making it. The first begin inserts a
+    /// pending entry (`fresh: true`); a later begin of the same call is a no-op returning the
+    /// existing entry with `fresh: false` (a `Done` one carries the recorded response to
+    /// replay; a `Pending` one was begun by an attempt that may or may not have made the call).
+    /// A begin whose operation or digest differs is refused, because the handler no longer
+    /// makes the same calls it made before.
     pub async fn journal_begin(
         &self,
         event_id: i64,
         call_seq: i64,
         operation: &str,
         request_digest: &str,
-    ) -> Result<EffectEntry> {
+    ) -> Result<JournalBegin> {
         let now = now_ms();
-        on_pool!(self, |pool| {
+        let inserted = on_pool!(self, |pool| {
             sqlx::query(
             "INSERT INTO effect_journal (event_id, call_seq, operation, request_digest, status, response, created_at, updated_at)
              VALUES ($1, $2, $3, $4, 'pending', NULL, $5, $5)
@@ -383,7 +690,10 @@ impl Store {
                 entry.operation, entry.request_digest
             )));
         }
-        Ok(entry)
+        Ok(JournalBegin {
+            entry,
+            fresh: inserted == 1,
+        })
     }
 
     /// Record the response of a begun call. Recording an already-done call is refused so a
@@ -426,4 +736,12 @@ impl Store {
         });
         row.map(EffectRow::into_entry).transpose()
     }
+}
+
+const COMPLETE_EVENT: &str =
+    "UPDATE events SET status = 'done', lease_until = NULL, updated_at = $2
+     WHERE id = $1 AND status = 'running'";
+
+fn not_running(id: i64, what: &str) -> StoreError {
+    StoreError::Conflict(format!("event {id} is not running, so cannot be {what}"))
 }

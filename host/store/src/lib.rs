@@ -1,5 +1,6 @@
 //! Durable storage for Fulcrum: tenants, Lever credentials, plugins, installations and their
-//! secrets, plugin state, the audit log, the event queue and the effect journal.
+//! secrets, plugin state, the audit log, the event queue (leases, dedupe keys, dead letters),
+//! schedules and the effect journal.
 //!
 //! One [`Store`] over SQLite (single node, default) or PostgreSQL (shared), chosen by URL.
 //! Every query is written once with `$N` placeholders (SQLite accepts them too) and run on
@@ -22,21 +23,57 @@ macro_rules! on_pool {
     };
 }
 
+/// Run `body` inside one transaction on whichever backend is open; `$tx` is the transaction.
+/// The body commits explicitly (`$tx.commit().await?`); returning early drops `$tx`, which
+/// rolls back. SQLite starts with `BEGIN IMMEDIATE`, taking the write lock up front so
+/// concurrent writers queue on the busy timeout instead of failing to upgrade a read snapshot.
+macro_rules! in_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::StorePool::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                $body
+            }
+            $crate::StorePool::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                $body
+            }
+        }
+    };
+}
+
 pub mod crypto;
 mod events;
 mod records;
+mod schedules;
 mod state;
 
 pub use crypto::{CryptoError, MasterKey};
-pub use events::{EffectEntry, EffectStatus, Event, EventStatus, FailOutcome, NewEvent};
+pub use events::{
+    EffectEntry, EffectStatus, Enqueued, Event, EventCounts, EventFilter, EventStatus, FailOutcome,
+    JournalBegin, MAX_LIST_EVENTS, NewEvent,
+};
 pub use records::{CredentialKind, Installation, LeverCredential, Plugin, Tenant};
-pub use state::{AuditEntry, NewAuditEntry};
+pub use schedules::{Schedule, next_slot};
+pub use state::{AuditEntry, NewAuditEntry, StateWrite};
 
 /// Default number of failed attempts after which an event is dead-lettered.
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 5;
 
-const SQLITE_INIT: &str = include_str!("../migrations/sqlite/0001_init.sql");
-const POSTGRES_INIT: &str = include_str!("../migrations/postgres/0001_init.sql");
+/// One backend's migration files, in version order.
+struct MigrationSet {
+    init: &'static str,
+    queue_and_schedules: &'static str,
+}
+
+const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
+    init: include_str!("../migrations/sqlite/0001_init.sql"),
+    queue_and_schedules: include_str!("../migrations/sqlite/0002_queue_and_schedules.sql"),
+};
+const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
+    init: include_str!("../migrations/postgres/0001_init.sql"),
+    queue_and_schedules: include_str!("../migrations/postgres/0002_queue_and_schedules.sql"),
+};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +92,8 @@ pub enum StoreError {
     AlreadyExists(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("invalid argument: {0}")]
+    Invalid(String),
     #[error("stored {what} is not valid JSON: {error}")]
     Json {
         what: &'static str,
@@ -129,8 +168,8 @@ impl Store {
     /// Apply pending migrations; applying twice is a no-op.
     pub async fn migrate(&self) -> Result<()> {
         match &self.pool {
-            StorePool::Sqlite(pool) => migrator(SQLITE_INIT).run(pool).await?,
-            StorePool::Postgres(pool) => migrator(POSTGRES_INIT).run(pool).await?,
+            StorePool::Sqlite(pool) => migrator(&SQLITE_MIGRATIONS).run(pool).await?,
+            StorePool::Postgres(pool) => migrator(&POSTGRES_MIGRATIONS).run(pool).await?,
         }
         Ok(())
     }
@@ -160,14 +199,27 @@ impl Store {
 
 /// Migrations are embedded so the binary needs no files on disk; the version list is the same
 /// on both backends, only the SQL dialect differs.
-fn migrator(init: &'static str) -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(init),
-        false,
-    )])
+fn migrator(set: &MigrationSet) -> Migrator {
+    Migrator::with_migrations(migrations(set))
+}
+
+fn migrations(set: &MigrationSet) -> Vec<Migration> {
+    let files = [
+        (1, "init", set.init),
+        (2, "queue and schedules", set.queue_and_schedules),
+    ];
+    files
+        .into_iter()
+        .map(|(version, name, sql)| {
+            Migration::new(
+                version,
+                name.into(),
+                MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(sql),
+                false,
+            )
+        })
+        .collect()
 }
 
 /// Unix milliseconds now.
@@ -185,4 +237,41 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 pub(crate) fn parse_json(what: &'static str, text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|error| StoreError::Json { what, error })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database created before version 2 (SQLite) upgrades in place and keeps its events.
+    #[tokio::test]
+    async fn a_version_1_database_upgrades_to_version_2_keeping_its_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("v1.db").display());
+        let pool = SqlitePool::connect(&url).await.unwrap();
+        let mut v1 = migrations(&SQLITE_MIGRATIONS);
+        v1.truncate(1);
+        Migrator::with_migrations(v1).run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'T', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO events (tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, claimed_by, created_at, updated_at)
+             VALUES ('t1', 'p', 'k', 's', '{}', 'running', 0, 0, 'node-a/1', 0, 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::connect(&url, MasterKey::generate()).await.unwrap();
+        let old = store.get_event(1).await.unwrap().unwrap();
+        assert_eq!((old.dedupe_key, old.lease_until), (None, None));
+        // Claimed before leases existed: not expired, but released on restart.
+        assert_eq!(store.requeue_expired(i64::MAX).await.unwrap(), 0);
+        assert_eq!(store.release_claims("node-a/").await.unwrap(), 1);
+        assert!(store.list_schedules("t1").await.unwrap().is_empty());
+        store.close().await;
+    }
 }

@@ -5,6 +5,23 @@ use crate::{Result, Store, now_ms};
 /// Most keys one `state_list_keys` call returns, whatever the caller asks.
 pub const MAX_LIST_KEYS: i64 = 1000;
 
+/// One staged plugin state change, applied by [`Store::complete_event_with_state`] in the same
+/// transaction that completes the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateWrite {
+    pub tenant_id: String,
+    pub plugin_id: String,
+    pub key: String,
+    /// The new value; `None` deletes the key.
+    pub value: Option<Vec<u8>>,
+}
+
+pub(crate) const STATE_UPSERT: &str = "INSERT INTO plugin_state (tenant_id, plugin_id, key, value, updated_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (tenant_id, plugin_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+
+pub(crate) const STATE_DELETE: &str =
+    "DELETE FROM plugin_state WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3";
+
 /// One audit record to append. Holds no secrets: callers pass names and outcomes only.
 #[derive(Debug, Clone, Default)]
 pub struct NewAuditEntry {
@@ -56,33 +73,28 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         on_pool!(self, |pool| {
-            sqlx::query(
-            "INSERT INTO plugin_state (tenant_id, plugin_id, key, value, updated_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (tenant_id, plugin_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
-        )
-        .bind(tenant_id)
-        .bind(plugin_id)
-        .bind(key)
-        .bind(value)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected()
+            sqlx::query(STATE_UPSERT)
+                .bind(tenant_id)
+                .bind(plugin_id)
+                .bind(key)
+                .bind(value)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(())
     }
 
     /// Delete a key; returns whether it existed.
     pub async fn state_delete(&self, tenant_id: &str, plugin_id: &str, key: &str) -> Result<bool> {
-        let n = on_pool!(self, |pool| sqlx::query(
-            "DELETE FROM plugin_state WHERE tenant_id = $1 AND plugin_id = $2 AND key = $3"
-        )
-        .bind(tenant_id)
-        .bind(plugin_id)
-        .bind(key)
-        .execute(pool)
-        .await?
-        .rows_affected());
+        let n = on_pool!(self, |pool| sqlx::query(STATE_DELETE)
+            .bind(tenant_id)
+            .bind(plugin_id)
+            .bind(key)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(n > 0)
     }
 

@@ -4,12 +4,14 @@ mod common;
 
 use common::{Ctx, on_each_backend};
 use fulcrum_store::{
-    CredentialKind, CryptoError, EffectStatus, EventStatus, FailOutcome, Installation, MasterKey,
-    NewAuditEntry, NewEvent, Store, StoreError, StorePool, now_ms,
+    CredentialKind, CryptoError, EffectStatus, Enqueued, EventCounts, EventFilter, EventStatus,
+    FailOutcome, Installation, MasterKey, NewAuditEntry, NewEvent, Schedule, StateWrite, Store,
+    StoreError, StorePool, now_ms,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use std::collections::HashSet;
+use std::time::Duration;
 
 async fn tenant(store: &Store, id: &str) {
     store
@@ -37,8 +39,38 @@ fn event(tenant_id: &str, subject: &str, n: i64) -> NewEvent {
         kind: "candidate.updated".into(),
         subject_key: subject.into(),
         payload: json!({ "n": n }),
+        dedupe_key: None,
     }
 }
+
+/// An event of plugin `plugin` carrying `dedupe_key`.
+fn keyed(tenant_id: &str, plugin_id: &str, key: Option<&str>) -> NewEvent {
+    NewEvent {
+        plugin_id: plugin_id.into(),
+        dedupe_key: key.map(Into::into),
+        ..event(tenant_id, "subject", 0)
+    }
+}
+
+fn write(key: &str, value: Option<&[u8]>) -> StateWrite {
+    StateWrite {
+        tenant_id: "t1".into(),
+        plugin_id: "p".into(),
+        key: key.into(),
+        value: value.map(<[u8]>::to_vec),
+    }
+}
+
+async fn count_rows(store: &Store, sql: &'static str) -> i64 {
+    match store.pool() {
+        StorePool::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await,
+        StorePool::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await,
+    }
+    .unwrap()
+}
+
+/// A claim lease long enough never to expire during a test unless the test says so.
+const LEASE: Duration = Duration::from_secs(600);
 
 /// Run a statement directly against the backing database (to tamper with rows).
 async fn raw_execute(store: &Store, sql: &'static str) {
@@ -88,7 +120,7 @@ async fn migrations_are_idempotent() {
                 .await
                 .unwrap(),
         };
-        assert_eq!(applied, 1);
+        assert_eq!(applied, 2);
         again.close().await;
     })
     .await;
@@ -501,26 +533,26 @@ async fn events_are_claimed_in_order_per_subject() {
     on_each_backend(|ctx: Ctx| async move {
         let s = &ctx.store;
         tenant(s, "t1").await;
-        let a1 = s.enqueue_event(&event("t1", "cand-a", 1)).await.unwrap();
-        let a2 = s.enqueue_event(&event("t1", "cand-a", 2)).await.unwrap();
-        let b1 = s.enqueue_event(&event("t1", "cand-b", 3)).await.unwrap();
+        let a1 = s.enqueue_event(&event("t1", "cand-a", 1)).await.unwrap().id;
+        let a2 = s.enqueue_event(&event("t1", "cand-a", 2)).await.unwrap().id;
+        let b1 = s.enqueue_event(&event("t1", "cand-b", 3)).await.unwrap().id;
         assert!(a1 < a2 && a2 < b1);
 
-        let first = s.claim_next("w1").await.unwrap().unwrap();
+        let first = s.claim_next("w1", LEASE).await.unwrap().unwrap();
         assert_eq!(first.id, a1);
         assert_eq!(first.status, EventStatus::Running);
         assert_eq!(first.claimed_by.as_deref(), Some("w1"));
         assert_eq!(first.payload, json!({ "n": 1 }));
         // a2 waits behind running a1; b1 is independent.
-        assert_eq!(s.claim_next("w2").await.unwrap().unwrap().id, b1);
-        assert!(s.claim_next("w2").await.unwrap().is_none());
+        assert_eq!(s.claim_next("w2", LEASE).await.unwrap().unwrap().id, b1);
+        assert!(s.claim_next("w2", LEASE).await.unwrap().is_none());
 
         s.complete_event(a1).await.unwrap();
         assert_eq!(
             s.get_event(a1).await.unwrap().unwrap().status,
             EventStatus::Done
         );
-        assert_eq!(s.claim_next("w2").await.unwrap().unwrap().id, a2);
+        assert_eq!(s.claim_next("w2", LEASE).await.unwrap().unwrap().id, a2);
         assert!(matches!(
             s.complete_event(a1).await,
             Err(StoreError::Conflict(_))
@@ -539,7 +571,7 @@ async fn concurrent_claimers_never_share_an_event() {
         for n in 0..N {
             // A few shared subjects too, so ordering and concurrency interact.
             let subject = format!("subj-{}", n % 13);
-            expected.insert(s.enqueue_event(&event("t1", &subject, n)).await.unwrap());
+            expected.insert(s.enqueue_event(&event("t1", &subject, n)).await.unwrap().id);
         }
         let mut workers = Vec::new();
         for w in 0..4 {
@@ -549,7 +581,7 @@ async fn concurrent_claimers_never_share_an_event() {
                 let mut idle = 0;
                 // Bounded: at most a few hundred claim attempts per worker.
                 for _ in 0..400 {
-                    match s.claim_next(&format!("w{w}")).await.unwrap() {
+                    match s.claim_next(&format!("w{w}"), LEASE).await.unwrap() {
                         Some(e) => {
                             idle = 0;
                             mine.push(e.id);
@@ -561,7 +593,7 @@ async fn concurrent_claimers_never_share_an_event() {
                             if idle > 20 {
                                 break;
                             }
-                            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                            tokio::time::sleep(Duration::from_millis(5)).await;
                         }
                     }
                 }
@@ -588,11 +620,11 @@ async fn failures_retry_then_dead_letter_and_replay() {
     on_each_backend(|ctx: Ctx| async move {
         let s = ctx.store.clone().with_max_attempts(3);
         tenant(&s, "t1").await;
-        let id = s.enqueue_event(&event("t1", "cand-a", 1)).await.unwrap();
-        let later = s.enqueue_event(&event("t1", "cand-a", 2)).await.unwrap();
+        let id = s.enqueue_event(&event("t1", "cand-a", 1)).await.unwrap().id;
+        let later = s.enqueue_event(&event("t1", "cand-a", 2)).await.unwrap().id;
         let t0 = now_ms();
 
-        let e = s.claim_next("w").await.unwrap().unwrap();
+        let e = s.claim_next("w", LEASE).await.unwrap().unwrap();
         assert_eq!(e.id, id);
         let retry_at = t0 + 60_000;
         assert_eq!(
@@ -605,15 +637,22 @@ async fn failures_retry_then_dead_letter_and_replay() {
         assert_eq!(stored.next_attempt_at, retry_at);
         assert_eq!(stored.last_error.as_deref(), Some("lever 503"));
         // Backoff: not due yet, and the later event of the same subject must wait too.
-        assert!(s.claim_next("w").await.unwrap().is_none());
+        assert!(s.claim_next("w", LEASE).await.unwrap().is_none());
 
-        let e = s.claim_next_at("w", retry_at).await.unwrap().unwrap();
+        let e = s
+            .claim_next_at("w", retry_at, LEASE)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((e.id, e.attempts), (id, 1));
         assert_eq!(
             s.fail_event(id, retry_at + 1, "again").await.unwrap(),
             FailOutcome::Retrying { attempts: 2 }
         );
-        s.claim_next_at("w", retry_at + 1).await.unwrap().unwrap();
+        s.claim_next_at("w", retry_at + 1, LEASE)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             s.fail_event(id, retry_at + 2, "final").await.unwrap(),
             FailOutcome::Dead { attempts: 3 }
@@ -627,7 +666,12 @@ async fn failures_retry_then_dead_letter_and_replay() {
         assert_eq!(dead.last_error.as_deref(), Some("final"));
         assert_eq!(s.list_dead_events(10).await.unwrap()[0].id, id);
         // A dead event holds its subject: the later one is not overtaken.
-        assert!(s.claim_next_at("w", i64::MAX).await.unwrap().is_none());
+        assert!(
+            s.claim_next_at("w", i64::MAX, LEASE)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         assert!(matches!(
             s.replay_event(later).await,
@@ -639,10 +683,10 @@ async fn failures_retry_then_dead_letter_and_replay() {
             (replayed.status, replayed.attempts),
             (EventStatus::Queued, 0)
         );
-        let e = s.claim_next("w").await.unwrap().unwrap();
+        let e = s.claim_next("w", LEASE).await.unwrap().unwrap();
         assert_eq!(e.id, id);
         s.complete_event(id).await.unwrap();
-        assert_eq!(s.claim_next("w").await.unwrap().unwrap().id, later);
+        assert_eq!(s.claim_next("w", LEASE).await.unwrap().unwrap().id, later);
     })
     .await;
 }
@@ -652,21 +696,24 @@ async fn effect_journal_round_trip() {
     on_each_backend(|ctx: Ctx| async move {
         let s = &ctx.store;
         tenant(s, "t1").await;
-        let ev = s.enqueue_event(&event("t1", "cand-a", 1)).await.unwrap();
+        let ev = s.enqueue_event(&event("t1", "cand-a", 1)).await.unwrap().id;
         assert!(s.journal_get(ev, 0).await.unwrap().is_none());
 
-        let begun = s
+        let first = s
             .journal_begin(ev, 0, "lever.note.create", "sha256:abc")
             .await
             .unwrap();
+        assert!(first.fresh, "the first begin inserts the entry");
+        let begun = first.entry;
         assert_eq!(begun.status, EffectStatus::Pending);
         assert_eq!(begun.response, None);
-        // Duplicate begin: no-op, same row back.
+        // Duplicate begin: no-op, same row back, not fresh.
         let again = s
             .journal_begin(ev, 0, "lever.note.create", "sha256:abc")
             .await
             .unwrap();
-        assert_eq!(again, begun);
+        assert!(!again.fresh);
+        assert_eq!(again.entry, begun);
 
         let response = json!({ "id": "note-1", "ok": true });
         s.journal_record(ev, 0, &response).await.unwrap();
@@ -678,7 +725,8 @@ async fn effect_journal_round_trip() {
             .journal_begin(ev, 0, "lever.note.create", "sha256:abc")
             .await
             .unwrap();
-        assert_eq!(replay, done);
+        assert!(!replay.fresh);
+        assert_eq!(replay.entry, done);
 
         assert!(matches!(
             s.journal_record(ev, 0, &json!({})).await,
@@ -697,8 +745,916 @@ async fn effect_journal_round_trip() {
             .journal_begin(ev, 1, "lever.tag.add", "sha256:def")
             .await
             .unwrap();
-        assert_eq!(second.call_seq, 1);
+        assert!(second.fresh);
+        assert_eq!(second.entry.call_seq, 1);
         assert_eq!(s.journal_get(ev, 0).await.unwrap().unwrap(), done);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_journal_begins_report_exactly_one_fresh() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = ctx.store.clone();
+        tenant(&s, "t1").await;
+        let ev = s.enqueue_event(&event("t1", "cand-a", 1)).await.unwrap().id;
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.journal_begin(ev, 0, "op", "d").await.unwrap() })
+            })
+            .collect();
+        let mut fresh = 0;
+        for t in tasks {
+            let begun = t.await.unwrap();
+            assert_eq!(begun.entry.status, EffectStatus::Pending);
+            fresh += usize::from(begun.fresh);
+        }
+        assert_eq!(fresh, 1, "on {}", s.backend_name());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dedupe_key_enqueues_once_per_tenant_and_plugin() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        tenant(s, "t2").await;
+        let first = s
+            .enqueue_event(&keyed("t1", "p", Some("webhook-42")))
+            .await
+            .unwrap();
+        assert!(!first.duplicate);
+        let again = s
+            .enqueue_event(&keyed("t1", "p", Some("webhook-42")))
+            .await
+            .unwrap();
+        assert_eq!(
+            again,
+            Enqueued {
+                id: first.id,
+                duplicate: true
+            }
+        );
+        // The key is scoped by tenant × plugin.
+        let other_plugin = s
+            .enqueue_event(&keyed("t1", "q", Some("webhook-42")))
+            .await
+            .unwrap();
+        let other_tenant = s
+            .enqueue_event(&keyed("t2", "p", Some("webhook-42")))
+            .await
+            .unwrap();
+        assert!(!other_plugin.duplicate && !other_tenant.duplicate);
+        assert_ne!(other_plugin.id, first.id);
+        assert_ne!(other_tenant.id, first.id);
+        // No key never dedupes.
+        let a = s.enqueue_event(&keyed("t1", "p", None)).await.unwrap();
+        let b = s.enqueue_event(&keyed("t1", "p", None)).await.unwrap();
+        assert!(!a.duplicate && !b.duplicate && a.id != b.id);
+
+        let stored = s.get_event(first.id).await.unwrap().unwrap();
+        assert_eq!(stored.dedupe_key.as_deref(), Some("webhook-42"));
+        assert_eq!(s.get_event(a.id).await.unwrap().unwrap().dedupe_key, None);
+
+        // Still a duplicate once the first event is done.
+        while let Some(e) = s.claim_next("w", LEASE).await.unwrap() {
+            s.complete_event(e.id).await.unwrap();
+        }
+        assert_eq!(
+            s.get_event(first.id).await.unwrap().unwrap().status,
+            EventStatus::Done
+        );
+        let late = s
+            .enqueue_event(&keyed("t1", "p", Some("webhook-42")))
+            .await
+            .unwrap();
+        assert_eq!(
+            late,
+            Enqueued {
+                id: first.id,
+                duplicate: true
+            }
+        );
+        assert_eq!(count_rows(s, "SELECT COUNT(*) FROM events").await, 5);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_enqueues_of_one_dedupe_key_insert_one_event() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = ctx.store.clone();
+        tenant(&s, "t1").await;
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    s.enqueue_event(&keyed("t1", "p", Some("same")))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        let inserted: Vec<_> = results.iter().filter(|r| !r.duplicate).collect();
+        assert_eq!(inserted.len(), 1, "on {}: {results:?}", s.backend_name());
+        assert!(results.iter().all(|r| r.id == inserted[0].id));
+        assert_eq!(count_rows(&s, "SELECT COUNT(*) FROM events").await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn claim_sets_a_lease_that_only_its_worker_can_extend() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
+        assert_eq!(s.get_event(id).await.unwrap().unwrap().lease_until, None);
+        let t0 = now_ms();
+        let e = s
+            .claim_next_at("w1", t0, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.lease_until, Some(t0 + 30_000));
+
+        assert!(
+            !s.extend_lease(id, "w2", Duration::from_secs(600))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            s.get_event(id).await.unwrap().unwrap().lease_until,
+            Some(t0 + 30_000)
+        );
+        let before = now_ms();
+        assert!(
+            s.extend_lease(id, "w1", Duration::from_secs(600))
+                .await
+                .unwrap()
+        );
+        let extended = s.get_event(id).await.unwrap().unwrap().lease_until.unwrap();
+        assert!(extended >= before + 600_000, "{extended} vs {before}");
+
+        s.complete_event(id).await.unwrap();
+        let done = s.get_event(id).await.unwrap().unwrap();
+        assert_eq!(done.lease_until, None);
+        // A finished event's lease cannot be extended.
+        assert!(
+            !s.extend_lease(id, "w1", Duration::from_secs(600))
+                .await
+                .unwrap()
+        );
+        assert!(!s.extend_lease(9999, "w1", LEASE).await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_leases_are_requeued_with_attempts_unchanged() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
+        let t0 = now_ms();
+        // One earlier failure, so "attempts unchanged" is visible.
+        s.claim_next_at("w1", t0, LEASE).await.unwrap().unwrap();
+        s.fail_event(id, t0, "boom").await.unwrap();
+
+        let lease = Duration::from_secs(30);
+        assert_eq!(
+            s.claim_next_at("w1", t0, lease).await.unwrap().unwrap().id,
+            id
+        );
+        // Another worker holds another event on a long lease.
+        let other = s.enqueue_event(&event("t1", "b", 2)).await.unwrap().id;
+        let held = s.claim_next("w2", LEASE).await.unwrap().unwrap();
+        assert_eq!(held.id, other);
+
+        // Not expired yet (the lease runs to t0 + 30 s inclusive).
+        assert_eq!(s.requeue_expired(t0 + 30_000).await.unwrap(), 0);
+        let later = t0 + 30_001;
+        assert_eq!(s.requeue_expired(later).await.unwrap(), 1);
+        let back = s.get_event(id).await.unwrap().unwrap();
+        assert_eq!(back.status, EventStatus::Queued);
+        assert_eq!(back.claimed_by, None);
+        assert_eq!(back.lease_until, None);
+        assert_eq!(back.attempts, 1);
+        assert_eq!(back.next_attempt_at, later);
+        assert_eq!(
+            back.last_error.as_deref(),
+            Some("worker lost: lease expired")
+        );
+        // The other worker's longer lease is untouched.
+        let still = s.get_event(other).await.unwrap().unwrap();
+        assert_eq!(still.status, EventStatus::Running);
+        assert_eq!(still.claimed_by.as_deref(), Some("w2"));
+
+        // The lost worker can no longer finish it...
+        assert!(matches!(
+            s.complete_event(id).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.fail_event(id, later, "late").await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(!s.extend_lease(id, "w1", LEASE).await.unwrap());
+        // ...and another worker picks it up.
+        let again = s.claim_next_at("w3", later, LEASE).await.unwrap().unwrap();
+        assert_eq!((again.id, again.attempts), (id, 1));
+        assert_eq!(again.claimed_by.as_deref(), Some("w3"));
+        s.complete_event(id).await.unwrap();
+        // Done events are never requeued.
+        assert_eq!(s.requeue_expired(i64::MAX).await.unwrap(), 1); // only `other`
+        assert_eq!(
+            s.get_event(id).await.unwrap().unwrap().status,
+            EventStatus::Done
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn release_claims_requeues_a_restarted_nodes_events_by_literal_prefix() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let mut ids = Vec::new();
+        for n in 0..4 {
+            ids.push(
+                s.enqueue_event(&event("t1", &format!("subj-{n}"), n))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let workers = ["node-a/1", "node-a/2", "node_a/3", "node-ab/1"];
+        for w in workers {
+            s.claim_next(w, LEASE).await.unwrap().unwrap();
+        }
+        let by_worker = |w: &str| {
+            let w = w.to_owned();
+            async move {
+                s.list_events(&EventFilter::default())
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|e| e.claimed_by.as_deref() == Some(w.as_str()))
+            }
+        };
+        let a1 = by_worker("node-a/1").await.unwrap().id;
+        let underscore = by_worker("node_a/3").await.unwrap().id;
+
+        // `_` is not a wildcard: "node_a/" matches only node_a/3.
+        assert_eq!(s.release_claims("node_a/").await.unwrap(), 1);
+        let e = s.get_event(underscore).await.unwrap().unwrap();
+        assert_eq!(e.status, EventStatus::Queued);
+        assert_eq!(e.claimed_by, None);
+        assert_eq!(e.lease_until, None);
+        assert_eq!(e.attempts, 0);
+        assert_eq!(e.last_error.as_deref(), Some("worker restarted"));
+        assert!(e.next_attempt_at <= now_ms());
+
+        assert_eq!(s.release_claims("node-a/").await.unwrap(), 2);
+        assert_eq!(
+            s.get_event(a1).await.unwrap().unwrap().status,
+            EventStatus::Queued
+        );
+        let ab = by_worker("node-ab/1").await.unwrap();
+        assert_eq!(ab.status, EventStatus::Running);
+        assert_eq!(s.release_claims("node-a/").await.unwrap(), 0);
+        assert_eq!(
+            s.count_events(None).await.unwrap(),
+            EventCounts {
+                queued: 3,
+                running: 1,
+                done: 0,
+                dead: 0
+            }
+        );
+        assert_eq!(ids.len(), 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn complete_event_with_state_applies_writes_and_completes_together() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        s.state_set("t1", "p", "old", b"x").await.unwrap();
+        s.state_set("t1", "p", "cursor", b"1").await.unwrap();
+        let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
+        s.claim_next("w", LEASE).await.unwrap().unwrap();
+        s.complete_event_with_state(
+            id,
+            &[
+                write("cursor", Some(b"2")),
+                write("new", Some(b"n")),
+                write("old", None),
+                write("missing", None),
+                // Later writes to the same key win.
+                write("new", Some(b"n2")),
+            ],
+        )
+        .await
+        .unwrap();
+        let e = s.get_event(id).await.unwrap().unwrap();
+        assert_eq!(e.status, EventStatus::Done);
+        assert_eq!(e.lease_until, None);
+        assert_eq!(
+            s.state_get("t1", "p", "cursor").await.unwrap().unwrap(),
+            b"2"
+        );
+        assert_eq!(s.state_get("t1", "p", "new").await.unwrap().unwrap(), b"n2");
+        assert!(s.state_get("t1", "p", "old").await.unwrap().is_none());
+
+        // No writes is a plain completion.
+        let id2 = s.enqueue_event(&event("t1", "a", 2)).await.unwrap().id;
+        s.claim_next("w", LEASE).await.unwrap().unwrap();
+        s.complete_event_with_state(id2, &[]).await.unwrap();
+        assert_eq!(
+            s.get_event(id2).await.unwrap().unwrap().status,
+            EventStatus::Done
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn complete_event_with_state_changes_nothing_when_the_event_is_not_running() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        s.state_set("t1", "p", "cursor", b"1").await.unwrap();
+        let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
+        let writes = [write("cursor", Some(b"2")), write("new", Some(b"n"))];
+        // Queued, never claimed.
+        assert!(matches!(
+            s.complete_event_with_state(id, &writes).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Lease expired and requeued: the lost worker's writes must not land.
+        let t0 = now_ms();
+        s.claim_next_at("w", t0, Duration::from_millis(10))
+            .await
+            .unwrap()
+            .unwrap();
+        s.requeue_expired(t0 + 11).await.unwrap();
+        assert!(matches!(
+            s.complete_event_with_state(id, &writes).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Unknown event.
+        assert!(matches!(
+            s.complete_event_with_state(9999, &writes).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            s.state_get("t1", "p", "cursor").await.unwrap().unwrap(),
+            b"1"
+        );
+        assert!(s.state_get("t1", "p", "new").await.unwrap().is_none());
+        assert_eq!(
+            s.get_event(id).await.unwrap().unwrap().status,
+            EventStatus::Queued
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn complete_event_with_state_rolls_back_when_a_write_fails() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
+        s.claim_next("w", LEASE).await.unwrap().unwrap();
+        let mut bad = write("k", Some(b"v"));
+        bad.tenant_id = "no-such-tenant".into(); // violates the tenant foreign key
+        let res = s
+            .complete_event_with_state(id, &[write("first", Some(b"1")), bad])
+            .await;
+        assert!(matches!(res, Err(StoreError::Database(_))), "{res:?}");
+        // Neither the event nor the first write changed.
+        let e = s.get_event(id).await.unwrap().unwrap();
+        assert_eq!(e.status, EventStatus::Running);
+        assert!(s.state_get("t1", "p", "first").await.unwrap().is_none());
+        // The worker can still finish it.
+        s.complete_event_with_state(id, &[write("first", Some(b"1"))])
+            .await
+            .unwrap();
+        assert_eq!(
+            s.state_get("t1", "p", "first").await.unwrap().unwrap(),
+            b"1"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dead_letter_event_sends_a_running_event_straight_to_dead() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
+        let later = s.enqueue_event(&event("t1", "a", 2)).await.unwrap().id;
+        let t0 = now_ms();
+        s.claim_next_at("w", t0, LEASE).await.unwrap().unwrap();
+        s.fail_event(id, t0, "transient").await.unwrap();
+        s.claim_next_at("w", t0, LEASE).await.unwrap().unwrap();
+
+        assert_eq!(
+            s.dead_letter_event(id, "invalid config: no stage")
+                .await
+                .unwrap(),
+            2
+        );
+        let dead = s.get_event(id).await.unwrap().unwrap();
+        assert_eq!(dead.status, EventStatus::Dead);
+        assert_eq!(dead.attempts, 2);
+        assert_eq!(dead.last_error.as_deref(), Some("invalid config: no stage"));
+        assert_eq!(dead.claimed_by, None);
+        assert_eq!(dead.lease_until, None);
+        // Only running events: not again, not a queued one.
+        assert!(matches!(
+            s.dead_letter_event(id, "again").await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.dead_letter_event(later, "queued").await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Like any dead event it holds its subject until replayed.
+        assert!(
+            s.claim_next_at("w", i64::MAX, LEASE)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        s.replay_event(id).await.unwrap();
+        assert_eq!(s.claim_next("w", LEASE).await.unwrap().unwrap().id, id);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn list_events_filters_and_pages_by_id() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        tenant(s, "t2").await;
+        let mut t1p = Vec::new();
+        for n in 0..5 {
+            t1p.push(
+                s.enqueue_event(&event("t1", &format!("s{n}"), n))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let t1q = s
+            .enqueue_event(&keyed("t1", "q", Some("k")))
+            .await
+            .unwrap()
+            .id;
+        let t2p = s.enqueue_event(&event("t2", "s", 9)).await.unwrap().id;
+        let running = s.claim_next("w", LEASE).await.unwrap().unwrap().id;
+        assert_eq!(running, t1p[0]);
+
+        let ids = |events: Vec<fulcrum_store::Event>| -> Vec<i64> {
+            events.into_iter().map(|e| e.id).collect()
+        };
+        let all = s.list_events(&EventFilter::default()).await.unwrap();
+        assert_eq!(all.len(), 7);
+        assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+
+        let mut filter = EventFilter {
+            tenant_id: Some("t1".into()),
+            plugin_id: Some("p".into()),
+            limit: 2,
+            ..Default::default()
+        };
+        let page1 = ids(s.list_events(&filter).await.unwrap());
+        assert_eq!(page1, t1p[..2]);
+        filter.after_id = page1.last().copied();
+        let page2 = ids(s.list_events(&filter).await.unwrap());
+        assert_eq!(page2, t1p[2..4]);
+        filter.after_id = page2.last().copied();
+        filter.limit = 100;
+        assert_eq!(ids(s.list_events(&filter).await.unwrap()), t1p[4..]);
+
+        let by_plugin = EventFilter {
+            plugin_id: Some("q".into()),
+            ..Default::default()
+        };
+        let q = s.list_events(&by_plugin).await.unwrap();
+        assert_eq!(ids(q.clone()), [t1q]);
+        assert_eq!(q[0].dedupe_key.as_deref(), Some("k"));
+        let by_tenant = EventFilter {
+            tenant_id: Some("t2".into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(s.list_events(&by_tenant).await.unwrap()), [t2p]);
+        let by_status = EventFilter {
+            status: Some(EventStatus::Running),
+            ..Default::default()
+        };
+        let r = s.list_events(&by_status).await.unwrap();
+        assert_eq!(ids(r.clone()), [running]);
+        assert_eq!(r[0].claimed_by.as_deref(), Some("w"));
+        assert!(r[0].lease_until.is_some());
+        let none = EventFilter {
+            limit: 0,
+            ..Default::default()
+        };
+        assert!(s.list_events(&none).await.unwrap().is_empty());
+        // A huge limit is capped rather than refused.
+        let huge = EventFilter {
+            limit: u32::MAX,
+            ..Default::default()
+        };
+        assert_eq!(s.list_events(&huge).await.unwrap().len(), 7);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn count_events_by_status_for_one_tenant_or_all() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        tenant(s, "t2").await;
+        assert_eq!(s.count_events(None).await.unwrap(), EventCounts::default());
+        for n in 0..4 {
+            s.enqueue_event(&event("t1", &format!("s{n}"), n))
+                .await
+                .unwrap();
+        }
+        s.enqueue_event(&event("t2", "s", 0)).await.unwrap();
+        let done = s.claim_next("w", LEASE).await.unwrap().unwrap().id;
+        s.complete_event(done).await.unwrap();
+        let dead = s.claim_next("w", LEASE).await.unwrap().unwrap().id;
+        s.dead_letter_event(dead, "bad").await.unwrap();
+        s.claim_next("w", LEASE).await.unwrap().unwrap();
+
+        assert_eq!(
+            s.count_events(Some("t1")).await.unwrap(),
+            EventCounts {
+                queued: 1,
+                running: 1,
+                done: 1,
+                dead: 1
+            }
+        );
+        assert_eq!(
+            s.count_events(Some("t2")).await.unwrap(),
+            EventCounts {
+                queued: 1,
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            s.count_events(None).await.unwrap(),
+            EventCounts {
+                queued: 2,
+                running: 1,
+                done: 1,
+                dead: 1
+            }
+        );
+        assert_eq!(
+            s.count_events(Some("nobody")).await.unwrap(),
+            EventCounts::default()
+        );
+    })
+    .await;
+}
+
+// ---- schedules ----
+
+fn tick(tenant_id: &str, plugin_id: &str) -> NewEvent {
+    NewEvent {
+        plugin_id: plugin_id.into(),
+        kind: "schedule.tick".into(),
+        ..event(tenant_id, "schedule", 0)
+    }
+}
+
+#[tokio::test]
+async fn upsert_schedule_inserts_once_and_reschedules_on_a_new_period() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let t0 = 1_000_000;
+        let created = s
+            .upsert_schedule("t1", "p", "poll", 60_000, t0)
+            .await
+            .unwrap();
+        assert_eq!(
+            created,
+            Schedule {
+                tenant_id: "t1".into(),
+                plugin_id: "p".into(),
+                name: "poll".into(),
+                every_ms: 60_000,
+                next_fire_at: t0,
+                last_fired_at: None,
+            }
+        );
+        // Same period: untouched, first_fire_at ignored.
+        let same = s
+            .upsert_schedule("t1", "p", "poll", 60_000, t0 + 5)
+            .await
+            .unwrap();
+        assert_eq!(same, created);
+
+        // Fired at t0: next at t0 + 60 s, last fired t0.
+        let fired = s
+            .fire_schedule(&created, t0, &tick("t1", "p"))
+            .await
+            .unwrap();
+        assert!(fired.is_some());
+        let fired = s.list_schedules("t1").await.unwrap().remove(0);
+        assert_eq!(
+            (fired.next_fire_at, fired.last_fired_at),
+            (t0 + 60_000, Some(t0))
+        );
+
+        // Shorter period: due one new period after the last fire (earlier than before).
+        let shorter = s
+            .upsert_schedule("t1", "p", "poll", 10_000, 0)
+            .await
+            .unwrap();
+        assert_eq!(shorter.every_ms, 10_000);
+        assert_eq!(shorter.next_fire_at, t0 + 10_000);
+        assert_eq!(shorter.last_fired_at, Some(t0));
+        // Longer period: keeps the earlier next_fire_at.
+        let longer = s
+            .upsert_schedule("t1", "p", "poll", 3_600_000, 0)
+            .await
+            .unwrap();
+        assert_eq!(longer.every_ms, 3_600_000);
+        assert_eq!(longer.next_fire_at, t0 + 10_000);
+
+        // Never fired: a new period counts from now.
+        let far = now_ms() + 86_400_000;
+        s.upsert_schedule("t1", "p", "daily", 86_400_000, far)
+            .await
+            .unwrap();
+        let before = now_ms();
+        let hourly = s
+            .upsert_schedule("t1", "p", "daily", 3_600_000, far)
+            .await
+            .unwrap();
+        assert!(hourly.next_fire_at >= before + 3_600_000);
+        assert!(hourly.next_fire_at <= now_ms() + 3_600_000);
+
+        assert!(matches!(
+            s.upsert_schedule("t1", "p", "bad", 0, t0).await,
+            Err(StoreError::Invalid(_))
+        ));
+        let names: Vec<_> = s
+            .list_schedules("t1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["daily", "poll"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn delete_schedules_except_drops_undeclared_schedules() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        tenant(s, "t2").await;
+        for name in ["a", "b", "c"] {
+            s.upsert_schedule("t1", "p", name, 1_000, 0).await.unwrap();
+        }
+        s.upsert_schedule("t1", "q", "a", 1_000, 0).await.unwrap();
+        s.upsert_schedule("t2", "p", "a", 1_000, 0).await.unwrap();
+
+        let keep = ["a".to_owned(), "c".to_owned(), "not-there".to_owned()];
+        assert_eq!(
+            s.delete_schedules_except("t1", "p", &keep).await.unwrap(),
+            1
+        );
+        let t1: Vec<_> = s
+            .list_schedules("t1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.plugin_id, s.name))
+            .collect();
+        assert_eq!(
+            t1,
+            [
+                ("p".to_owned(), "a".to_owned()),
+                ("p".to_owned(), "c".to_owned()),
+                ("q".to_owned(), "a".to_owned())
+            ]
+        );
+        // Disabled installation: keep nothing.
+        assert_eq!(s.delete_schedules_except("t1", "p", &[]).await.unwrap(), 2);
+        assert_eq!(s.list_schedules("t1").await.unwrap().len(), 1);
+        assert_eq!(s.list_schedules("t2").await.unwrap().len(), 1);
+        assert_eq!(s.delete_schedules_except("t1", "p", &[]).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn due_schedules_lists_due_ones_most_overdue_first() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        s.upsert_schedule("t1", "p", "late", 1_000, 300)
+            .await
+            .unwrap();
+        s.upsert_schedule("t1", "p", "later", 1_000, 100)
+            .await
+            .unwrap();
+        s.upsert_schedule("t1", "p", "exact", 1_000, 500)
+            .await
+            .unwrap();
+        s.upsert_schedule("t1", "p", "future", 1_000, 501)
+            .await
+            .unwrap();
+        let due: Vec<_> = s
+            .due_schedules(500, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(due, ["later", "late", "exact"]);
+        assert_eq!(s.due_schedules(500, 1).await.unwrap()[0].name, "later");
+        assert!(s.due_schedules(99, 10).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_fire_schedule_fires_exactly_once() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = ctx.store.clone();
+        tenant(&s, "t1").await;
+        let now = now_ms();
+        s.upsert_schedule("t1", "p", "poll", 60_000, now - 1)
+            .await
+            .unwrap();
+        let seen = s.due_schedules(now, 10).await.unwrap().remove(0);
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let s = s.clone();
+                let seen = seen.clone();
+                tokio::spawn(
+                    async move { s.fire_schedule(&seen, now, &tick("t1", "p")).await.unwrap() },
+                )
+            })
+            .collect();
+        let mut fired = Vec::new();
+        for t in tasks {
+            fired.extend(t.await.unwrap());
+        }
+        assert_eq!(fired.len(), 1, "on {}: {fired:?}", s.backend_name());
+        assert!(!fired[0].duplicate);
+        let events = s.list_events(&EventFilter::default()).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].id, fired[0].id);
+        assert_eq!(events[0].kind, "schedule.tick");
+        let after = s.list_schedules("t1").await.unwrap().remove(0);
+        assert_eq!(after.next_fire_at, now - 1 + 60_000);
+        assert_eq!(after.last_fired_at, Some(now));
+        assert!(s.due_schedules(now, 10).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn fire_schedule_after_ten_missed_periods_fires_once_and_moves_to_the_future() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let every = 60_000;
+        let due = now_ms() - 10 * every - 1_234; // down for over ten periods
+        s.upsert_schedule("t1", "p", "poll", every, due)
+            .await
+            .unwrap();
+        let now = now_ms();
+        let mut fires = 0;
+        // A scheduler loop: fire whatever is due until nothing is.
+        for _ in 0..20 {
+            let due_now = s.due_schedules(now, 10).await.unwrap();
+            if due_now.is_empty() {
+                break;
+            }
+            for sch in due_now {
+                if s.fire_schedule(&sch, now, &tick("t1", "p"))
+                    .await
+                    .unwrap()
+                    .is_some()
+                {
+                    fires += 1;
+                }
+            }
+        }
+        assert_eq!(fires, 1);
+        assert_eq!(s.count_events(None).await.unwrap().queued, 1);
+        let after = s.list_schedules("t1").await.unwrap().remove(0);
+        assert!(after.next_fire_at > now, "{} <= {now}", after.next_fire_at);
+        assert!(after.next_fire_at - now <= every);
+        assert_eq!((after.next_fire_at - due) % every, 0, "stays on its grid");
+        assert_eq!(after.last_fired_at, Some(now));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn fire_schedule_with_a_stale_or_early_read_does_nothing() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let sch = s
+            .upsert_schedule("t1", "p", "poll", 1_000, 5_000)
+            .await
+            .unwrap();
+        // Not due yet at 4 999.
+        assert_eq!(
+            s.fire_schedule(&sch, 4_999, &tick("t1", "p"))
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(
+            s.fire_schedule(&sch, 5_000, &tick("t1", "p"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // The same (now stale) read again: already fired.
+        assert_eq!(
+            s.fire_schedule(&sch, 5_500, &tick("t1", "p"))
+                .await
+                .unwrap(),
+            None
+        );
+        // Deleted in between: nothing to fire.
+        let fresh = s.list_schedules("t1").await.unwrap().remove(0);
+        s.delete_schedules_except("t1", "p", &[]).await.unwrap();
+        assert_eq!(
+            s.fire_schedule(&fresh, 6_000, &tick("t1", "p"))
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(s.count_events(None).await.unwrap().queued, 1);
+        // An event for another tenant or plugin is refused.
+        let sch = s
+            .upsert_schedule("t1", "p", "poll", 1_000, 0)
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.fire_schedule(&sch, 0, &tick("t1", "other")).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(s.list_schedules("t1").await.unwrap()[0].next_fire_at, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn fire_schedule_enqueues_with_the_events_dedupe_key() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let a = s.upsert_schedule("t1", "p", "a", 1_000, 0).await.unwrap();
+        let b = s.upsert_schedule("t1", "p", "b", 1_000, 0).await.unwrap();
+        let mut ev = tick("t1", "p");
+        ev.dedupe_key = Some("tick@0".into());
+        let first = s.fire_schedule(&a, 10, &ev).await.unwrap().unwrap();
+        let second = s.fire_schedule(&b, 10, &ev).await.unwrap().unwrap();
+        assert!(!first.duplicate);
+        assert_eq!(
+            second,
+            Enqueued {
+                id: first.id,
+                duplicate: true
+            }
+        );
+        // Both schedules moved on even though one event was deduplicated.
+        assert!(s.due_schedules(10, 10).await.unwrap().is_empty());
     })
     .await;
 }
