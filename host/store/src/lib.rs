@@ -8,7 +8,9 @@
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -47,13 +49,15 @@ mod events;
 mod records;
 mod schedules;
 mod state;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 pub use crypto::{CryptoError, MasterKey};
 pub use events::{
     EffectEntry, EffectStatus, Enqueued, Event, EventCounts, EventFilter, EventStatus, FailOutcome,
     JournalBegin, MAX_LIST_EVENTS, NewEvent,
 };
-pub use records::{CredentialKind, Installation, LeverCredential, Plugin, Tenant};
+pub use records::{CredentialKind, Installation, LeverCredential, LeverSettings, Plugin, Tenant};
 pub use schedules::{Schedule, next_slot};
 pub use state::{AuditEntry, NewAuditEntry, StateWrite};
 
@@ -64,15 +68,18 @@ pub const DEFAULT_MAX_ATTEMPTS: i64 = 5;
 struct MigrationSet {
     init: &'static str,
     queue_and_schedules: &'static str,
+    tenant_lever_settings: &'static str,
 }
 
 const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/sqlite/0001_init.sql"),
     queue_and_schedules: include_str!("../migrations/sqlite/0002_queue_and_schedules.sql"),
+    tenant_lever_settings: include_str!("../migrations/sqlite/0003_tenant_lever_settings.sql"),
 };
 const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/postgres/0001_init.sql"),
     queue_and_schedules: include_str!("../migrations/postgres/0002_queue_and_schedules.sql"),
+    tenant_lever_settings: include_str!("../migrations/postgres/0003_tenant_lever_settings.sql"),
 };
 
 /// Errors from the store.
@@ -130,6 +137,10 @@ impl Store {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                // WAL + NORMAL: a commit survives the process being killed (what the crash
+                // test checks); only an OS crash or power loss may drop the last commits.
+                // FULL would fsync every commit and cap the queue at a few hundred events/s.
+                .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 // Writers queue behind each other instead of failing with SQLITE_BUSY.
                 .busy_timeout(Duration::from_secs(5));
@@ -207,6 +218,7 @@ fn migrations(set: &MigrationSet) -> Vec<Migration> {
     let files = [
         (1, "init", set.init),
         (2, "queue and schedules", set.queue_and_schedules),
+        (3, "tenant lever settings", set.tenant_lever_settings),
     ];
     files
         .into_iter()

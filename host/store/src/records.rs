@@ -47,6 +47,15 @@ pub struct LeverCredential {
     pub updated_at: i64,
 }
 
+/// A tenant's Lever connection settings (not secret). `None` = the host's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeverSettings {
+    /// Lever's API base URL, e.g. `https://api.eu.lever.co/v1` for the EU instance.
+    pub base_url: Option<String>,
+    /// The Lever user plugin writes are attributed to (`perform_as`).
+    pub acting_user_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plugin {
     pub id: String,
@@ -177,6 +186,43 @@ impl Store {
         )
         .fetch_all(pool)
         .await?))
+    }
+
+    // ---- lever settings ----
+
+    pub async fn set_lever_settings(
+        &self,
+        tenant_id: &str,
+        settings: &LeverSettings,
+    ) -> Result<()> {
+        let n = on_pool!(self, |pool| sqlx::query(
+            "UPDATE tenants SET lever_base_url = $2, lever_acting_user_id = $3 WHERE id = $1"
+        )
+        .bind(tenant_id)
+        .bind(&settings.base_url)
+        .bind(&settings.acting_user_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        expect_one(n, || StoreError::NotFound(format!("tenant {tenant_id}")))
+    }
+
+    /// The tenant's Lever settings (all `None` for an unknown tenant).
+    pub async fn get_lever_settings(&self, tenant_id: &str) -> Result<LeverSettings> {
+        let row = on_pool!(self, |pool| sqlx::query_as::<
+            _,
+            (Option<String>, Option<String>),
+        >(
+            "SELECT lever_base_url, lever_acting_user_id FROM tenants WHERE id = $1"
+        )
+        .bind(tenant_id)
+        .fetch_optional(pool)
+        .await?);
+        let (base_url, acting_user_id) = row.unwrap_or_default();
+        Ok(LeverSettings {
+            base_url,
+            acting_user_id,
+        })
     }
 
     // ---- lever credentials ----
@@ -405,6 +451,23 @@ impl Store {
             .await
     }
 
+    /// Per-installation schedule changes: `{"<schedule>": {"every_seconds": N}}` or
+    /// `{"<schedule>": {"enabled": false}}`.
+    pub async fn set_schedule_overrides(
+        &self,
+        tenant_id: &str,
+        plugin_id: &str,
+        overrides: &Value,
+    ) -> Result<()> {
+        self.set_installation_json(
+            tenant_id,
+            plugin_id,
+            JsonColumn::ScheduleOverrides,
+            overrides,
+        )
+        .await
+    }
+
     /// One JSON column of an installation; the column comes from a fixed list, never input.
     async fn set_installation_json(
         &self,
@@ -419,6 +482,9 @@ impl Store {
             }
             JsonColumn::Config => {
                 "UPDATE installations SET config = $3, updated_at = $4 WHERE tenant_id = $1 AND plugin_id = $2"
+            }
+            JsonColumn::ScheduleOverrides => {
+                "UPDATE installations SET schedule_overrides = $3, updated_at = $4 WHERE tenant_id = $1 AND plugin_id = $2"
             }
         };
         let now = now_ms();
@@ -535,4 +601,5 @@ pub(crate) fn expect_one(rows: u64, missing: impl FnOnce() -> StoreError) -> Res
 enum JsonColumn {
     ApprovedPermissions,
     Config,
+    ScheduleOverrides,
 }

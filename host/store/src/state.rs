@@ -146,6 +146,34 @@ impl Store {
         }))
     }
 
+    /// Append several entries in one transaction (one invocation's trail).
+    pub async fn audit_append_many(&self, entries: &[NewAuditEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let at = now_ms();
+        const INSERT: &str = "INSERT INTO audit_log (at, tenant_id, plugin_id, event_id, operation, permission, outcome, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for entry in entries {
+                sqlx::query(INSERT)
+                    .bind(at)
+                    .bind(&entry.tenant_id)
+                    .bind(&entry.plugin_id)
+                    .bind(entry.event_id)
+                    .bind(&entry.operation)
+                    .bind(&entry.permission)
+                    .bind(&entry.outcome)
+                    .bind(&entry.detail)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// A tenant's audit entries, newest first, at most `limit`.
     pub async fn audit_list(&self, tenant_id: &str, limit: u32) -> Result<Vec<AuditEntry>> {
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, AuditEntry>(

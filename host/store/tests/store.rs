@@ -5,8 +5,8 @@ mod common;
 use common::{Ctx, on_each_backend};
 use fulcrum_store::{
     CredentialKind, CryptoError, EffectStatus, Enqueued, EventCounts, EventFilter, EventStatus,
-    FailOutcome, Installation, MasterKey, NewAuditEntry, NewEvent, Schedule, StateWrite, Store,
-    StoreError, StorePool, now_ms,
+    FailOutcome, Installation, LeverSettings, MasterKey, NewAuditEntry, NewEvent, Schedule,
+    StateWrite, Store, StoreError, StorePool, now_ms,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -120,7 +120,7 @@ async fn migrations_are_idempotent() {
                 .await
                 .unwrap(),
         };
-        assert_eq!(applied, 2);
+        assert_eq!(applied, 3);
         again.close().await;
     })
     .await;
@@ -1655,6 +1655,56 @@ async fn fire_schedule_enqueues_with_the_events_dedupe_key() {
         );
         // Both schedules moved on even though one event was deduplicated.
         assert!(s.due_schedules(10, 10).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tenant_lever_settings_schedule_overrides_and_batched_audit() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        assert_eq!(
+            s.get_lever_settings("t1").await.unwrap(),
+            LeverSettings::default()
+        );
+        let settings = LeverSettings {
+            base_url: Some("https://api.eu.lever.co/v1".into()),
+            acting_user_id: Some("user-1".into()),
+        };
+        s.set_lever_settings("t1", &settings).await.unwrap();
+        assert_eq!(s.get_lever_settings("t1").await.unwrap(), settings);
+        assert!(matches!(
+            s.set_lever_settings("nobody", &settings).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        s.upsert_installation(&installation("t1", "p"))
+            .await
+            .unwrap();
+        let overrides = json!({"tick": {"every_seconds": 60}});
+        s.set_schedule_overrides("t1", "p", &overrides)
+            .await
+            .unwrap();
+        let inst = s.get_installation("t1", "p").await.unwrap().unwrap();
+        assert_eq!(inst.schedule_overrides, overrides);
+
+        let entry = |op: &str| NewAuditEntry {
+            tenant_id: "t1".into(),
+            plugin_id: Some("p".into()),
+            event_id: Some(1),
+            operation: op.into(),
+            permission: None,
+            outcome: "allowed".into(),
+            detail: None,
+        };
+        s.audit_append_many(&[entry("GET /stages"), entry("POST /opportunities")])
+            .await
+            .unwrap();
+        s.audit_append_many(&[]).await.unwrap();
+        let listed = s.audit_list("t1", 10).await.unwrap();
+        let ops: Vec<_> = listed.iter().map(|a| a.operation.as_str()).collect();
+        assert_eq!(ops, ["POST /opportunities", "GET /stages"]);
     })
     .await;
 }
