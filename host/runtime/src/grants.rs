@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::audit::{AuditSink, NoAudit};
 use crate::capabilities::state::{MemoryStateStore, StateStore};
 use crate::capabilities::vendor_http::VendorHttpPolicy;
+use crate::journal::EffectJournal;
 use crate::registry::PluginVersion;
 
 /// Effective Lever permissions of an installation: what the plugin's manifest requests ∩
@@ -136,6 +137,10 @@ pub struct InvocationContext {
     pub audit: Arc<dyn AuditSink>,
     /// Operator policy for vendor HTTP; `None` uses the runtime's default.
     pub vendor_http: Option<VendorHttpPolicy>,
+    /// The effect journal of the event being handled: with one, every Lever write is
+    /// journaled and a replay is answered from it (exactly-once writes, see `journal`);
+    /// without one, writes go straight to Lever.
+    pub journal: Option<Arc<dyn EffectJournal>>,
 }
 
 impl InvocationContext {
@@ -159,6 +164,7 @@ impl InvocationContext {
             state,
             audit,
             vendor_http: None,
+            journal: None,
         }
     }
 
@@ -202,6 +208,13 @@ impl InvocationContext {
         self.vendor_http = Some(policy);
         self
     }
+
+    /// Journals this invocation's Lever writes in `journal`, the journal of the one event
+    /// (run, request) being handled. Pass the same journal to every attempt of that event.
+    pub fn with_journal(mut self, journal: Arc<dyn EffectJournal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
 }
 
 impl fmt::Debug for InvocationContext {
@@ -214,6 +227,7 @@ impl fmt::Debug for InvocationContext {
             .field("grants", &self.grants)
             .field("lever", &self.lever)
             .field("secrets", &self.secrets)
+            .field("journal", &self.journal.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -154,6 +154,10 @@ pub(crate) struct HostState {
     /// The last error-level log line, a fallback for panic messages of guests whose SDK
     /// reports panics through `log` instead of stderr.
     pub(crate) last_error_log: Option<String>,
+    /// Journaled Lever writes so far in this invocation: the next write's `call_seq`.
+    pub(crate) lever_writes: u32,
+    /// Vendor requests so far in this invocation: the next request's idempotency number.
+    pub(crate) vendor_requests: u32,
 }
 
 impl WasiView for HostState {
@@ -195,6 +199,8 @@ impl HostState {
             log_lines: 0,
             stderr,
             last_error_log: None,
+            lever_writes: 0,
+            vendor_requests: 0,
         }
     }
 
@@ -272,12 +278,14 @@ impl HostState {
         });
     }
 
-    /// Restarts the per-invocation meters: CPU budget, host calls, log lines (benchmarks
-    /// reuse one store for many calls).
+    /// Restarts the per-invocation meters: CPU budget, host calls, log lines, write and
+    /// request sequence numbers (benchmarks reuse one store for many calls).
     pub(crate) fn reset_budgets(&mut self) {
         self.clock = GuestClock::new();
         self.host_calls = 0;
         self.log_lines = 0;
+        self.lever_writes = 0;
+        self.vendor_requests = 0;
     }
 
     /// Charges host time for calls that are not audited (log).
@@ -299,6 +307,19 @@ pub(crate) struct HostCall {
     capability: Capability,
     operation: String,
     started: Instant,
+}
+
+impl HostCall {
+    /// The operation as it will be audited.
+    pub(crate) fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// Marks how the call was answered in its audit record, e.g. "POST /opportunities
+    /// (journal)".
+    pub(crate) fn annotate(&mut self, how: &str) {
+        self.operation = format!("{} ({how})", self.operation);
+    }
 }
 
 /// The WIT error case, as audit records and logs name it.

@@ -10,6 +10,9 @@
 //!         └─ invoke(): fresh Store per call, StoreLimits, CPU budget, wall-clock timeout,
 //!                      empty WASI, capabilities: lever, vendor-http, state, config, log
 //! ```
+//!
+//! Events are handled at least once; with an [`EffectJournal`] in the context, Lever writes
+//! happen exactly once (see [`journal`]).
 
 pub mod audit;
 pub mod bindings;
@@ -20,6 +23,7 @@ mod engine;
 pub mod grants;
 mod host;
 mod invoke;
+pub mod journal;
 pub mod registry;
 mod stderr;
 
@@ -31,6 +35,7 @@ pub use capabilities::vendor_http::{Origin, VendorHttpPolicy};
 pub use config::{AllocatorChoice, AllocatorKind, Limits, PoolConfig, RuntimeConfig};
 pub use grants::{Grants, InvocationContext, LeverAccess, Secrets};
 pub use invoke::{Call, CallKind, CallOutput, InvocationError};
+pub use journal::{EffectJournal, JournalEntry, JournalError, JournalRecord, MemoryJournal};
 pub use registry::{InstallError, PluginVersion};
 
 use std::sync::Arc;

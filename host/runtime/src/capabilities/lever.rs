@@ -9,14 +9,21 @@
 //! wraps Lever's own offset token, bound to the filter (see `cursor`). A cursor of another
 //! filter, a malformed one, or one whose token Lever no longer accepts is a typed
 //! `invalid("...; start again without a cursor")`: the plugin restarts its listing.
+//!
+//! Writes (create-opportunity, change-stage, archive, unarchive, add-tags, remove-tags,
+//! add-sources, add-links, add-note, upload-file) then take one path, `journaled`: with an
+//! effect journal in the invocation context they happen exactly once per event, however often
+//! the event is handled (see `journaled` and `crate::journal`).
 
 mod convert;
 mod cursor;
+mod journaled;
 
 use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use lever_client::{Attachments, FileUpload, LeverClient, LeverError, UserQuery};
-use lever_model::Operation;
+use lever_model::{self as lm, Operation};
+use serde::de::IgnoredAny;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::audit::Capability;
@@ -24,6 +31,9 @@ use crate::bindings::PluginError;
 use crate::bindings::fulcrum::connector::lever::{self as wit};
 use crate::grants::LeverAccess;
 use crate::host::{HostCall, HostState};
+use journaled::LeverWrite;
+
+pub use journaled::CLOCK_SLACK_MS;
 
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
@@ -271,20 +281,12 @@ impl wit::Host for HostState {
             .clone()
             .unwrap_or_else(|| lever.acting_user_id.clone());
         let (body, attachments): (_, Attachments) = convert::new_opportunity(&opportunity);
-        let result = lever
-            .client
-            .create_opportunity(&perform_as, &body, attachments)
-            .await
-            .map(|o| {
-                let mut created = convert::opportunity(&o);
-                // Lever answers without expanded applications; the posting is the one sent.
-                if created.posting_ids.is_empty() {
-                    created.posting_ids.extend(opportunity.posting_id.clone());
-                }
-                created
-            })
-            .map_err(lever_error);
-        self.finish(call, result)
+        let write = LeverWrite::create_opportunity(perform_as, body, attachments);
+        let created: lm::Opportunity = self.lever_write(call, &lever, write).await?;
+        Ok(journaled::created_opportunity(
+            &created,
+            opportunity.posting_id,
+        ))
     }
 
     async fn change_stage(
@@ -293,13 +295,11 @@ impl wit::Host for HostState {
         stage_id: String,
     ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("change-stage")?;
-        let result = lever
-            .client
-            .update_stage(&opportunity_id, &stage_id, Some(&lever.acting_user_id))
+        let write =
+            LeverWrite::change_stage(lever.acting_user_id.clone(), opportunity_id, stage_id);
+        self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
             .map(drop)
-            .map_err(lever_error);
-        self.finish(call, result)
     }
 
     async fn archive(
@@ -308,24 +308,18 @@ impl wit::Host for HostState {
         reason_id: String,
     ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("archive")?;
-        let result = lever
-            .client
-            .archive(&opportunity_id, &reason_id, Some(&lever.acting_user_id))
+        let write = LeverWrite::archive(lever.acting_user_id.clone(), opportunity_id, reason_id);
+        self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
             .map(drop)
-            .map_err(lever_error);
-        self.finish(call, result)
     }
 
     async fn unarchive(&mut self, opportunity_id: String) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("unarchive")?;
-        let result = lever
-            .client
-            .unarchive(&opportunity_id, Some(&lever.acting_user_id))
+        let write = LeverWrite::unarchive(lever.acting_user_id.clone(), opportunity_id);
+        self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
             .map(drop)
-            .map_err(lever_error);
-        self.finish(call, result)
     }
 
     async fn add_tags(
@@ -334,13 +328,10 @@ impl wit::Host for HostState {
         tags: Vec<String>,
     ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("add-tags")?;
-        let result = lever
-            .client
-            .add_tags(&opportunity_id, &tags, Some(&lever.acting_user_id))
+        let write = LeverWrite::add_tags(lever.acting_user_id.clone(), opportunity_id, tags);
+        self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
             .map(drop)
-            .map_err(lever_error);
-        self.finish(call, result)
     }
 
     async fn remove_tags(
@@ -349,13 +340,10 @@ impl wit::Host for HostState {
         tags: Vec<String>,
     ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("remove-tags")?;
-        let result = lever
-            .client
-            .remove_tags(&opportunity_id, &tags, Some(&lever.acting_user_id))
+        let write = LeverWrite::remove_tags(lever.acting_user_id.clone(), opportunity_id, tags);
+        self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
             .map(drop)
-            .map_err(lever_error);
-        self.finish(call, result)
     }
 
     async fn add_sources(
@@ -364,13 +352,10 @@ impl wit::Host for HostState {
         sources: Vec<String>,
     ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("add-sources")?;
-        let result = lever
-            .client
-            .add_sources(&opportunity_id, &sources, Some(&lever.acting_user_id))
+        let write = LeverWrite::add_sources(lever.acting_user_id.clone(), opportunity_id, sources);
+        self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
             .map(drop)
-            .map_err(lever_error);
-        self.finish(call, result)
     }
 
     async fn add_links(
@@ -379,13 +364,10 @@ impl wit::Host for HostState {
         links: Vec<String>,
     ) -> Result<(), PluginError> {
         let (call, lever) = self.lever_begin("add-links")?;
-        let result = lever
-            .client
-            .add_links(&opportunity_id, &links, Some(&lever.acting_user_id))
+        let write = LeverWrite::add_links(lever.acting_user_id.clone(), opportunity_id, links);
+        self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
             .map(drop)
-            .map_err(lever_error);
-        self.finish(call, result)
     }
 
     async fn add_note(
@@ -395,13 +377,9 @@ impl wit::Host for HostState {
     ) -> Result<String, PluginError> {
         let (call, lever) = self.lever_begin("add-note")?;
         let body = convert::new_note(&note);
-        let result = lever
-            .client
-            .create_note(&opportunity_id, &body, Some(&lever.acting_user_id))
-            .await
-            .map(|created| created.note_id)
-            .map_err(lever_error);
-        self.finish(call, result)
+        let write = LeverWrite::add_note(lever.acting_user_id.clone(), opportunity_id, body);
+        let created: lm::CreatedNote = self.lever_write(call, &lever, write).await?;
+        Ok(created.note_id)
     }
 
     async fn list_notes(&mut self, opportunity_id: String) -> Result<Vec<wit::Note>, PluginError> {
@@ -419,13 +397,9 @@ impl wit::Host for HostState {
     ) -> Result<wit::FileInfo, PluginError> {
         let (call, lever) = self.lever_begin("upload-file")?;
         let upload = FileUpload::new(file.name, file.content_type, file.bytes);
-        let result = lever
-            .client
-            .upload_file(&opportunity_id, upload, &lever.acting_user_id)
-            .await
-            .map(|f| convert::file_info(&f))
-            .map_err(lever_error);
-        self.finish(call, result)
+        let write = LeverWrite::upload_file(lever.acting_user_id.clone(), opportunity_id, upload);
+        let uploaded: lm::LeverFile = self.lever_write(call, &lever, write).await?;
+        Ok(convert::file_info(&uploaded))
     }
 
     async fn list_files(

@@ -11,6 +11,12 @@
 //!
 //! An operator alias map (`declared origin → actual origin`) lets staging and tests point a
 //! declared host at another server without the plugin knowing.
+//!
+//! Events are handled at least once, so a vendor may see the same request again when an
+//! event is retried: when the invocation has an event id, every request carries
+//! `Idempotency-Key: <event-id>:<n>` (n = 0, 1, ... the request's number in the invocation,
+//! the same on every attempt of a deterministic handler) unless the plugin set the header
+//! itself.
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
@@ -234,6 +240,13 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 impl vendor_http::Host for HostState {
     async fn send(&mut self, request: Request) -> Result<Response, PluginError> {
         let call = self.begin(Capability::VendorHttp, audit_label(&request))?;
+        let number = self.vendor_requests;
+        self.vendor_requests += 1;
+        let idempotency_key = self
+            .ctx
+            .event_id
+            .as_ref()
+            .map(|event| format!("{event}:{number}"));
         let policy = self
             .ctx
             .vendor_http
@@ -248,7 +261,14 @@ impl vendor_http::Host for HostState {
         let declared = self.plugin.vendor_origins.clone();
         let sent = tokio::time::timeout(
             limits.vendor_request_timeout,
-            send(&client, &policy, &declared, request, &limits),
+            send(
+                &client,
+                &policy,
+                &declared,
+                request,
+                idempotency_key.as_deref(),
+                &limits,
+            ),
         )
         .await;
         match sent {
@@ -295,6 +315,9 @@ enum Refused {
     /// Allowed, and failed in transit or at a limit.
     Failed(PluginError),
 }
+
+/// The header that lets a vendor recognise a request of a retried event.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Request headers the host sets itself.
 const HOST_CONTROLLED: &[&str] = &[
@@ -359,6 +382,7 @@ async fn send(
     policy: &VendorHttpPolicy,
     declared: &[Origin],
     request: Request,
+    idempotency_key: Option<&str>,
     limits: &Limits,
 ) -> Result<Response, Refused> {
     let aliases = policy.parsed_aliases().map_err(|e| {
@@ -368,7 +392,17 @@ async fn send(
     })?;
     let mut url = Url::parse(&request.url)
         .map_err(|e| Refused::Denied(PluginError::Invalid(format!("invalid URL: {e}"))))?;
-    let headers = request_headers(&request.headers).map_err(Refused::Denied)?;
+    let mut headers = request_headers(&request.headers).map_err(Refused::Denied)?;
+    if let Some(key) = idempotency_key
+        && !headers.contains_key(IDEMPOTENCY_KEY)
+    {
+        match HeaderValue::from_str(key) {
+            Ok(value) => {
+                headers.insert(IDEMPOTENCY_KEY, value);
+            }
+            Err(_) => tracing::debug!("event id is not a valid header value: no Idempotency-Key"),
+        }
+    }
     let mut method = match request.method {
         Method::Get => reqwest::Method::GET,
         Method::Post => reqwest::Method::POST,
@@ -673,6 +707,21 @@ mod tests {
                     "/see-other",
                     any(|| async { (StatusCode::SEE_OTHER, [(header::LOCATION, "/echo")]) }),
                 )
+                .route(
+                    "/idempotency-key",
+                    any(|headers: AxumHeaders| async move {
+                        let keys: Vec<&str> = headers
+                            .get_all("idempotency-key")
+                            .iter()
+                            .filter_map(|v| v.to_str().ok())
+                            .collect();
+                        keys.join(",")
+                    }),
+                )
+                .route(
+                    "/hop-to-key",
+                    get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/idempotency-key")]) }),
+                )
                 .route("/big", get(|| async { vec![b'x'; 2_000] }))
                 .route(
                     "/stream",
@@ -700,6 +749,15 @@ mod tests {
         }
 
         fn host(origin: &str, audit: &Arc<MemoryAuditLog>, kind: CallKind) -> HostState {
+            host_for(origin, audit, kind, None)
+        }
+
+        fn host_for(
+            origin: &str,
+            audit: &Arc<MemoryAuditLog>,
+            kind: CallKind,
+            event_id: Option<&str>,
+        ) -> HostState {
             let mut config = RuntimeConfig::default();
             config.limits.max_vendor_response_bytes = 1_000;
             config.limits.vendor_request_timeout = Duration::from_millis(500);
@@ -714,6 +772,10 @@ mod tests {
                 audit.clone(),
             )
             .with_vendor_http(policy);
+            let ctx = match event_id {
+                Some(id) => ctx.with_event_id(id),
+                None => ctx,
+            };
             let plugin = testing::plugin(&[], &["https://vendor.example"], &[]);
             testing::state(config, plugin, ctx, kind)
         }
@@ -820,6 +882,49 @@ mod tests {
                 }
             );
             assert!(matches!(outcomes[7], AuditOutcome::Denied { .. }));
+        }
+
+        /// The Idempotency-Key the vendor received.
+        async fn key(h: &mut HostState, headers: Vec<Header>) -> String {
+            let request = Request {
+                method: Method::Post,
+                url: "https://vendor.example/idempotency-key".into(),
+                headers,
+                body: Some(b"{}".to_vec()),
+            };
+            String::from_utf8(h.send(request).await.expect("sent").body).expect("text")
+        }
+
+        #[tokio::test]
+        async fn requests_of_an_event_carry_an_idempotency_key() {
+            let origin = server().await;
+            let audit = Arc::new(MemoryAuditLog::new());
+
+            // Numbered per invocation: a retried event sends the same keys again.
+            for _attempt in 0..2 {
+                let mut h = host_for(&origin, &audit, CallKind::VendorEvent, Some("evt-7"));
+                assert_eq!(key(&mut h, vec![]).await, "evt-7:0");
+                assert_eq!(key(&mut h, vec![]).await, "evt-7:1");
+                // A key the plugin sets itself wins (and still counts as a request).
+                let own = vec![Header {
+                    name: "Idempotency-Key".into(),
+                    value: "vendor-order-42".into(),
+                }];
+                assert_eq!(key(&mut h, own).await, "vendor-order-42");
+                assert_eq!(key(&mut h, vec![]).await, "evt-7:3");
+            }
+            // Redirect hops are the same request: the key follows.
+            let mut h = host_for(&origin, &audit, CallKind::Action, Some("evt-8"));
+            let hopped = h
+                .send(request(Method::Get, "/hop-to-key", None))
+                .await
+                .expect("followed");
+            assert_eq!(hopped.body, b"evt-8:0");
+            assert_eq!(key(&mut h, vec![]).await, "evt-8:1");
+
+            // No event id, no key.
+            let mut h = host(&origin, &audit, CallKind::Action);
+            assert_eq!(key(&mut h, vec![]).await, "");
         }
 
         #[tokio::test]

@@ -2,5 +2,6 @@
 //! (`lever-sandbox`) and a real local vendor server. One test binary: linking wasmtime once.
 
 mod common;
+mod exactly_once;
 mod fixtures;
 mod lifecycle;
