@@ -21,6 +21,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the local Lever sandbox: Lever's Data API v1 with seeded demo data.
     Sandbox(crate::commands::sandbox::SandboxArgs),
+    /// Run the host: vendor ingress, event workers and the scheduler, on SQLite or PostgreSQL.
+    Serve(crate::commands::serve::ServeArgs),
     /// Print a new master key (base64 of 32 random bytes) for encrypting credentials and
     /// secrets at rest. Store it in a secret manager; set it as FULCRUM_MASTER_KEY.
     Keygen,

@@ -9,6 +9,7 @@ async fn main() -> anyhow::Result<()> {
     fulcrum::telemetry::init(cli.log_format);
     match cli.command {
         Command::Sandbox(args) => fulcrum::commands::sandbox::run(args).await,
+        Command::Serve(args) => fulcrum::commands::serve::run(args).await,
         Command::Keygen => fulcrum::commands::keygen::run(),
     }
 }

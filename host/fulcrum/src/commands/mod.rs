@@ -1,2 +1,3 @@
 pub mod keygen;
 pub mod sandbox;
+pub mod serve;

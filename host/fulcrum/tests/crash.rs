@@ -1,0 +1,242 @@
+//! Crash test: the host runs as a separate `fulcrum serve` process; while a vendor sends 600
+//! events, the process is killed with SIGKILL at random points and restarted. Afterwards every
+//! event has been handled with exactly one opportunity and one note in the Lever sandbox.
+//! Runs on SQLite and on PostgreSQL.
+
+use fulcrum_store::test_support::{TestDatabase, on_each_backend};
+use fulcrum_store::{CredentialKind, Installation, LeverSettings, Store};
+use futures::StreamExt;
+use lever_sandbox::{KeySpec, Sandbox, SandboxConfig, SeedSpec};
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+const EVENTS: usize = 600;
+const KILLS: usize = 4;
+const TENANT: &str = "acme";
+const PLUGIN: &str = "well-behaved";
+const SECRET: &str = "crash-test-vendor-secret";
+
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+async fn set_up_tenant(store: &Store, sandbox: &Sandbox) {
+    let key = sandbox.issue_api_key(KeySpec::all("crash-test"));
+    store.create_tenant(TENANT, "Acme").await.unwrap();
+    store
+        .set_lever_credential(TENANT, CredentialKind::ApiKey, &SecretString::from(key))
+        .await
+        .unwrap();
+    store
+        .set_lever_settings(
+            TENANT,
+            &LeverSettings {
+                base_url: Some(sandbox.api_url()),
+                acting_user_id: Some(sandbox.default_user_id()),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .upsert_installation(&Installation {
+            tenant_id: TENANT.into(),
+            plugin_id: PLUGIN.into(),
+            enabled: true,
+            approved_permissions: json!([
+                "list stages",
+                "create opportunity",
+                "create opportunity note",
+                "read opportunity",
+                "list opportunities"
+            ]),
+            config: json!({}),
+            // The fixture's 15-minute "tick" is not part of this test.
+            schedule_overrides: json!({"tick": {"enabled": false}}),
+            updated_at: 0,
+        })
+        .await
+        .unwrap();
+    store
+        .set_secret(
+            TENANT,
+            PLUGIN,
+            "api-token",
+            &SecretString::from(SECRET.to_owned()),
+        )
+        .await
+        .unwrap();
+}
+
+fn start_host(db: &TestDatabase, data_dir: &Path, addr: SocketAddr, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_fulcrum"))
+        .arg("serve")
+        .args(["--data-dir", data_dir.to_str().unwrap()])
+        .args(["--listen", &addr.to_string()])
+        .args(["--workers", "4"])
+        .args(["--node-id", "crash-node"])
+        .args(["--retry-base-ms", "50"])
+        .args(["--plugin", fulcrum_plugin_artifacts::WELL_BEHAVED])
+        // The sandbox's URL comes from the tenant's Lever settings in the database.
+        .args(["--lever-url", "http://127.0.0.1:1/v1"])
+        .env("DATABASE_URL", &db.url)
+        .env("FULCRUM_MASTER_KEY", &db.key_b64)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("fulcrum serve starts")
+}
+
+/// Sends one event until the host acknowledges it (202), through crashes and restarts.
+async fn deliver(http: &reqwest::Client, addr: SocketAddr, n: usize) {
+    let body = json!({
+        "op": "create",
+        "name": format!("Crash Candidate {n}"),
+        "email": format!("crash-{n}@example.com"),
+        "note": format!("Applied through the vendor (event {n})"),
+    });
+    loop {
+        let sent = http
+            .post(format!(
+                "http://{addr}/ingress/{TENANT}/{PLUGIN}/applicants"
+            ))
+            .header("content-type", "application/json")
+            .header("x-fixture-signature", SECRET)
+            .header("idempotency-key", format!("crash-{n}"))
+            .timeout(Duration::from_secs(10))
+            .body(body.to_string())
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().as_u16() == 202 => return,
+            Ok(response) if response.status().is_client_error() => {
+                panic!(
+                    "event {n} refused: {}",
+                    response.text().await.unwrap_or_default()
+                )
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_host_loses_and_doubles_nothing() {
+    on_each_backend(|db| async move {
+        let sandbox = Sandbox::start(
+            SandboxConfig {
+                seed: SeedSpec::vocabulary_only(11),
+                rate_limit: false,
+                ..SandboxConfig::default()
+            },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let store = db.open().await;
+        set_up_tenant(&store, &sandbox).await;
+
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let log = dir.path().join("host.log");
+        let addr = free_port();
+        let mut host = start_host(&db, &data_dir, addr, &log);
+
+        let http = reqwest::Client::new();
+        let acknowledged = Arc::new(AtomicUsize::new(0));
+        let sender = {
+            let http = http.clone();
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                futures::stream::iter(0..EVENTS)
+                    .for_each_concurrent(8, |n| {
+                        let http = http.clone();
+                        let acknowledged = acknowledged.clone();
+                        async move {
+                            deliver(&http, addr, n).await;
+                            acknowledged.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                    .await;
+            })
+        };
+
+        let seed: u64 = rand::random();
+        eprintln!("crash test ({}): kill schedule seed {seed}", db.backend());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        for kill in 1..=KILLS {
+            tokio::time::sleep(Duration::from_millis(rng.random_range(700..2_500))).await;
+            host.kill().await.unwrap();
+            let done = store.count_events(None).await.unwrap().done;
+            eprintln!(
+                "kill {kill}: SIGKILL after {} acknowledged, {done} done",
+                acknowledged.load(Ordering::Relaxed)
+            );
+            host = start_host(&db, &data_dir, addr, &log);
+        }
+        sender.await.unwrap();
+
+        let started = Instant::now();
+        let counts = loop {
+            let counts = store.count_events(None).await.unwrap();
+            if counts.queued == 0 && counts.running == 0 {
+                break counts;
+            }
+            assert!(started.elapsed() < Duration::from_secs(300), "not settled: {counts:?}; see {}", log.display());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        host.kill().await.unwrap();
+        assert_eq!((counts.done, counts.dead), (EVENTS as i64, 0), "{counts:?}");
+
+        let (lost, doubled, notes_off) = sandbox.read(|lever| {
+            let mut lost = Vec::new();
+            let mut doubled = Vec::new();
+            let mut notes_off = Vec::new();
+            for n in 0..EVENTS {
+                let email = format!("crash-{n}@example.com");
+                let found: Vec<_> = lever
+                    .opportunities()
+                    .filter(|o| o.emails.iter().any(|e| *e == email))
+                    .collect();
+                match found.len() {
+                    0 => lost.push(n),
+                    1 => {
+                        if lever.notes(&found[0].id).len() != 1 {
+                            notes_off.push(n)
+                        }
+                    }
+                    _ => doubled.push(n),
+                }
+            }
+            (lost, doubled, notes_off)
+        });
+        eprintln!(
+            "crash test ({}): {EVENTS} events, {KILLS} kills: {} lost, {} duplicated, {} with a wrong note count",
+            db.backend(),
+            lost.len(),
+            doubled.len(),
+            notes_off.len()
+        );
+        assert!(lost.is_empty(), "lost: {lost:?}");
+        assert!(doubled.is_empty(), "duplicated: {doubled:?}");
+        assert!(notes_off.is_empty(), "notes: {notes_off:?}");
+        store.close().await;
+        sandbox.shutdown().await;
+    })
+    .await;
+}

@@ -1,0 +1,347 @@
+//! The event pipeline's workers: claim the next due event (per-subject order is the store's
+//! claim rule), run its plugin with staged state, the event's effect journal and a fresh audit
+//! trail, then commit the outcome: done (with the state writes, in one transaction), queued
+//! again with backoff for transient failures, or dead-lettered for permanent ones and after
+//! the last attempt. Events are claimed under a lease, so a crashed worker's event is picked
+//! up again; the journal makes that re-run answer its Lever writes instead of repeating them.
+
+use fulcrum_runtime::{CallOutput, InvocationError, PluginError};
+use fulcrum_store::{Event, FailOutcome, StoreError, now_ms};
+use rand::Rng;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::HostInner;
+use crate::audit_trail::InvocationAudit;
+use crate::effect_journal::SqlJournal;
+use crate::event_payload::{call_for, event_ref};
+use crate::metrics_names as m;
+use crate::staged_state::StagedState;
+use crate::tenancy::{Handles, TenancyError};
+
+/// Backoff between attempts of a failed event.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Delay after the first failure; doubles with each further one.
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential with ±25% jitter, capped, and never sooner than a `retry_after` Lever gave.
+    pub fn delay(&self, failures: i64, retry_after: Option<Duration>) -> Duration {
+        let exp = u32::try_from(failures.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        let raw = self
+            .base
+            .saturating_mul(2u32.saturating_pow(exp))
+            .min(self.max);
+        let jitter = rand::rng().random_range(0.75..1.25);
+        raw.mul_f64(jitter).max(retry_after.unwrap_or_default())
+    }
+}
+
+/// How one attempt of an event ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Retrying { attempts: i64, error: String },
+    Dead { attempts: i64, error: String },
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Retrying { .. } => "retrying",
+            Outcome::Dead { .. } => "dead",
+        }
+    }
+}
+
+/// What to do with a failed attempt.
+enum Failure {
+    /// Worth retrying (Lever or the vendor down, rate limited, a trap that may not recur).
+    Transient {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// Retrying cannot help (bad input, missing permission, non-deterministic handler).
+    Permanent { error: String },
+}
+
+fn classify_plugin_error(e: &PluginError) -> Failure {
+    let error = format!("plugin returned {}", describe(e));
+    match e {
+        PluginError::RateLimited(ms) => Failure::Transient {
+            error,
+            retry_after: ms.map(Duration::from_millis),
+        },
+        PluginError::Unavailable(_) | PluginError::VendorError(_) => Failure::Transient {
+            error,
+            retry_after: None,
+        },
+        PluginError::Forbidden(_)
+        | PluginError::NotFound(_)
+        | PluginError::Invalid(_)
+        | PluginError::LimitExceeded(_) => Failure::Permanent { error },
+    }
+}
+
+fn describe(e: &PluginError) -> String {
+    match e {
+        PluginError::Forbidden(s) => format!("forbidden: {s}"),
+        PluginError::NotFound(s) => format!("not-found: {s}"),
+        PluginError::Invalid(s) => format!("invalid: {s}"),
+        PluginError::RateLimited(Some(ms)) => format!("rate-limited: retry after {ms} ms"),
+        PluginError::RateLimited(None) => "rate-limited".to_owned(),
+        PluginError::Unavailable(s) => format!("unavailable: {s}"),
+        PluginError::VendorError(s) => format!("vendor-error: {s}"),
+        PluginError::LimitExceeded(s) => format!("limit-exceeded: {s}"),
+    }
+}
+
+fn classify_invocation_error(e: &InvocationError) -> Failure {
+    // Traps, limits and timeouts are retried: a timeout may be a slow vendor, and a trap that
+    // recurs ends in the dead letter queue with its message after the last attempt.
+    Failure::Transient {
+        error: e.to_string(),
+        retry_after: None,
+    }
+}
+
+/// Runs one claimed event to an outcome and records it.
+pub(crate) async fn process(host: &HostInner, event: Event) -> Result<Outcome, StoreError> {
+    let started = Instant::now();
+    let store = &host.store;
+    let span = tracing::info_span!(
+        "event",
+        event_id = event.id,
+        tenant = %event.tenant_id,
+        plugin = %event.plugin_id,
+        kind = %event.kind,
+        attempt = event.attempts + 1,
+    );
+    let _enter = span.enter();
+    let failure = match run(host, &event).await {
+        Ok(writes) => {
+            store.complete_event_with_state(event.id, &writes).await?;
+            None
+        }
+        Err(failure) => Some(failure),
+    };
+    let outcome = match failure {
+        None => Outcome::Done,
+        Some(Failure::Permanent { error }) => {
+            let attempts = store.dead_letter_event(event.id, &error).await?;
+            Outcome::Dead { attempts, error }
+        }
+        Some(Failure::Transient { error, retry_after }) => {
+            let delay = host.config.retry.delay(event.attempts + 1, retry_after);
+            let retry_at =
+                now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+            match store.fail_event(event.id, retry_at, &error).await? {
+                FailOutcome::Retrying { attempts } => Outcome::Retrying { attempts, error },
+                FailOutcome::Dead { attempts } => Outcome::Dead { attempts, error },
+            }
+        }
+    };
+    match &outcome {
+        Outcome::Done => tracing::debug!("event handled"),
+        Outcome::Retrying { attempts, error } => {
+            tracing::warn!(attempts, %error, "event failed; will retry")
+        }
+        Outcome::Dead { attempts, error } => tracing::error!(
+            attempts, %error,
+            "event dead-lettered; fix the cause, then replay it from the admin API"
+        ),
+    }
+    metrics::counter!(m::EVENTS_TOTAL,
+        "tenant" => event.tenant_id.clone(),
+        "plugin" => event.plugin_id.clone(),
+        "outcome" => outcome.label())
+    .increment(1);
+    metrics::histogram!(m::EVENT_SECONDS, "plugin" => event.plugin_id.clone())
+        .record(started.elapsed().as_secs_f64());
+    Ok(outcome)
+}
+
+/// One attempt: returns the staged state writes to commit on success.
+async fn run(host: &HostInner, event: &Event) -> Result<Vec<fulcrum_store::StateWrite>, Failure> {
+    let call = call_for(&event.kind, event.id, &event.payload).map_err(|e| Failure::Permanent {
+        error: e.to_string(),
+    })?;
+    let state = Arc::new(StagedState::new(host.store.clone()));
+    let audit = Arc::new(InvocationAudit::for_event(Some(event.id)));
+    let journal = Arc::new(SqlJournal::new(host.store.clone(), event.id));
+    let prepared = host
+        .tenancy
+        .prepare(
+            &host.runtime,
+            &event.tenant_id,
+            &event.plugin_id,
+            Handles {
+                state: state.clone(),
+                audit: audit.clone(),
+                journal: Some(journal),
+                event_id: Some(event_ref(event.id)),
+                lever: true,
+            },
+        )
+        .await
+        .map_err(tenancy_failure)?;
+    let invoked = Instant::now();
+    let result = host
+        .runtime
+        .invoke(&prepared.plugin, prepared.ctx, call)
+        .await;
+    metrics::histogram!(m::INVOCATION_SECONDS,
+        "plugin" => event.plugin_id.clone(), "kind" => event.kind.clone())
+    .record(invoked.elapsed().as_secs_f64());
+    let entries = audit.take();
+    if !entries.is_empty()
+        && let Err(e) = host.store.audit_append_many(&entries).await
+    {
+        tracing::warn!(error = %e, lost = entries.len(), "could not write the audit trail of an invocation");
+    }
+    match result {
+        Ok(CallOutput::Handled(Ok(()))) | Ok(CallOutput::ActionResult(Ok(_))) => Ok(state.writes()),
+        Ok(CallOutput::Handled(Err(e))) | Ok(CallOutput::ActionResult(Err(e))) => {
+            Err(classify_plugin_error(&e))
+        }
+        Ok(other) => Err(Failure::Permanent {
+            error: format!("the plugin answered an event with {other:?} (host bug)"),
+        }),
+        Err(e) => {
+            if matches!(
+                e,
+                InvocationError::CpuBudgetExceeded { .. }
+                    | InvocationError::MemoryLimitExceeded { .. }
+            ) {
+                metrics::counter!(m::LIMIT_KILLS_TOTAL, "plugin" => event.plugin_id.clone())
+                    .increment(1);
+            }
+            Err(classify_invocation_error(&e))
+        }
+    }
+}
+
+fn tenancy_failure(e: TenancyError) -> Failure {
+    // Not installed, disabled, no credential, plugin not loaded: an admin or operator has to
+    // act, and they may: retry with backoff, so fixing it in time lets the event through;
+    // otherwise it ends in the dead letter queue with this message.
+    Failure::Transient {
+        error: e.to_string(),
+        retry_after: None,
+    }
+}
+
+/// A worker: claims and runs events until `shutdown`; finishes the event in hand first.
+pub(crate) async fn worker_loop(
+    host: Arc<HostInner>,
+    worker_id: String,
+    shutdown: CancellationToken,
+) {
+    let lease = host.lease();
+    tracing::debug!(worker = %worker_id, "worker started");
+    while !shutdown.is_cancelled() {
+        match host.store.claim_next(&worker_id, lease).await {
+            Ok(Some(event)) => {
+                if let Err(e) = process(&host, event).await {
+                    // The outcome could not be recorded: the lease expires and the event runs
+                    // again, answered from its journal.
+                    tracing::error!(worker = %worker_id, error = %e, "could not record an event's outcome");
+                    pause(&host, &shutdown).await;
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = host.wake.notified() => {}
+                    _ = tokio::time::sleep(host.config.poll_interval) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(worker = %worker_id, error = %e, "could not claim events; is the database reachable?");
+                pause(&host, &shutdown).await;
+            }
+        }
+    }
+    tracing::debug!(worker = %worker_id, "worker stopped");
+}
+
+async fn pause(host: &HostInner, shutdown: &CancellationToken) {
+    tokio::select! {
+        _ = tokio::time::sleep(host.config.poll_interval.max(Duration::from_millis(500))) => {}
+        _ = shutdown.cancelled() => {}
+    }
+}
+
+/// Puts events whose worker vanished (lease expired) back in the queue.
+pub(crate) async fn reaper_loop(host: Arc<HostInner>, shutdown: CancellationToken) {
+    let every = (host.lease() / 4).max(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        match host.store.requeue_expired(now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(events = n, "requeued events whose worker stopped answering");
+                host.wake.notify_waiters();
+            }
+            Err(e) => tracing::error!(error = %e, "could not requeue expired events"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_honours_retry_after() {
+        let policy = RetryPolicy {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        };
+        let first = policy.delay(1, None);
+        assert!(first >= Duration::from_millis(750) && first <= Duration::from_millis(1250));
+        let fourth = policy.delay(4, None);
+        assert!(fourth >= Duration::from_secs(6) && fourth <= Duration::from_secs(10));
+        assert!(policy.delay(40, None) <= Duration::from_secs(75));
+        assert!(policy.delay(1, Some(Duration::from_secs(30))) >= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn plugin_errors_split_into_transient_and_permanent() {
+        assert!(matches!(
+            classify_plugin_error(&PluginError::RateLimited(Some(1500))),
+            Failure::Transient { retry_after: Some(d), .. } if d == Duration::from_millis(1500)
+        ));
+        assert!(matches!(
+            classify_plugin_error(&PluginError::Unavailable("down".into())),
+            Failure::Transient { .. }
+        ));
+        for permanent in [
+            PluginError::Invalid("bad".into()),
+            PluginError::Forbidden("create opportunity".into()),
+            PluginError::NotFound("x".into()),
+        ] {
+            assert!(matches!(
+                classify_plugin_error(&permanent),
+                Failure::Permanent { .. }
+            ));
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Plugin components on this host: install (compile, record the version in the store, keep the
+//! bytes content-addressed on disk) and, on start, load every recorded version again.
+
+use fulcrum_runtime::{InstallError, PluginVersion};
+use fulcrum_store::StoreError;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::HostInner;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PluginInstallError {
+    #[error(transparent)]
+    Component(#[from] InstallError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "cannot keep the component at {path}: {error}; check the components directory is writable"
+    )]
+    Disk {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+fn component_path(host: &HostInner, sha256: &str) -> PathBuf {
+    host.config.components_dir.join(format!("{sha256}.wasm"))
+}
+
+pub(crate) async fn install(
+    host: &HostInner,
+    bytes: Vec<u8>,
+) -> Result<Arc<PluginVersion>, PluginInstallError> {
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let path = component_path(host, &sha256);
+    let plugin = host.runtime.install(bytes.clone()).await?;
+    let manifest = serde_json::to_value(plugin.manifest()).unwrap_or_default();
+    host.store
+        .record_plugin(
+            plugin.id(),
+            &plugin.version().to_string(),
+            &sha256,
+            &manifest,
+        )
+        .await?;
+    if !path.exists() {
+        write_atomically(&path, &bytes)
+            .await
+            .map_err(|error| PluginInstallError::Disk {
+                path: path.clone(),
+                error,
+            })?;
+    }
+    for tenant in host.store.list_tenants().await? {
+        if host
+            .store
+            .get_installation(&tenant.id, plugin.id())
+            .await?
+            .is_some()
+        {
+            crate::scheduler::sync_installation(host, &tenant.id, plugin.id()).await?;
+        }
+    }
+    Ok(plugin)
+}
+
+async fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let partial = path.with_extension("partial");
+    tokio::fs::write(&partial, bytes).await?;
+    tokio::fs::rename(&partial, path).await
+}
+
+pub(crate) async fn load_recorded(host: &HostInner) -> Result<usize, PluginInstallError> {
+    let mut loaded = 0;
+    for recorded in host.store.list_plugins().await? {
+        let path = component_path(host, &recorded.component_sha256);
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::warn!(
+                    plugin = %recorded.id, version = %recorded.version, path = %path.display(), %error,
+                    "a recorded plugin version has no component on this host; install it again"
+                );
+                continue;
+            }
+        };
+        match host.runtime.install(bytes).await {
+            Ok(_) => loaded += 1,
+            Err(error) => tracing::warn!(
+                plugin = %recorded.id, version = %recorded.version, %error,
+                "a recorded plugin version failed to load"
+            ),
+        }
+    }
+    Ok(loaded)
+}

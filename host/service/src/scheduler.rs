@@ -1,0 +1,161 @@
+//! Schedules: each plugin declares its periodic jobs (name, default period); an installation
+//! may change a period or switch a job off. The store keeps one row per tenant × plugin ×
+//! schedule with its next due time; any worker may fire a due row, and a compare-and-set on
+//! that time makes exactly one of them win. After downtime a schedule fires once and then
+//! continues on its grid: no storm of missed runs.
+
+use fulcrum_store::{NewEvent, now_ms};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use crate::HostInner;
+use crate::event_payload::{StoredScheduledRun, kind};
+
+/// Shortest period an override may set.
+pub const MIN_PERIOD: Duration = Duration::from_secs(1);
+
+/// An installation's override for one schedule: `{"every_seconds": N}`, `{"enabled": false}`,
+/// or just `N` (seconds).
+fn period_of(overrides: &Value, name: &str, default_seconds: u32) -> Option<Duration> {
+    let default = Duration::from_secs(u64::from(default_seconds));
+    let period = match overrides.get(name) {
+        None => default,
+        Some(Value::Number(n)) => n.as_u64().map_or(default, Duration::from_secs),
+        Some(Value::Object(o)) => {
+            if o.get("enabled").and_then(Value::as_bool) == Some(false) {
+                return None;
+            }
+            o.get("every_seconds")
+                .and_then(Value::as_u64)
+                .map_or(default, Duration::from_secs)
+        }
+        Some(_) => default,
+    };
+    Some(period.max(MIN_PERIOD))
+}
+
+/// Brings the stored schedules of one installation in line with its plugin's manifest, its
+/// overrides and whether it is enabled. A newly enabled schedule is due at once.
+pub(crate) async fn sync_installation(
+    host: &HostInner,
+    tenant_id: &str,
+    plugin_id: &str,
+) -> Result<(), fulcrum_store::StoreError> {
+    let installation = host.store.get_installation(tenant_id, plugin_id).await?;
+    let plugin = host.runtime.active(plugin_id);
+    let mut keep = Vec::new();
+    if let (Some(installation), Some(plugin)) = (installation, plugin)
+        && installation.enabled
+    {
+        let now = now_ms();
+        for schedule in &plugin.manifest().schedules {
+            let Some(period) = period_of(
+                &installation.schedule_overrides,
+                &schedule.name,
+                schedule.every_seconds,
+            ) else {
+                continue;
+            };
+            let every_ms = i64::try_from(period.as_millis()).unwrap_or(i64::MAX);
+            host.store
+                .upsert_schedule(tenant_id, plugin_id, &schedule.name, every_ms, now)
+                .await?;
+            keep.push(schedule.name.clone());
+        }
+    }
+    host.store
+        .delete_schedules_except(tenant_id, plugin_id, &keep)
+        .await?;
+    Ok(())
+}
+
+/// Fires every schedule due at `now` that no other worker fired first; returns how many this
+/// call fired.
+pub(crate) async fn fire_due(
+    host: &HostInner,
+    now: i64,
+) -> Result<usize, fulcrum_store::StoreError> {
+    let mut fired = 0;
+    loop {
+        let due = host.store.due_schedules(now, 100).await?;
+        if due.is_empty() {
+            return Ok(fired);
+        }
+        // Each due row is either fired here or was fired by another worker; either way it is
+        // no longer due, so this loop ends.
+        for schedule in due {
+            let event = NewEvent {
+                tenant_id: schedule.tenant_id.clone(),
+                plugin_id: schedule.plugin_id.clone(),
+                kind: kind::SCHEDULE.to_owned(),
+                // Runs of one schedule never overlap: the next waits for the previous.
+                subject_key: format!("schedule:{}", schedule.name),
+                payload: serde_json::to_value(StoredScheduledRun {
+                    name: schedule.name.clone(),
+                    scheduled_at: schedule.next_fire_at,
+                })
+                .unwrap_or_default(),
+                dedupe_key: Some(format!(
+                    "schedule:{}:{}",
+                    schedule.name, schedule.next_fire_at
+                )),
+            };
+            if host
+                .store
+                .fire_schedule(&schedule, now, &event)
+                .await?
+                .is_some()
+            {
+                fired += 1;
+                tracing::debug!(
+                    tenant = %schedule.tenant_id, plugin = %schedule.plugin_id,
+                    schedule = %schedule.name, due = schedule.next_fire_at,
+                    "schedule fired"
+                );
+                metrics::counter!(crate::metrics_names::SCHEDULE_FIRES_TOTAL,
+                    "plugin" => schedule.plugin_id.clone())
+                .increment(1);
+            }
+        }
+        if fired > 0 {
+            host.wake.notify_waiters();
+        }
+    }
+}
+
+pub(crate) async fn scheduler_loop(host: Arc<HostInner>, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = fire_due(&host, now_ms()).await {
+            tracing::error!(error = %e, "could not fire due schedules; will try again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(host.config.scheduler_tick) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn overrides_change_or_switch_off_a_period() {
+        let none = json!({});
+        assert_eq!(
+            period_of(&none, "sync", 900),
+            Some(Duration::from_secs(900))
+        );
+        let o = json!({"sync": {"every_seconds": 60}, "poll": {"enabled": false}, "tick": 5});
+        assert_eq!(period_of(&o, "sync", 900), Some(Duration::from_secs(60)));
+        assert_eq!(period_of(&o, "poll", 900), None);
+        assert_eq!(period_of(&o, "tick", 900), Some(Duration::from_secs(5)));
+        assert_eq!(
+            period_of(&json!({"tick": 0}), "tick", 900),
+            Some(MIN_PERIOD)
+        );
+    }
+}

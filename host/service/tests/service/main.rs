@@ -1,0 +1,11 @@
+//! End-to-end tests of the host: real components, the Lever sandbox over HTTP, real SQLite and
+//! PostgreSQL (each test runs on both; PostgreSQL is skipped loudly when absent, unless
+//! FULCRUM_REQUIRE_POSTGRES=1).
+
+mod world;
+
+mod exactly_once;
+mod ingress;
+mod isolation;
+mod pipeline;
+mod scheduler;

@@ -1,0 +1,284 @@
+//! A running host for one test: a fresh database (SQLite file or PostgreSQL database), the
+//! real Lever sandbox over HTTP, the real `well_behaved` component, workers, scheduler, and the
+//! HTTP app on 127.0.0.1:0.
+
+use fulcrum_runtime::{Runtime, RuntimeConfig};
+use fulcrum_service::{Host, HostConfig, LeverDefaults, RetryPolicy};
+use fulcrum_store::test_support::TestDatabase;
+use fulcrum_store::{CredentialKind, EventCounts, Installation, LeverSettings, Store};
+use lever_client::ClientConfig;
+use lever_sandbox::{KeySpec, Sandbox, SandboxConfig, SeedSpec};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub const TENANT: &str = "acme";
+pub const PLUGIN: &str = "well-behaved";
+/// The fixture's vendor secret (it compares `x-fixture-signature` with it).
+pub const VENDOR_SECRET: &str = "vendor-s3cret-0f9a7c";
+
+pub fn runtime_config() -> RuntimeConfig {
+    let mut c = RuntimeConfig {
+        cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache"),
+        ..RuntimeConfig::default()
+    };
+    c.limits.wall_clock_timeout = Duration::from_secs(10);
+    c.pool.total_component_instances = 32;
+    c.pool.total_core_instances = 320;
+    c.pool.total_memories = 64;
+    c.pool.total_tables = 128;
+    c.pool.total_stacks = 32;
+    c.pool.max_unused_warm_slots = 8;
+    c
+}
+
+pub fn host_config() -> HostConfig {
+    HostConfig {
+        node_id: format!("test-{:08x}", rand::random::<u32>()),
+        workers: 4,
+        lease: Duration::from_secs(30),
+        poll_interval: Duration::from_millis(50),
+        scheduler_tick: Duration::from_millis(100),
+        retry: RetryPolicy {
+            base: Duration::from_millis(50),
+            max: Duration::from_millis(400),
+        },
+        components_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("service-components"),
+        ..HostConfig::default()
+    }
+}
+
+pub struct World {
+    pub sandbox: Sandbox,
+    pub host: Host,
+    pub store: Store,
+    pub api_key: String,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+pub struct Options {
+    pub sandbox: SandboxConfig,
+    pub host: HostConfig,
+    pub lever_client: ClientConfig,
+    pub start_workers: bool,
+}
+
+impl Options {
+    pub fn new() -> Self {
+        Options {
+            sandbox: SandboxConfig {
+                seed: SeedSpec::new(7, 3, 0),
+                rate_limit: false,
+                ..SandboxConfig::default()
+            },
+            host: host_config(),
+            lever_client: ClientConfig::new("http://127.0.0.1:1/v1").unwrap(),
+            start_workers: true,
+        }
+    }
+}
+
+impl World {
+    pub async fn start(db: &TestDatabase) -> World {
+        Self::start_with(db, Options::new()).await
+    }
+
+    pub async fn start_with(db: &TestDatabase, options: Options) -> World {
+        let sandbox = Sandbox::start(options.sandbox, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("sandbox starts");
+        let api_key = sandbox.issue_api_key(KeySpec::all("fulcrum-service-tests"));
+        let store = db.open().await;
+        let runtime = Runtime::new(runtime_config()).expect("runtime");
+        let mut client = options.lever_client;
+        client.base_url = sandbox.api_url().parse().unwrap();
+        let host = Host::new(
+            store.clone(),
+            runtime,
+            LeverDefaults {
+                client,
+                acting_user_id: None,
+            },
+            None,
+            options.host,
+        );
+        host.install_plugin(read(fulcrum_plugin_artifacts::WELL_BEHAVED))
+            .await
+            .expect("fixture installs");
+        let world = World {
+            sandbox,
+            host,
+            store,
+            api_key,
+            addr: "127.0.0.1:0".parse().unwrap(),
+            http: reqwest::Client::new(),
+            shutdown: CancellationToken::new(),
+            tasks: JoinSet::new(),
+        };
+        world.add_tenant(TENANT).await;
+        let mut world = world;
+        if options.start_workers {
+            world.tasks = world.host.spawn(world.shutdown.clone()).await.unwrap();
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        world.addr = listener.local_addr().unwrap();
+        let app = fulcrum_service::app(world.host.clone());
+        let stop = world.shutdown.clone();
+        world.tasks.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+                .unwrap();
+        });
+        world
+    }
+
+    /// A tenant connected to the sandbox with the fixture installed, enabled, every requested
+    /// permission approved and the vendor secret set.
+    pub async fn add_tenant(&self, tenant: &str) {
+        self.store
+            .create_tenant(tenant, &format!("{tenant} Inc."))
+            .await
+            .unwrap();
+        self.store
+            .set_lever_credential(
+                tenant,
+                CredentialKind::ApiKey,
+                &SecretString::from(self.api_key.clone()),
+            )
+            .await
+            .unwrap();
+        self.store
+            .set_lever_settings(
+                tenant,
+                &LeverSettings {
+                    base_url: Some(self.sandbox.api_url()),
+                    acting_user_id: Some(self.sandbox.default_user_id()),
+                },
+            )
+            .await
+            .unwrap();
+        let plugin = self.host.runtime().active(PLUGIN).unwrap();
+        let approved: Vec<&str> = plugin
+            .requested_permissions()
+            .iter()
+            .map(|p| p.as_str())
+            .collect();
+        self.store
+            .upsert_installation(&Installation {
+                tenant_id: tenant.into(),
+                plugin_id: PLUGIN.into(),
+                enabled: true,
+                approved_permissions: json!(approved),
+                config: json!({}),
+                // Tests that want the fixture's "tick" schedule switch it on themselves.
+                schedule_overrides: json!({"tick": {"enabled": false}}),
+                updated_at: 0,
+            })
+            .await
+            .unwrap();
+        self.store
+            .set_secret(
+                tenant,
+                PLUGIN,
+                "api-token",
+                &SecretString::from(VENDOR_SECRET.to_owned()),
+            )
+            .await
+            .unwrap();
+        self.host.sync_schedules(tenant, PLUGIN).await.unwrap();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs a vendor event to the ingress, signed as the fixture expects.
+    pub async fn post_event(
+        &self,
+        tenant: &str,
+        body: &Value,
+        idempotency_key: Option<&str>,
+        subject: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url(&format!("/ingress/{tenant}/{PLUGIN}/events")))
+            .header("content-type", "application/json")
+            .header("x-fixture-signature", VENDOR_SECRET)
+            .body(body.to_string());
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        if let Some(subject) = subject {
+            request = request.header("fulcrum-subject", subject);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn counts(&self) -> EventCounts {
+        self.store.count_events(None).await.unwrap()
+    }
+
+    /// Waits until no event is queued or running (panics after `limit`).
+    pub async fn settle(&self, limit: Duration) -> EventCounts {
+        let started = Instant::now();
+        loop {
+            let counts = self.counts().await;
+            if counts.queued == 0 && counts.running == 0 {
+                return counts;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "events did not settle in {limit:?}: {counts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Opportunities in the sandbox with this e-mail.
+    pub fn opportunities_with_email(&self, email: &str) -> Vec<lever_client::Opportunity> {
+        self.sandbox.read(|db| {
+            db.opportunities()
+                .filter(|o| o.emails.iter().any(|e| e == email))
+                .cloned()
+                .collect()
+        })
+    }
+
+    pub fn note_count(&self, opportunity_id: &str) -> usize {
+        self.sandbox.read(|db| db.notes(opportunity_id).len())
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+        self.sandbox.shutdown().await;
+    }
+}
+
+pub fn read(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("read {path}: {e}"))
+}
+
+/// The fixture's "create" vendor event.
+pub fn create_event(n: usize, note: bool) -> Value {
+    let mut body = json!({
+        "op": "create",
+        "name": format!("Candidate {n}"),
+        "email": format!("candidate-{n}@example.com"),
+    });
+    if note {
+        body["note"] = json!(format!("Applied through the vendor (event {n})"));
+    }
+    body
+}
