@@ -211,7 +211,7 @@ async fn killing_the_host_loses_and_doubles_nothing() {
                 let email = format!("crash-{n}@example.com");
                 let found: Vec<_> = lever
                     .opportunities()
-                    .filter(|o| o.emails.iter().any(|e| *e == email))
+                    .filter(|o| o.emails.contains(&email))
                     .collect();
                 match found.len() {
                     0 => lost.push(n),

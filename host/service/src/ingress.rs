@@ -32,6 +32,8 @@ use crate::{Host, metrics_names as m};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const SUBJECT_HEADER: &str = "fulcrum-subject";
+/// Headers never stored with an event.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
 /// Longest `Idempotency-Key` / `Fulcrum-Subject` accepted.
 const MAX_KEY_LEN: usize = 200;
 
@@ -140,14 +142,19 @@ async fn accept_inner(
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect();
-    let stored = StoredVendorRequest::new(
-        method.as_str(),
-        &format!("/{path}"),
-        query.as_deref().unwrap_or(""),
-        header_pairs,
-        &body,
-        received_at,
-    );
+    // What is stored (and handed to the event handler later) leaves out credentials the
+    // vendor may have sent; the plugin sees them once, in `verify-vendor-request`.
+    let stored_headers: Vec<(String, String)> = header_pairs
+        .iter()
+        .filter(|(name, _)| !CREDENTIAL_HEADERS.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    let path = format!("/{path}");
+    let query = query.unwrap_or_default();
+    let method = method.as_str();
+    let checked = StoredVendorRequest::new(method, &path, &query, header_pairs, &body, received_at);
+    let stored =
+        StoredVendorRequest::new(method, &path, &query, stored_headers, &body, received_at);
 
     // The plugin checks the vendor's signature with the installation's secret. It may only
     // read config and log here (the runtime enforces that).
@@ -180,7 +187,7 @@ async fn accept_inner(
             }
             other => ApiError::unavailable("could not load the installation", other),
         })?;
-    let request = stored
+    let request = checked
         .to_wit(dedupe_key.clone())
         .map_err(|e| ApiError::internal("vendor request", e))?;
     let verdict = inner

@@ -30,7 +30,9 @@ async fn bad_vendor_requests_are_refused_and_nothing_is_stored() {
         let world = World::start(&db).await;
         let ok_body = create_event(1, false).to_string().into_bytes();
         let path = format!("/ingress/{TENANT}/{PLUGIN}/events");
-        let cases: Vec<(&str, String, &str, &str, Vec<u8>, u16, &str)> = vec![
+        // (what, path, content type, signature, body, expected status, words in the message)
+        type Case<'a> = (&'a str, String, &'a str, &'a str, Vec<u8>, u16, &'a str);
+        let cases: Vec<Case<'_>> = vec![
             (
                 "wrong signature",
                 path.clone(),
