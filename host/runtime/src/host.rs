@@ -335,7 +335,8 @@ pub(crate) fn error_kind(error: &PluginError) -> &'static str {
     }
 }
 
-pub(crate) fn describe_error(error: &PluginError) -> String {
+/// The WIT error as one line, e.g. `invalid: no email` (logs, audit, dead letters).
+pub fn describe_error(error: &PluginError) -> String {
     match error {
         PluginError::Forbidden(s)
         | PluginError::NotFound(s)

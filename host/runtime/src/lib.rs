@@ -22,6 +22,7 @@ pub mod config;
 mod engine;
 pub mod grants;
 mod host;
+pub use host::describe_error;
 mod invoke;
 pub mod journal;
 pub mod registry;

@@ -40,18 +40,7 @@ impl AuditSink for InvocationAudit {
             AuditOutcome::Failed { error_kind } => ("failed", Some(error_kind.clone())),
         };
         let permission = match record.capability {
-            Capability::Lever => lever_model::Operation::ALL
-                .iter()
-                .find(|op| {
-                    let label = op.label();
-                    // The runtime may append a note, e.g. " (journal)".
-                    record.operation == label
-                        || record
-                            .operation
-                            .strip_prefix(&label)
-                            .is_some_and(|rest| rest.starts_with(' '))
-                })
-                .map(|op| op.permission().as_str().to_owned()),
+            Capability::Lever => permission_of(&record.operation),
             _ => None,
         };
         let detail = serde_json::json!({
@@ -71,4 +60,21 @@ impl AuditSink for InvocationAudit {
             detail: Some(detail.to_string()),
         });
     }
+}
+
+/// The permission behind a Lever audit label ("POST /opportunities", possibly followed by a
+/// note such as " (journal)"), from the operation table, built once.
+fn permission_of(operation: &str) -> Option<String> {
+    static BY_LABEL: std::sync::OnceLock<std::collections::HashMap<String, &'static str>> =
+        std::sync::OnceLock::new();
+    let by_label = BY_LABEL.get_or_init(|| {
+        lever_model::Operation::ALL
+            .iter()
+            .map(|op| (op.label(), op.permission().as_str()))
+            .collect()
+    });
+    let label = operation
+        .split_once(" (")
+        .map_or(operation, |(label, _)| label);
+    by_label.get(label).map(|p| (*p).to_owned())
 }

@@ -142,19 +142,22 @@ async fn accept_inner(
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect();
-    // What is stored (and handed to the event handler later) leaves out credentials the
-    // vendor may have sent; the plugin sees them once, in `verify-vendor-request`.
-    let stored_headers: Vec<(String, String)> = header_pairs
-        .iter()
-        .filter(|(name, _)| !CREDENTIAL_HEADERS.contains(&name.as_str()))
-        .cloned()
-        .collect();
     let path = format!("/{path}");
     let query = query.unwrap_or_default();
-    let method = method.as_str();
-    let checked = StoredVendorRequest::new(method, &path, &query, header_pairs, &body, received_at);
-    let stored =
-        StoredVendorRequest::new(method, &path, &query, stored_headers, &body, received_at);
+    let checked = StoredVendorRequest::new(
+        method.as_str(),
+        &path,
+        &query,
+        header_pairs,
+        &body,
+        received_at,
+    );
+    // What is stored (and handed to the event handler later) leaves out credentials the
+    // vendor may have sent; the plugin sees them once, in `verify-vendor-request`.
+    let mut stored = checked.clone();
+    stored
+        .headers
+        .retain(|(name, _)| !CREDENTIAL_HEADERS.contains(&name.as_str()));
 
     // The plugin checks the vendor's signature with the installation's secret. It may only
     // read config and log here (the runtime enforces that).

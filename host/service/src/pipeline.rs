@@ -80,7 +80,7 @@ enum Failure {
 }
 
 fn classify_plugin_error(e: &PluginError) -> Failure {
-    let error = format!("plugin returned {}", describe(e));
+    let error = format!("plugin returned {}", fulcrum_runtime::describe_error(e));
     match e {
         PluginError::RateLimited(ms) => Failure::Transient {
             error,
@@ -94,19 +94,6 @@ fn classify_plugin_error(e: &PluginError) -> Failure {
         | PluginError::NotFound(_)
         | PluginError::Invalid(_)
         | PluginError::LimitExceeded(_) => Failure::Permanent { error },
-    }
-}
-
-fn describe(e: &PluginError) -> String {
-    match e {
-        PluginError::Forbidden(s) => format!("forbidden: {s}"),
-        PluginError::NotFound(s) => format!("not-found: {s}"),
-        PluginError::Invalid(s) => format!("invalid: {s}"),
-        PluginError::RateLimited(Some(ms)) => format!("rate-limited: retry after {ms} ms"),
-        PluginError::RateLimited(None) => "rate-limited".to_owned(),
-        PluginError::Unavailable(s) => format!("unavailable: {s}"),
-        PluginError::VendorError(s) => format!("vendor-error: {s}"),
-        PluginError::LimitExceeded(s) => format!("limit-exceeded: {s}"),
     }
 }
 
