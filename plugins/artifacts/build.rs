@@ -55,6 +55,7 @@ const fn connector(name: &'static str, package: &'static str, dir: &'static str)
 const ARTIFACTS: &[Artifact] = &[
     fixture("well_behaved", &["well_behaved"]),
     fixture("well_behaved_v2", &["well_behaved_v2"]),
+    fixture("well_behaved_twin", &["well_behaved_twin"]),
     fixture("infinite_loop", &["infinite_loop"]),
     fixture("memory_bomb", &["memory_bomb"]),
     fixture("deep_recursion", &["deep_recursion"]),

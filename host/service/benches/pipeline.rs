@@ -57,6 +57,11 @@ async fn main() {
     on_each_backend(move |db| async move {
         let mut options = Options::new();
         options.host.workers = 8;
+        // One tenant × one plugin: let it use every worker.
+        options.host.max_running_per_installation = 8;
+        // Lever's own budget (10 req/s per key) would measure the limiter, not the host.
+        options.lever_client.rate_per_second = 1_000_000;
+        options.lever_client.burst = 1_000_000;
         let world = World::start_with(&db, options).await;
         // Warm up: compile cache, connections.
         world.post_event(TENANT, &create_event(usize::MAX, false), None, None).await;

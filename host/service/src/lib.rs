@@ -48,6 +48,9 @@ pub struct HostConfig {
     /// crash) go straight back to the queue.
     pub node_id: String,
     pub workers: usize,
+    /// At most this many events of one tenant × plugin run at once (at least 1), so one
+    /// plugin's backlog leaves workers free for the others' events.
+    pub max_running_per_installation: usize,
     /// How long a claimed event is reserved for its worker before the reaper requeues it.
     /// At least twice the runtime's wall-clock limit.
     pub lease: Duration,
@@ -65,6 +68,7 @@ impl Default for HostConfig {
         HostConfig {
             node_id: "node-1".into(),
             workers: 8,
+            max_running_per_installation: 4,
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_millis(500),
             scheduler_tick: Duration::from_secs(1),
@@ -91,6 +95,20 @@ pub(crate) struct HostInner {
 }
 
 impl HostInner {
+    /// Claims the next due event for `worker_id`, honouring the per-installation cap.
+    pub(crate) async fn claim(
+        &self,
+        worker_id: &str,
+    ) -> Result<Option<fulcrum_store::Event>, StoreError> {
+        let cap = self
+            .config
+            .max_running_per_installation
+            .clamp(1, u32::MAX as usize) as u32;
+        self.store
+            .claim_next_capped(worker_id, self.lease(), cap)
+            .await
+    }
+
     pub(crate) fn lease(&self) -> Duration {
         let wall = self.runtime.config().limits.wall_clock_timeout;
         self.config.lease.max(wall * 2)
@@ -168,12 +186,7 @@ impl Host {
 
     /// Claims and runs one due event as worker `worker_id`, if there is one.
     pub async fn run_one(&self, worker_id: &str) -> Result<Option<(i64, Outcome)>, StoreError> {
-        let Some(event) = self
-            .inner
-            .store
-            .claim_next(worker_id, self.inner.lease())
-            .await?
-        else {
+        let Some(event) = self.inner.claim(worker_id).await? else {
             return Ok(None);
         };
         let id = event.id;

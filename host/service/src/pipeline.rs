@@ -238,10 +238,9 @@ pub(crate) async fn worker_loop(
     worker_id: String,
     shutdown: CancellationToken,
 ) {
-    let lease = host.lease();
     tracing::debug!(worker = %worker_id, "worker started");
     while !shutdown.is_cancelled() {
-        match host.store.claim_next(&worker_id, lease).await {
+        match host.claim(&worker_id).await {
             Ok(Some(event)) => {
                 if let Err(e) = process(&host, event).await {
                     // The outcome could not be recorded: the lease expires and the event runs

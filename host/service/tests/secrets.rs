@@ -32,8 +32,14 @@ fn logs() -> &'static Captured {
     LOGS.get_or_init(|| {
         let captured = Captured::default();
         let writer = captured.clone();
+        // Everything at TRACE except the code generator's internals (cranelift, regalloc),
+        // which never see a secret and would log gigabytes while compiling the component.
+        let filter = tracing_subscriber::EnvFilter::new(
+            "trace,cranelift_codegen=info,cranelift_frontend=info,regalloc2=info,\
+             wasmtime_cranelift=info,cranelift_entity=info,wasmtime_environ=info",
+        );
         tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
+            .with_env_filter(filter)
             .with_writer(move || writer.clone())
             .init();
         captured

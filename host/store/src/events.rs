@@ -262,6 +262,9 @@ const CLAIM_SQLITE: &str = concat!(
                SELECT 1 FROM events p
                WHERE p.tenant_id = e.tenant_id AND p.plugin_id = e.plugin_id
                  AND p.subject_key = e.subject_key AND p.id < e.id AND p.status <> 'done')
+           AND (SELECT count(*) FROM events r
+                WHERE r.tenant_id = e.tenant_id AND r.plugin_id = e.plugin_id
+                  AND r.status = 'running') < $4
          ORDER BY e.next_attempt_at, e.id LIMIT 1)
      RETURNING ",
     event_columns!()
@@ -278,6 +281,9 @@ const CLAIM_POSTGRES: &str = concat!(
                SELECT 1 FROM events p
                WHERE p.tenant_id = e.tenant_id AND p.plugin_id = e.plugin_id
                  AND p.subject_key = e.subject_key AND p.id < e.id AND p.status <> 'done')
+           AND (SELECT count(*) FROM events r
+                WHERE r.tenant_id = e.tenant_id AND r.plugin_id = e.plugin_id
+                  AND r.status = 'running') < $4
          ORDER BY e.next_attempt_at, e.id LIMIT 1
          FOR UPDATE SKIP LOCKED)
      RETURNING ",
@@ -379,6 +385,20 @@ impl Store {
         self.claim_next_at(worker, now_ms(), lease).await
     }
 
+    /// [`Store::claim_next`], passing over the events of any tenant × plugin that already has
+    /// `per_installation` events running. With several workers this keeps one plugin's
+    /// backlog (a full sync, a burst of webhooks) from holding every worker while another
+    /// plugin's events wait behind it in the queue.
+    pub async fn claim_next_capped(
+        &self,
+        worker: &str,
+        lease: Duration,
+        per_installation: u32,
+    ) -> Result<Option<Event>> {
+        self.claim_at(worker, now_ms(), lease, per_installation.max(1).into())
+            .await
+    }
+
     /// [`Store::claim_next`] as if the clock read `now` (unix ms); the lease runs to
     /// `now + lease`.
     pub async fn claim_next_at(
@@ -386,6 +406,16 @@ impl Store {
         worker: &str,
         now: i64,
         lease: Duration,
+    ) -> Result<Option<Event>> {
+        self.claim_at(worker, now, lease, i64::MAX).await
+    }
+
+    async fn claim_at(
+        &self,
+        worker: &str,
+        now: i64,
+        lease: Duration,
+        per_installation: i64,
     ) -> Result<Option<Event>> {
         let lease_until = lease_deadline(now, lease);
         let row = match &self.pool {
@@ -397,6 +427,7 @@ impl Store {
                     .bind(worker)
                     .bind(now)
                     .bind(lease_until)
+                    .bind(per_installation)
                     .fetch_optional(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -407,6 +438,7 @@ impl Store {
                     .bind(worker)
                     .bind(now)
                     .bind(lease_until)
+                    .bind(per_installation)
                     .fetch_optional(pool)
                     .await?
             }

@@ -69,17 +69,20 @@ struct MigrationSet {
     init: &'static str,
     queue_and_schedules: &'static str,
     tenant_lever_settings: &'static str,
+    lane_index: &'static str,
 }
 
 const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/sqlite/0001_init.sql"),
     queue_and_schedules: include_str!("../migrations/sqlite/0002_queue_and_schedules.sql"),
     tenant_lever_settings: include_str!("../migrations/sqlite/0003_tenant_lever_settings.sql"),
+    lane_index: include_str!("../migrations/sqlite/0004_lane_index.sql"),
 };
 const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/postgres/0001_init.sql"),
     queue_and_schedules: include_str!("../migrations/postgres/0002_queue_and_schedules.sql"),
     tenant_lever_settings: include_str!("../migrations/postgres/0003_tenant_lever_settings.sql"),
+    lane_index: include_str!("../migrations/postgres/0004_lane_index.sql"),
 };
 
 /// Errors from the store.
@@ -219,6 +222,7 @@ fn migrations(set: &MigrationSet) -> Vec<Migration> {
         (1, "init", set.init),
         (2, "queue and schedules", set.queue_and_schedules),
         (3, "tenant lever settings", set.tenant_lever_settings),
+        (4, "lane index", set.lane_index),
     ];
     files
         .into_iter()

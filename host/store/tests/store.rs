@@ -120,7 +120,7 @@ async fn migrations_are_idempotent() {
                 .await
                 .unwrap(),
         };
-        assert_eq!(applied, 3);
+        assert_eq!(applied, 4);
         again.close().await;
     })
     .await;
@@ -557,6 +557,65 @@ async fn events_are_claimed_in_order_per_subject() {
             s.complete_event(a1).await,
             Err(StoreError::Conflict(_))
         ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn capped_claims_pass_over_a_busy_installation() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        // Plugin "p" has a backlog of independent events; "q" has one, queued last.
+        let mut backlog = Vec::new();
+        for n in 0..4 {
+            let e = event("t1", &format!("cand-{n}"), n);
+            backlog.push(s.enqueue_event(&e).await.unwrap().id);
+        }
+        let q = s.enqueue_event(&keyed("t1", "q", None)).await.unwrap().id;
+
+        // Two of "p" may run at once: the third claim skips the rest of p's backlog.
+        assert_eq!(
+            s.claim_next_capped("w1", LEASE, 2)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            backlog[0]
+        );
+        assert_eq!(
+            s.claim_next_capped("w2", LEASE, 2)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            backlog[1]
+        );
+        assert_eq!(
+            s.claim_next_capped("w3", LEASE, 2)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            q
+        );
+        assert!(s.claim_next_capped("w4", LEASE, 2).await.unwrap().is_none());
+
+        // A finished event frees its installation's slot.
+        s.complete_event(backlog[0]).await.unwrap();
+        assert_eq!(
+            s.claim_next_capped("w4", LEASE, 2)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            backlog[2]
+        );
+        // The uncapped claim ignores the limit.
+        assert_eq!(
+            s.claim_next("w5", LEASE).await.unwrap().unwrap().id,
+            backlog[3]
+        );
     })
     .await;
 }

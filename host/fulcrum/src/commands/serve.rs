@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Event workers in this process.
     #[arg(long, default_value_t = 8)]
     pub workers: usize,
+    /// At most this many events of one tenant's plugin run at once, so one plugin's backlog
+    /// cannot hold every worker.
+    #[arg(long, default_value_t = 4)]
+    pub max_running_per_plugin: usize,
     /// This process's name among hosts sharing the database (events it held before a crash
     /// are requeued when it starts again).
     #[arg(long, default_value = "node-1", env = "FULCRUM_NODE_ID")]
@@ -91,6 +95,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.workers == 0 {
         bail!("--workers must be at least 1");
     }
+    if args.max_running_per_plugin == 0 {
+        bail!("--max-running-per-plugin must be at least 1");
+    }
     let key = master_key(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("could not create the data dir {}", args.data_dir.display()))?;
@@ -125,6 +132,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = HostConfig {
         node_id: args.node_id.clone(),
         workers: args.workers,
+        max_running_per_installation: args.max_running_per_plugin,
         retry: RetryPolicy {
             base: Duration::from_millis(args.retry_base_ms),
             ..RetryPolicy::default()

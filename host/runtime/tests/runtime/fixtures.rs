@@ -753,3 +753,45 @@ mod well_behaved_v2 {
         ));
     }
 }
+
+mod well_behaved_twin {
+    use super::*;
+
+    #[tokio::test]
+    async fn is_a_second_plugin_beside_well_behaved_with_its_own_state() {
+        let rt = runtime();
+        let original = install(&rt, artifacts::WELL_BEHAVED).await;
+        let twin = install(&rt, artifacts::WELL_BEHAVED_TWIN).await;
+        assert_eq!(twin.id(), "well-behaved-twin");
+        assert_ne!(original.id(), twin.id());
+        // Installing the twin did not replace the original.
+        assert!(std::sync::Arc::ptr_eq(
+            &rt.active("well-behaved").unwrap(),
+            &original
+        ));
+        // Each plugin's state is its own, even in one tenant.
+        let env = Env::new();
+        let input = json!({"key": "k", "value": "original"});
+        action(&rt, &original, env.ctx(&original), "state", input)
+            .await
+            .unwrap();
+        let input = json!({"key": "k", "value": "twin"});
+        action(&rt, &twin, env.ctx(&twin), "state", input)
+            .await
+            .unwrap();
+        let dump = |plugin: &str| {
+            env.state.dump(&StateScope {
+                tenant_id: "t1".into(),
+                plugin_id: plugin.into(),
+            })
+        };
+        assert_eq!(
+            dump("well-behaved").get("k").map(String::as_str),
+            Some("original")
+        );
+        assert_eq!(
+            dump("well-behaved-twin").get("k").map(String::as_str),
+            Some("twin")
+        );
+    }
+}

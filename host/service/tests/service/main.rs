@@ -5,6 +5,7 @@
 mod world;
 
 mod exactly_once;
+mod fairness;
 mod ingress;
 mod isolation;
 mod pipeline;

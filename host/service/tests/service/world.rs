@@ -165,7 +165,13 @@ impl World {
             )
             .await
             .unwrap();
-        let plugin = self.host.runtime().active(PLUGIN).unwrap();
+        self.enable_plugin(tenant, PLUGIN).await;
+    }
+
+    /// Installs `plugin` (already installed in the host) for `tenant`: enabled, every
+    /// requested permission approved, the vendor secret set, its schedules off.
+    pub async fn enable_plugin(&self, tenant: &str, plugin_id: &str) {
+        let plugin = self.host.runtime().active(plugin_id).unwrap();
         let approved: Vec<&str> = plugin
             .requested_permissions()
             .iter()
@@ -174,7 +180,7 @@ impl World {
         self.store
             .upsert_installation(&Installation {
                 tenant_id: tenant.into(),
-                plugin_id: PLUGIN.into(),
+                plugin_id: plugin_id.into(),
                 enabled: true,
                 approved_permissions: json!(approved),
                 config: json!({}),
@@ -187,13 +193,13 @@ impl World {
         self.store
             .set_secret(
                 tenant,
-                PLUGIN,
+                plugin_id,
                 "api-token",
                 &SecretString::from(VENDOR_SECRET.to_owned()),
             )
             .await
             .unwrap();
-        self.host.sync_schedules(tenant, PLUGIN).await.unwrap();
+        self.host.sync_schedules(tenant, plugin_id).await.unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -208,9 +214,22 @@ impl World {
         idempotency_key: Option<&str>,
         subject: Option<&str>,
     ) -> (u16, Value) {
+        self.post_event_to(PLUGIN, tenant, body, idempotency_key, subject)
+            .await
+    }
+
+    /// [`World::post_event`] to another plugin's ingress.
+    pub async fn post_event_to(
+        &self,
+        plugin_id: &str,
+        tenant: &str,
+        body: &Value,
+        idempotency_key: Option<&str>,
+        subject: Option<&str>,
+    ) -> (u16, Value) {
         let mut request = self
             .http
-            .post(self.url(&format!("/ingress/{tenant}/{PLUGIN}/events")))
+            .post(self.url(&format!("/ingress/{tenant}/{plugin_id}/events")))
             .header("content-type", "application/json")
             .header("x-fixture-signature", VENDOR_SECRET)
             .body(body.to_string());
