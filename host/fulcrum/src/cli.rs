@@ -23,6 +23,20 @@ pub enum Command {
     Sandbox(crate::commands::sandbox::SandboxArgs),
     /// Run the host: vendor ingress, event workers and the scheduler, on SQLite or PostgreSQL.
     Serve(crate::commands::serve::ServeArgs),
+    /// Apply the database migrations and exit (serve and demo also migrate on start).
+    Migrate(crate::commands::migrate::MigrateArgs),
+    /// Inspect, install and list plugin components.
+    #[command(subcommand)]
+    Plugin(crate::commands::plugin::PluginCommand),
+    /// Manage tenants (Lever customers).
+    #[command(subcommand)]
+    Tenant(crate::commands::tenant::TenantCommand),
+    /// Issue admin API bearer tokens (shown once, stored hashed).
+    #[command(subcommand)]
+    Token(crate::commands::token::TokenCommand),
+    /// The demo: the Lever sandbox and the host on embedded SQLite, the connectors installed
+    /// for a demo tenant, a realistic scenario sent through them, and what happened in Lever.
+    Demo(crate::commands::demo::DemoArgs),
     /// Print a new master key (base64 of 32 random bytes) for encrypting credentials and
     /// secrets at rest. Store it in a secret manager; set it as FULCRUM_MASTER_KEY.
     Keygen,

@@ -10,6 +10,11 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Sandbox(args) => fulcrum::commands::sandbox::run(args).await,
         Command::Serve(args) => fulcrum::commands::serve::run(args).await,
+        Command::Migrate(args) => fulcrum::commands::migrate::run(args).await,
+        Command::Plugin(command) => fulcrum::commands::plugin::run(command).await,
+        Command::Tenant(command) => fulcrum::commands::tenant::run(command).await,
+        Command::Token(command) => fulcrum::commands::token::run(command).await,
+        Command::Demo(args) => fulcrum::commands::demo::run(args).await,
         Command::Keygen => fulcrum::commands::keygen::run(),
     }
 }

@@ -12,12 +12,15 @@
 //!   starts the workers, the lease reaper and the scheduler; [`app`] is the HTTP router.
 //! - Exactly-once Lever writes: see `effect_journal` and the runtime's lever capability.
 
+mod admin;
 mod api_error;
 mod audit_trail;
 mod effect_journal;
 pub mod event_payload;
 mod ingress;
+mod lever_webhooks;
 pub mod metrics_names;
+pub mod observability;
 mod pipeline;
 mod plugins;
 mod scheduler;
@@ -230,6 +233,9 @@ pub fn app(host: Host) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .merge(ingress::router())
+        .merge(lever_webhooks::router())
+        .merge(admin::router())
+        .route("/metrics", get(observability::metrics))
         .fallback(|| async {
             ApiError::not_found("no such route; see the README for the host's routes")
         })

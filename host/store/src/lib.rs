@@ -70,6 +70,8 @@ struct MigrationSet {
     queue_and_schedules: &'static str,
     tenant_lever_settings: &'static str,
     lane_index: &'static str,
+    api_tokens: &'static str,
+    lever_webhooks: &'static str,
 }
 
 const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
@@ -77,12 +79,16 @@ const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
     queue_and_schedules: include_str!("../migrations/sqlite/0002_queue_and_schedules.sql"),
     tenant_lever_settings: include_str!("../migrations/sqlite/0003_tenant_lever_settings.sql"),
     lane_index: include_str!("../migrations/sqlite/0004_lane_index.sql"),
+    api_tokens: include_str!("../migrations/sqlite/0005_api_tokens.sql"),
+    lever_webhooks: include_str!("../migrations/sqlite/0006_lever_webhooks.sql"),
 };
 const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/postgres/0001_init.sql"),
     queue_and_schedules: include_str!("../migrations/postgres/0002_queue_and_schedules.sql"),
     tenant_lever_settings: include_str!("../migrations/postgres/0003_tenant_lever_settings.sql"),
     lane_index: include_str!("../migrations/postgres/0004_lane_index.sql"),
+    api_tokens: include_str!("../migrations/postgres/0005_api_tokens.sql"),
+    lever_webhooks: include_str!("../migrations/postgres/0006_lever_webhooks.sql"),
 };
 
 /// Errors from the store.
@@ -223,6 +229,8 @@ fn migrations(set: &MigrationSet) -> Vec<Migration> {
         (2, "queue and schedules", set.queue_and_schedules),
         (3, "tenant lever settings", set.tenant_lever_settings),
         (4, "lane index", set.lane_index),
+        (5, "api tokens", set.api_tokens),
+        (6, "lever webhooks", set.lever_webhooks),
     ];
     files
         .into_iter()

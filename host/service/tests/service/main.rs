@@ -4,9 +4,12 @@
 
 mod world;
 
+mod admin;
 mod exactly_once;
 mod fairness;
 mod ingress;
 mod isolation;
+mod lever_webhooks;
+mod observability;
 mod pipeline;
 mod scheduler;

@@ -1,0 +1,1 @@
+//! (issue 5) tests land with the lever_webhooks work.

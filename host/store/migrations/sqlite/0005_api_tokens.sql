@@ -1,0 +1,2 @@
+-- API bearer tokens (hashed) with roles: written by the admin API work.
+SELECT 1;
