@@ -46,6 +46,7 @@ macro_rules! in_tx {
 
 pub mod crypto;
 mod events;
+mod lever_webhooks;
 mod records;
 mod schedules;
 mod state;
@@ -57,6 +58,7 @@ pub use events::{
     EffectEntry, EffectStatus, Enqueued, Event, EventCounts, EventFilter, EventStatus, FailOutcome,
     JournalBegin, MAX_LIST_EVENTS, NewEvent,
 };
+pub use lever_webhooks::LeverWebhookToken;
 pub use records::{CredentialKind, Installation, LeverCredential, LeverSettings, Plugin, Tenant};
 pub use schedules::{Schedule, next_slot};
 pub use state::{AuditEntry, NewAuditEntry, StateWrite};
