@@ -1,7 +1,11 @@
 # Mirrors the README's quick start.
 
-# The main job: the Lever sandbox with demo data.
-run:
+# The main job: the Lever sandbox and the host, the connectors installed, a scenario run.
+demo:
+    cargo run -p fulcrum -- demo
+
+# The Lever sandbox alone, with demo data and example requests.
+sandbox:
     cargo run -p fulcrum -- sandbox
 
 # All tests.

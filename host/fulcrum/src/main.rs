@@ -6,7 +6,11 @@ use fulcrum::cli::{Cli, Command};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    fulcrum::telemetry::init(cli.log_format);
+    let default_filter = match cli.command {
+        Command::Demo(_) => fulcrum::telemetry::DEMO_FILTER,
+        _ => fulcrum::telemetry::DEFAULT_FILTER,
+    };
+    fulcrum::telemetry::init_with_default(cli.log_format, default_filter);
     match cli.command {
         Command::Sandbox(args) => fulcrum::commands::sandbox::run(args).await,
         Command::Serve(args) => fulcrum::commands::serve::run(args).await,

@@ -3,10 +3,20 @@
 use crate::cli::LogFormat;
 use tracing_subscriber::EnvFilter;
 
+/// Levels when RUST_LOG is unset.
+pub const DEFAULT_FILTER: &str = "warn,fulcrum=info,lever_sandbox=info,lever_client=info";
+/// The demo prints its own progress on stdout: only problems on stderr (its generated master
+/// key is expected there, so that warning is left out).
+pub const DEMO_FILTER: &str = "warn,fulcrum::commands::serve=error";
+
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("warn,fulcrum=info,lever_sandbox=info,lever_client=info")
-    });
+    init_with_default(format, DEFAULT_FILTER);
+}
+
+/// [`init`] with other levels for when RUST_LOG is unset.
+pub fn init_with_default(format: LogFormat, default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

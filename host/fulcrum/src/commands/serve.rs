@@ -14,13 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where the host keeps its data: the SQLite database (unless DATABASE_URL says
-    /// otherwise), uploaded components and the compiled-component cache.
-    #[arg(long, default_value = "fulcrum-data", env = "FULCRUM_DATA_DIR")]
-    pub data_dir: PathBuf,
-    /// `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`; default: SQLite in the data dir.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
     #[arg(long, default_value = "127.0.0.1:8080", env = "FULCRUM_LISTEN")]
     pub listen: SocketAddr,
     /// Lever's API base URL (the local sandbox's, in development).
@@ -52,9 +47,88 @@ pub struct ServeArgs {
     /// Delay after an event's first failure (doubles per further failure).
     #[arg(long, default_value = "2000")]
     pub retry_base_ms: u64,
+}
+
+/// Where the host's data lives and how to unlock it: shared by `serve`, `migrate`, `plugin`
+/// and `tenant`, so every command opens the same store the same way.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Where the host keeps its data: the SQLite database (unless DATABASE_URL says
+    /// otherwise), uploaded components and the compiled-component cache.
+    #[arg(long, default_value = "fulcrum-data", env = "FULCRUM_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`; default: SQLite in the data dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// Demo mode: no master key needed (a generated one is kept in the data dir).
     #[arg(long)]
     pub demo: bool,
+}
+
+impl StoreArgs {
+    /// DATABASE_URL, else the SQLite file in the data dir.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("fulcrum.db").display()
+            )
+        })
+    }
+
+    /// Uploaded components, content-addressed (what `load_recorded_plugins` reads).
+    pub fn components_dir(&self) -> PathBuf {
+        self.data_dir.join("components")
+    }
+
+    /// Precompiled components, so a restart does not compile them again.
+    pub fn component_cache_dir(&self) -> PathBuf {
+        self.data_dir.join("component-cache")
+    }
+
+    /// The master key: FULCRUM_MASTER_KEY / FULCRUM_MASTER_KEY_FILE; in demo mode, a key file
+    /// in the data dir (created on first use).
+    pub fn master_key(&self) -> anyhow::Result<MasterKey> {
+        match MasterKey::from_env() {
+            Ok(key) => return Ok(key),
+            Err(e) if !self.demo => {
+                return Err(e).context(
+                    "the host needs a master key to encrypt Lever credentials and vendor secrets: \
+                     run `fulcrum keygen`, store the key in your secret manager, and set \
+                     FULCRUM_MASTER_KEY (or FULCRUM_MASTER_KEY_FILE); `--demo` runs without one",
+                );
+            }
+            Err(_) => {}
+        }
+        let path = self.data_dir.join("demo-master.key");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return MasterKey::from_base64(text.trim(), "the demo key file")
+                .context("demo key file");
+        }
+        let key = MasterKey::generate();
+        std::fs::create_dir_all(&self.data_dir)?;
+        use secrecy::ExposeSecret;
+        std::fs::write(&path, key.to_base64().expose_secret())
+            .with_context(|| format!("could not write {}", path.display()))?;
+        tracing::warn!(path = %path.display(), "demo mode: using a generated master key kept next to the data; never do this in production");
+        Ok(key)
+    }
+
+    /// Creates the data dir and opens (and migrates) the store with `key`.
+    pub async fn open_with(&self, key: MasterKey) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!("could not create the data dir {}", self.data_dir.display())
+        })?;
+        Store::connect(&self.database_url(), key)
+            .await
+            .context("could not open the database; check DATABASE_URL and that the server is up")
+    }
+
+    /// Opens the store as `serve` does: master key first, then the database.
+    pub async fn open(&self) -> anyhow::Result<Store> {
+        let key = self.master_key()?;
+        self.open_with(key).await
+    }
 }
 
 fn parse_alias(s: &str) -> Result<(String, String), String> {
@@ -64,33 +138,6 @@ fn parse_alias(s: &str) -> Result<(String, String), String> {
     Ok((declared.to_owned(), actual.to_owned()))
 }
 
-/// The master key: FULCRUM_MASTER_KEY / FULCRUM_MASTER_KEY_FILE; in demo mode, a key file in
-/// the data dir (created on first use).
-fn master_key(args: &ServeArgs) -> anyhow::Result<MasterKey> {
-    match MasterKey::from_env() {
-        Ok(key) => return Ok(key),
-        Err(e) if !args.demo => {
-            return Err(e).context(
-                "the host needs a master key to encrypt Lever credentials and vendor secrets: \
-                 run `fulcrum keygen`, store the key in your secret manager, and set \
-                 FULCRUM_MASTER_KEY (or FULCRUM_MASTER_KEY_FILE); `--demo` runs without one",
-            );
-        }
-        Err(_) => {}
-    }
-    let path = args.data_dir.join("demo-master.key");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return MasterKey::from_base64(text.trim(), "the demo key file").context("demo key file");
-    }
-    let key = MasterKey::generate();
-    std::fs::create_dir_all(&args.data_dir)?;
-    use secrecy::ExposeSecret;
-    std::fs::write(&path, key.to_base64().expose_secret())
-        .with_context(|| format!("could not write {}", path.display()))?;
-    tracing::warn!(path = %path.display(), "demo mode: using a generated master key kept next to the data; never do this in production");
-    Ok(key)
-}
-
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.workers == 0 {
         bail!("--workers must be at least 1");
@@ -98,18 +145,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.max_running_per_plugin == 0 {
         bail!("--max-running-per-plugin must be at least 1");
     }
-    let key = master_key(&args)?;
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("could not create the data dir {}", args.data_dir.display()))?;
-    let database_url = args.database_url.clone().unwrap_or_else(|| {
-        format!(
-            "sqlite://{}?mode=rwc",
-            args.data_dir.join("fulcrum.db").display()
-        )
-    });
-    let store = Store::connect(&database_url, key)
-        .await
-        .context("could not open the database; check DATABASE_URL and that the server is up")?;
+    let store = args.store.open().await?;
     tracing::info!(backend = store.backend_name(), "store ready");
 
     let mut vendor_http =
@@ -118,7 +154,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         vendor_http = vendor_http.with_alias(declared.clone(), actual.clone());
     }
     let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: args.data_dir.join("component-cache"),
+        cache_dir: args.store.component_cache_dir(),
         vendor_http,
         ..RuntimeConfig::default()
     })
@@ -137,9 +173,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             base: Duration::from_millis(args.retry_base_ms),
             ..RetryPolicy::default()
         },
-        components_dir: args.data_dir.join("components"),
+        components_dir: args.store.components_dir(),
         ..HostConfig::default()
     };
+    fulcrum_service::observability::install_recorder();
     let host = Host::new(store, runtime, lever, None, config);
     let loaded = host.load_recorded_plugins().await?;
     for path in &args.plugins {

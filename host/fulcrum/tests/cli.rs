@@ -1,0 +1,539 @@
+//! The `fulcrum` command line, run as the real binary: `migrate` (SQLite and PostgreSQL),
+//! `plugin inspect|install|list`, `tenant create|list`, and `demo --once`.
+
+use fulcrum_store::MasterKey;
+use fulcrum_store::test_support::{TestDatabase, on_each_backend};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+struct Output {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    /// Both streams, for checking that something appears nowhere.
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    fn assert_ok(&self) -> &Self {
+        assert!(
+            self.success,
+            "fulcrum failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn assert_failed(&self) -> &Self {
+        assert!(
+            !self.success,
+            "fulcrum should have failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs `fulcrum ARGS` with exactly `envs` of Fulcrum's settings (none inherited).
+async fn fulcrum(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fulcrum"));
+    command.args(args).env("RUST_LOG", "warn");
+    for inherited in [
+        "DATABASE_URL",
+        "FULCRUM_DATA_DIR",
+        "FULCRUM_MASTER_KEY",
+        "FULCRUM_MASTER_KEY_FILE",
+        "LEVER_API_KEY",
+    ] {
+        command.env_remove(inherited);
+    }
+    command.envs(envs.iter().copied());
+    let out = tokio::time::timeout(Duration::from_secs(180), command.output())
+        .await
+        .expect("fulcrum finished within 3 minutes")
+        .expect("fulcrum runs");
+    Output {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn new_key() -> String {
+    MasterKey::generate().to_base64().expose_secret().to_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_applies_each_migration_once() {
+    on_each_backend(|db: TestDatabase| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = path(dir.path()).to_owned();
+        let first = fulcrum(
+            &["migrate", "--data-dir", &data_dir],
+            &[
+                ("DATABASE_URL", &db.url),
+                ("FULCRUM_MASTER_KEY", &db.key_b64),
+            ],
+        )
+        .await;
+        first.assert_ok();
+        let applied: Vec<&str> = first
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("applied "))
+            .collect();
+        assert!(
+            applied.len() >= 6 && applied[0] == "applied 0001 init",
+            "{}: {}",
+            db.backend(),
+            first.stdout
+        );
+        assert!(
+            first.stdout.contains("the schema is up to date"),
+            "{}",
+            first.stdout
+        );
+
+        // A deploy step may migrate without the master key: migrations touch no secret.
+        let second = fulcrum(
+            &["migrate", "--data-dir", &data_dir],
+            &[("DATABASE_URL", &db.url)],
+        )
+        .await;
+        second.assert_ok();
+        assert!(
+            second.stdout.contains("nothing to apply")
+                && !second.stdout.lines().any(|l| l.starts_with("applied ")),
+            "{}",
+            second.stdout
+        );
+        assert!(
+            second
+                .stdout
+                .contains(&format!("({} migrations", applied.len())),
+            "{}",
+            second.stdout
+        );
+        // The migrated database is the one the store opens (and has nothing left to apply).
+        let store = db.open().await;
+        assert!(store.list_tenants().await.unwrap().is_empty());
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_without_a_database_server_says_what_to_check() {
+    let out = fulcrum(
+        &["migrate"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+    )
+    .await;
+    out.assert_failed();
+    assert!(
+        out.stderr
+            .contains("could not open the database; check DATABASE_URL"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn plugin_inspect_shows_what_the_component_asks_for() {
+    let out = fulcrum(
+        &["plugin", "inspect", fulcrum_plugin_artifacts::WELL_BEHAVED],
+        &[],
+    )
+    .await;
+    out.assert_ok();
+    for expected in [
+        "well-behaved 0.1.0 — Well-behaved fixture",
+        "vendor:       Fulcrum test fixtures",
+        "Lever permissions requested",
+        "  - create opportunity note",
+        "  - https://vendor.example",
+        "  - api-token",
+        "\"greeting\"",
+        "  - tick: every 900 s — Records the last run",
+        "  - create — Creates an opportunity, with an optional note",
+        "  - candidate-stage-change",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "{expected:?} missing:\n{}",
+            out.stdout
+        );
+    }
+
+    let out = fulcrum(
+        &[
+            "plugin",
+            "inspect",
+            "--json",
+            fulcrum_plugin_artifacts::WELL_BEHAVED,
+        ],
+        &[],
+    )
+    .await;
+    out.assert_ok();
+    let manifest: Value = serde_json::from_str(&out.stdout).expect("--json prints JSON");
+    assert_eq!(manifest["id"], "well-behaved");
+    assert_eq!(manifest["version"], "0.1.0");
+    assert_eq!(manifest["secrets"], serde_json::json!(["api-token"]));
+    assert_eq!(
+        manifest["lever_events"],
+        serde_json::json!(["candidate-stage-change"])
+    );
+    assert_eq!(manifest["schedules"][0]["every_seconds"], 900);
+    // Schemas are parsed, not JSON strings inside JSON.
+    assert_eq!(
+        manifest["config_schema"]["properties"]["greeting"]["default"],
+        "hello"
+    );
+    let permissions: Vec<&str> = manifest["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        permissions.contains(&"create opportunity"),
+        "{permissions:?}"
+    );
+    assert!(
+        manifest["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "create" && a["input_schema"]["required"][0] == "name")
+    );
+}
+
+#[tokio::test]
+async fn plugin_inspect_refuses_a_file_that_is_not_a_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("connector.wasm");
+    std::fs::write(&bogus, b"this is a README, not a component").unwrap();
+    let out = fulcrum(&["plugin", "inspect", path(&bogus)], &[]).await;
+    out.assert_failed();
+    assert!(
+        out.stderr.contains("is not an installable plugin")
+            && out.stderr.contains("not a WebAssembly component")
+            && out.stderr.contains("wasm32-wasip2"),
+        "the error should say what is wrong and what to do:\n{}",
+        out.stderr
+    );
+
+    let missing = dir.path().join("missing.wasm");
+    let out = fulcrum(&["plugin", "inspect", path(&missing)], &[]).await;
+    out.assert_failed();
+    assert!(
+        out.stderr.contains("could not read the plugin component")
+            && out.stderr.contains("check the path"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_install_records_versions_that_list_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = path(dir.path()).to_owned();
+    let key = new_key();
+    let env = [("FULCRUM_MASTER_KEY", key.as_str())];
+    let store = ["--data-dir", data_dir.as_str()];
+
+    let out = fulcrum(&[&["plugin", "list"][..], &store].concat(), &env).await;
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("no plugins installed"),
+        "{}",
+        out.stdout
+    );
+
+    for (component, version) in [
+        (fulcrum_plugin_artifacts::WELL_BEHAVED, "0.1.0"),
+        (fulcrum_plugin_artifacts::WELL_BEHAVED_V2, "0.2.0"),
+        // Installing the same build again changes nothing.
+        (fulcrum_plugin_artifacts::WELL_BEHAVED, "0.1.0"),
+    ] {
+        let out = fulcrum(
+            &[&["plugin", "install", component][..], &store].concat(),
+            &env,
+        )
+        .await;
+        out.assert_ok();
+        assert!(
+            out.stdout
+                .contains(&format!("installed well-behaved {version}")),
+            "{}",
+            out.stdout
+        );
+    }
+
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, b"\0asm\x01\0\0\0").unwrap();
+    let out = fulcrum(
+        &[&["plugin", "install", path(&bogus)][..], &store].concat(),
+        &env,
+    )
+    .await;
+    out.assert_failed();
+    assert!(
+        out.stderr.contains("could not install") && out.stderr.contains("Fulcrum SDK"),
+        "{}",
+        out.stderr
+    );
+
+    let out = fulcrum(&[&["plugin", "list"][..], &store].concat(), &env).await;
+    out.assert_ok();
+    let rows: Vec<&str> = out.stdout.lines().skip(1).collect();
+    assert_eq!(
+        rows.len(),
+        2,
+        "two versions, nothing for the bogus file:\n{}",
+        out.stdout
+    );
+    assert!(
+        rows[0].starts_with("well-behaved") && rows[0].contains("0.1.0"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        rows[1].starts_with("well-behaved") && rows[1].contains("0.2.0"),
+        "{}",
+        out.stdout
+    );
+
+    let out = fulcrum(&[&["plugin", "list", "--json"][..], &store].concat(), &env).await;
+    out.assert_ok();
+    let listed: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1]["name"], "Well-behaved fixture");
+
+    // `serve` finds both components again on start.
+    let kept = std::fs::read_dir(dir.path().join("components"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        })
+        .count();
+    assert_eq!(kept, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_create_and_list_never_print_the_lever_key() {
+    on_each_backend(|db: TestDatabase| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = path(dir.path()).to_owned();
+        let acme_key = "lever-key-acme-7f3c1d9e0b";
+        let globex_key = "lever-key-globex-5a8e2f4c6d";
+        let key_file = dir.path().join("acme.key");
+        std::fs::write(&key_file, format!("{acme_key}\n")).unwrap();
+        let env = [
+            ("DATABASE_URL", db.url.as_str()),
+            ("FULCRUM_MASTER_KEY", db.key_b64.as_str()),
+        ];
+        let store = ["--data-dir", data_dir.as_str()];
+
+        let acme = fulcrum(
+            &[
+                &[
+                    "tenant",
+                    "create",
+                    "acme",
+                    "--name",
+                    "Acme Inc.",
+                    "--lever-api-key-file",
+                    path(&key_file),
+                    "--lever-url",
+                    "https://api.eu.lever.co/v1",
+                ][..],
+                &store,
+            ]
+            .concat(),
+            &env,
+        )
+        .await;
+        acme.assert_ok();
+        assert!(
+            acme.stdout.contains("created tenant acme (Acme Inc.)"),
+            "{}",
+            acme.stdout
+        );
+        assert!(acme.stdout.contains("API key from"), "{}", acme.stdout);
+
+        let globex_env = [env[0], env[1], ("LEVER_API_KEY", globex_key)];
+        let globex = fulcrum(
+            &[
+                &["tenant", "create", "globex", "--name", "Globex"][..],
+                &store,
+            ]
+            .concat(),
+            &globex_env,
+        )
+        .await;
+        globex.assert_ok();
+        assert!(
+            globex.stdout.contains("API key from LEVER_API_KEY"),
+            "{}",
+            globex.stdout
+        );
+
+        let unconnected = fulcrum(
+            &[
+                &["tenant", "create", "initech", "--name", "Initech"][..],
+                &store,
+            ]
+            .concat(),
+            &env,
+        )
+        .await;
+        unconnected.assert_ok();
+        assert!(
+            unconnected.stdout.contains("Lever: not connected"),
+            "{}",
+            unconnected.stdout
+        );
+
+        let again = fulcrum(
+            &[
+                &["tenant", "create", "acme", "--name", "Acme again"][..],
+                &store,
+            ]
+            .concat(),
+            &env,
+        )
+        .await;
+        again.assert_failed();
+        assert!(
+            again.stderr.contains("tenant \"acme\" already exists"),
+            "{}",
+            again.stderr
+        );
+
+        let bad_id = fulcrum(
+            &[
+                &["tenant", "create", "Acme/EU", "--name", "Acme EU"][..],
+                &store,
+            ]
+            .concat(),
+            &env,
+        )
+        .await;
+        bad_id.assert_failed();
+        assert!(
+            bad_id.stderr.contains("invalid tenant id"),
+            "{}",
+            bad_id.stderr
+        );
+
+        let list = fulcrum(&[&["tenant", "list"][..], &store].concat(), &env).await;
+        list.assert_ok();
+        let row = |id: &str| {
+            list.stdout
+                .lines()
+                .find(|l| l.starts_with(id))
+                .unwrap_or_else(|| panic!("{id} not listed:\n{}", list.stdout))
+                .to_owned()
+        };
+        assert!(row("acme").contains("Acme Inc.") && row("acme").contains("api key"));
+        assert!(row("acme").contains("https://api.eu.lever.co/v1"));
+        assert!(row("globex").contains("api key") && row("globex").contains("(host default)"));
+        assert!(row("initech").contains("not connected"));
+
+        for out in [&acme, &globex, &unconnected, &again, &list] {
+            let all = out.all();
+            assert!(
+                !all.contains(acme_key) && !all.contains(globex_key),
+                "a Lever key was printed:\n{all}"
+            );
+        }
+
+        // What was stored is the key, encrypted with the master key.
+        let store = db.open().await;
+        let credential = store.get_lever_credential("acme").await.unwrap().unwrap();
+        assert_eq!(credential.secret.expose_secret(), acme_key);
+        let credential = store.get_lever_credential("globex").await.unwrap().unwrap();
+        assert_eq!(credential.secret.expose_secret(), globex_key);
+        assert!(
+            store
+                .get_lever_credential("initech")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_once_runs_the_scenario_and_prints_what_happened_in_lever() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fulcrum(
+        &[
+            "demo",
+            "--once",
+            "--listen",
+            "127.0.0.1:0",
+            "--sandbox-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            path(dir.path()),
+        ],
+        &[],
+    )
+    .await;
+    out.assert_ok();
+    let stdout = &out.stdout;
+    for expected in [
+        "starting the Lever sandbox… ok (http://127.0.0.1:",
+        "starting the host (ingress, workers, scheduler)… ok (http://127.0.0.1:",
+        "no connectors yet: running the host's smoke scenario",
+        "installing the well_behaved component… ok (well-behaved 0.1.0)",
+        "(202, duplicate: not queued again)",
+        "(401, nothing stored)",
+        "waiting for the workers to run the events… ok (3 done, 0 dead letter(s))",
+        "What happened in Lever:",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing:\n{stdout}\n{}",
+            out.stderr
+        );
+    }
+    let created: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("new opportunity "))
+        .collect();
+    assert_eq!(created.len(), 3, "one opportunity per applicant:\n{stdout}");
+    assert!(
+        created
+            .iter()
+            .any(|l| l.contains("Ada Lovelace <ada.lovelace@example.com>")
+                && l.contains("applied to")),
+        "{stdout}"
+    );
+    let notes = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("note "))
+        .count();
+    assert_eq!(notes, 2, "two applicants came with a note:\n{stdout}");
+    assert!(
+        !stdout.contains("Mallory"),
+        "the forged applicant reached Lever:\n{stdout}"
+    );
+}
