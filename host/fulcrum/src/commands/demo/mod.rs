@@ -335,6 +335,13 @@ async fn run_scenarios(demo: &Demo) -> anyhow::Result<Vec<String>> {
     )
     .await?;
 
+    // A kept --data-dir holds earlier runs' events: report this run's only.
+    let earlier = demo
+        .host
+        .store()
+        .count_events(Some(TENANT))
+        .await
+        .context("could not count the demo's events")?;
     let mut scenarios = connector_scenarios();
     if scenarios.is_empty() {
         println!(
@@ -359,8 +366,8 @@ async fn run_scenarios(demo: &Demo) -> anyhow::Result<Vec<String>> {
     println!();
     println!(
         "demo done: {} event(s) handled, {} dead letter(s), {} Lever request(s) served by the sandbox",
-        counts.done,
-        counts.dead,
+        counts.done - earlier.done,
+        counts.dead - earlier.dead,
         demo.sandbox.stats().total_requests()
     );
     Ok(tries)
@@ -766,11 +773,12 @@ async fn serve_until_ctrl_c(
             ""
         }
     );
+    println!("Try it while it runs:");
     for line in tries {
-        println!("Try: {line}");
+        println!("  {line}");
     }
     println!(
-        "  then:   curl -u {}: '{}/opportunities?limit=5'",
+        "  curl -s -u {}: '{}/opportunities?limit=5&expand=stage'   # what Lever has now",
         demo.sandbox.demo_api_key(),
         demo.sandbox.api_url()
     );

@@ -179,7 +179,7 @@ impl Scenario for Smoke {
 
     fn try_it(&self, demo: &Demo, plugin: &PluginVersion) -> Option<String> {
         Some(format!(
-            "curl -X POST {}/ingress/{}/{}/applicants -H 'content-type: application/json' \
+            "curl -s -X POST {}/ingress/{}/{}/applicants -H 'content-type: application/json' \
              -H '{SIGNATURE_HEADER}: {}' -d '{{\"op\":\"create\",\"name\":\"Your Name\",\"email\":\"you@example.com\",\"note\":\"Hello Lever\"}}'",
             demo.host_url,
             super::TENANT,
