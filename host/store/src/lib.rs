@@ -44,6 +44,7 @@ macro_rules! in_tx {
     };
 }
 
+mod api_tokens;
 pub mod crypto;
 mod events;
 mod lever_webhooks;
@@ -53,6 +54,7 @@ mod state;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
+pub use api_tokens::{API_TOKEN_PREFIX, ApiToken, IssuedToken, MAX_TOKEN_LABEL, Role, UnknownRole};
 pub use crypto::{CryptoError, MasterKey};
 pub use events::{
     EffectEntry, EffectStatus, Enqueued, Event, EventCounts, EventFilter, EventStatus, FailOutcome,

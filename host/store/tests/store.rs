@@ -1767,3 +1767,119 @@ async fn tenant_lever_settings_schedule_overrides_and_batched_audit() {
     })
     .await;
 }
+
+// ---- admin API tokens ----
+
+#[tokio::test]
+async fn api_tokens_are_stored_hashed_and_authenticate_until_revoked() {
+    use fulcrum_store::{API_TOKEN_PREFIX, Role};
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let operator = s
+            .issue_api_token(Role::PlatformOperator, None, "bootstrap")
+            .await
+            .unwrap();
+        let admin = s
+            .issue_api_token(Role::TenantAdmin, Some("t1"), "ops team")
+            .await
+            .unwrap();
+        let plaintext = admin.plaintext.expose_secret().to_owned();
+        assert!(plaintext.starts_with(API_TOKEN_PREFIX), "{plaintext}");
+        assert_ne!(plaintext, operator.plaintext.expose_secret());
+
+        let found = s.authenticate_api_token(&plaintext).await.unwrap().unwrap();
+        assert_eq!(found, admin.token);
+        assert_eq!(found.role, Role::TenantAdmin);
+        assert_eq!(found.tenant_id.as_deref(), Some("t1"));
+        for wrong in [
+            "",
+            "fulcrum_",
+            "not-a-token",
+            &plaintext[..plaintext.len() - 1],
+        ] {
+            assert_eq!(
+                s.authenticate_api_token(wrong).await.unwrap(),
+                None,
+                "{wrong:?}"
+            );
+        }
+
+        // Only the hash is in the database.
+        const HASHES: &str = "SELECT token_sha256 FROM api_tokens";
+        let hashes: Vec<String> = match s.pool() {
+            StorePool::Sqlite(p) => sqlx::query_scalar(HASHES).fetch_all(p).await,
+            StorePool::Postgres(p) => sqlx::query_scalar(HASHES).fetch_all(p).await,
+        }
+        .unwrap();
+        assert_eq!(hashes.len(), 2);
+        for hash in &hashes {
+            assert!(!hash.contains(&plaintext[API_TOKEN_PREFIX.len()..]));
+            assert_eq!(hash.len(), 64, "hex SHA-256: {hash}");
+        }
+
+        let listed = s.list_api_tokens(None).await.unwrap();
+        assert_eq!(listed, [operator.token.clone(), admin.token.clone()]);
+        assert_eq!(
+            s.list_api_tokens(Some("t1")).await.unwrap(),
+            [admin.token.clone()]
+        );
+
+        let revoked = s.revoke_api_token(admin.token.id).await.unwrap();
+        assert!(revoked.revoked_at.is_some());
+        assert_eq!(s.authenticate_api_token(&plaintext).await.unwrap(), None);
+        // Revoking twice keeps the first revocation time.
+        assert_eq!(s.revoke_api_token(admin.token.id).await.unwrap(), revoked);
+        assert!(matches!(
+            s.revoke_api_token(999_999).await,
+            Err(StoreError::NotFound(_))
+        ));
+        // The operator's token is unaffected.
+        assert!(
+            s.authenticate_api_token(operator.plaintext.expose_secret())
+                .await
+                .unwrap()
+                .is_some()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn api_tokens_need_a_tenant_exactly_for_tenant_roles() {
+    use fulcrum_store::Role;
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        assert!(matches!(
+            s.issue_api_token(Role::PlatformOperator, Some("t1"), "").await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            s.issue_api_token(Role::TenantMember, None, "").await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            s.issue_api_token(Role::TenantSuperAdmin, Some("nobody"), "").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.issue_api_token(Role::TenantMember, Some("t1"), &"x".repeat(201)).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(count_rows(s, "SELECT COUNT(*) FROM api_tokens").await, 0);
+        // The database refuses the same mistakes if anything writes around the store.
+        for sql in [
+            "INSERT INTO api_tokens (token_sha256, role, tenant_id, label, created_at) VALUES ('a', 'platform-operator', 't1', '', 0)",
+            "INSERT INTO api_tokens (token_sha256, role, tenant_id, label, created_at) VALUES ('b', 'tenant-admin', NULL, '', 0)",
+            "INSERT INTO api_tokens (token_sha256, role, tenant_id, label, created_at) VALUES ('c', 'root', NULL, '', 0)",
+        ] {
+            let refused = match s.pool() {
+                StorePool::Sqlite(p) => sqlx::query(sql).execute(p).await.is_err(),
+                StorePool::Postgres(p) => sqlx::query(sql).execute(p).await.is_err(),
+            };
+            assert!(refused, "{sql}");
+        }
+    })
+    .await;
+}
