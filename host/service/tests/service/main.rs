@@ -5,6 +5,8 @@
 mod world;
 
 mod admin;
+mod admin_flow;
+mod admin_input;
 mod exactly_once;
 mod fairness;
 mod ingress;

@@ -1,0 +1,173 @@
+//! Who is calling: the bearer token resolved to a [`Principal`] (role and tenant), and the
+//! checks each route makes with it.
+//!
+//! | role | scope |
+//! | --- | --- |
+//! | `platform-operator` | the platform: plugins, tenants, tokens of anyone; reads any tenant for support, but never enables plugins or approves permissions for a tenant |
+//! | `tenant-super-admin` | its tenant: enables/disables plugins, approves permissions, issues and revokes its tenant's tokens, and everything below |
+//! | `tenant-admin` | its tenant: config, secrets, schedule overrides, replays, admin actions, and everything below |
+//! | `tenant-member` | its tenant: reads installations, events, the audit log |
+//!
+//! A tenant token naming another tenant gets `404 unknown tenant`, exactly as for a tenant that
+//! does not exist; a role too low for a route gets `403`.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use fulcrum_store::{NewAuditEntry, Role, Tenant};
+
+use crate::Host;
+use crate::api_error::ApiError;
+
+/// The caller, as its token says.
+#[derive(Debug, Clone)]
+pub(crate) struct Principal {
+    pub token_id: i64,
+    pub role: Role,
+    /// `None` for platform operators.
+    pub tenant: Option<String>,
+}
+
+impl FromRequestParts<Host> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, host: &Host) -> Result<Self, ApiError> {
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Err(unauthorized(
+                "no token: send `Authorization: Bearer <token>`; a platform operator issues \
+                 tokens (`fulcrum token issue`)",
+            ));
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| {
+                let (scheme, token) = value.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                unauthorized("the Authorization header must be `Bearer <token>`; send it again")
+            })?;
+        let found = host
+            .inner
+            .store
+            .authenticate_api_token(token)
+            .await
+            .map_err(|e| ApiError::unavailable("could not check the token", e))?;
+        let Some(found) = found else {
+            return Err(unauthorized(
+                "the token is unknown or revoked; ask your platform operator or tenant super \
+                 admin for a new one",
+            ));
+        };
+        Ok(Principal {
+            token_id: found.id,
+            role: found.role,
+            tenant: found.tenant_id,
+        })
+    }
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+pub(crate) fn forbidden(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+/// The answer for a tenant that does not exist, or that the caller may not see (the same, so
+/// tokens cannot find out which tenants exist).
+pub(crate) fn unknown_tenant(tenant: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "unknown tenant {tenant:?}; check the tenant id (a tenant token only sees its own tenant)"
+    ))
+}
+
+impl Principal {
+    pub fn is_operator(&self) -> bool {
+        self.role == Role::PlatformOperator
+    }
+
+    /// How this caller is named in the audit log and on admin actions.
+    pub fn actor(&self) -> String {
+        format!("api token {} ({})", self.token_id, self.role)
+    }
+
+    /// Platform-operator routes.
+    pub fn require_operator(&self, what: &str) -> Result<(), ApiError> {
+        if self.is_operator() {
+            Ok(())
+        } else {
+            Err(forbidden(format!(
+                "only a platform operator may {what}; ask your platform operator"
+            )))
+        }
+    }
+
+    /// Decisions inside one tenant that only its own people make: a token of `tenant` with at
+    /// least `min` (an operator is refused too).
+    pub fn require_tenant(&self, tenant: &str, min: Role) -> Result<(), ApiError> {
+        match &self.tenant {
+            None => Err(forbidden(format!(
+                "a platform operator cannot do this for a tenant; it needs a {min} token of \
+                 tenant {tenant:?}"
+            ))),
+            Some(own) if own != tenant => Err(unknown_tenant(tenant)),
+            Some(_) if !self.role.includes(min) => Err(forbidden(format!(
+                "this needs the {min} role (or higher) in tenant {tenant:?}; your token is {}; \
+                 ask a tenant super admin",
+                self.role
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Like [`Principal::require_tenant`], but platform operators may too (reads for support,
+    /// and platform-level settings of a tenant).
+    pub fn require_tenant_or_operator(&self, tenant: &str, min: Role) -> Result<(), ApiError> {
+        if self.is_operator() {
+            Ok(())
+        } else {
+            self.require_tenant(tenant, min)
+        }
+    }
+}
+
+/// The tenant, once the caller may see it.
+pub(crate) async fn existing_tenant(host: &Host, tenant: &str) -> Result<Tenant, ApiError> {
+    host.inner
+        .store
+        .get_tenant(tenant)
+        .await?
+        .ok_or_else(|| unknown_tenant(tenant))
+}
+
+/// Records an admin change in the tenant's audit log (names only, never values). The change
+/// is already made, so a failure to record it is logged rather than reported as a failure.
+pub(crate) async fn audit(
+    host: &Host,
+    principal: &Principal,
+    tenant: &str,
+    plugin: Option<&str>,
+    operation: &str,
+    detail: Option<String>,
+) {
+    let entry = NewAuditEntry {
+        tenant_id: tenant.to_owned(),
+        plugin_id: plugin.map(str::to_owned),
+        event_id: None,
+        operation: format!("admin: {operation}"),
+        permission: None,
+        outcome: "done".into(),
+        detail: Some(match detail {
+            Some(detail) => format!("{detail}; by {}", principal.actor()),
+            None => format!("by {}", principal.actor()),
+        }),
+    };
+    if let Err(error) = host.inner.store.audit_append(&entry).await {
+        tracing::error!(%error, tenant, operation, "could not write an admin change to the audit log");
+    }
+}

@@ -1,0 +1,428 @@
+//! Plugin components on the host: upload (platform operator), list and inspect (any token:
+//! tenant admins read a plugin's requested permissions before approving them).
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use fulcrum_runtime::InstallError;
+use fulcrum_store::{Plugin, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::ErrorBody;
+use super::auth::Principal;
+use super::extract::PathParams;
+use crate::api_error::ApiError;
+use crate::{Host, PluginInstallError};
+
+/// Largest component accepted (the fixtures are well under 1 MiB; real connectors a few MiB).
+pub(crate) const MAX_COMPONENT_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes read and discarded past the limit so the client gets its 413 instead of a broken
+/// pipe; beyond that the connection is closed.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+
+pub(super) fn routes() -> OpenApiRouter<Host> {
+    OpenApiRouter::new()
+        .routes(routes!(upload_plugin, list_plugins))
+        .routes(routes!(get_plugin))
+}
+
+/// A plugin's manifest as the admin reads it: schemas as JSON, not text.
+#[derive(Serialize, ToSchema, Clone)]
+pub(super) struct ManifestView {
+    id: String,
+    name: String,
+    version: String,
+    vendor: String,
+    description: String,
+    /// The Lever permissions the plugin asks for, in Lever's words; a tenant super admin
+    /// approves some or all of them.
+    requested_permissions: Vec<String>,
+    /// Vendor origins the plugin may call.
+    vendor_hosts: Vec<String>,
+    /// Names of the secrets a tenant admin must set.
+    secrets: Vec<String>,
+    /// JSON Schema of the installation config.
+    #[schema(value_type = Object)]
+    config_schema: Value,
+    #[schema(value_type = Vec<Object>)]
+    lever_events: Vec<Value>,
+    schedules: Vec<ScheduleView>,
+    actions: Vec<ActionView>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub(super) struct ScheduleView {
+    name: String,
+    description: String,
+    every_seconds: u32,
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub(super) struct ActionView {
+    name: String,
+    description: String,
+    /// JSON Schema of the action's input.
+    #[schema(value_type = Object)]
+    input_schema: Value,
+}
+
+/// The manifest as recorded (the runtime's `Manifest`, serialized).
+#[derive(Deserialize)]
+struct RecordedManifest {
+    id: String,
+    name: String,
+    version: String,
+    vendor: String,
+    description: String,
+    permissions: Vec<String>,
+    vendor_hosts: Vec<String>,
+    secrets: Vec<String>,
+    config_schema: String,
+    lever_events: Vec<Value>,
+    schedules: Vec<ScheduleView>,
+    actions: Vec<RecordedAction>,
+}
+
+#[derive(Deserialize)]
+struct RecordedAction {
+    name: String,
+    description: String,
+    input_schema: String,
+}
+
+/// Schema text as JSON (the runtime refuses manifests whose schemas are not JSON).
+fn schema_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+impl ManifestView {
+    pub(super) fn from_manifest(manifest: &fulcrum_runtime::bindings::Manifest) -> Self {
+        let value = serde_json::to_value(manifest).unwrap_or_default();
+        Self::from_recorded(&value).unwrap_or_else(|| ManifestView {
+            id: manifest.id.clone(),
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            vendor: manifest.vendor.clone(),
+            description: manifest.description.clone(),
+            requested_permissions: manifest.permissions.clone(),
+            vendor_hosts: manifest.vendor_hosts.clone(),
+            secrets: manifest.secrets.clone(),
+            config_schema: schema_json(&manifest.config_schema),
+            lever_events: vec![],
+            schedules: vec![],
+            actions: vec![],
+        })
+    }
+
+    fn from_recorded(value: &Value) -> Option<Self> {
+        let m = RecordedManifest::deserialize(value).ok()?;
+        Some(ManifestView {
+            id: m.id,
+            name: m.name,
+            version: m.version,
+            vendor: m.vendor,
+            description: m.description,
+            requested_permissions: m.permissions,
+            vendor_hosts: m.vendor_hosts,
+            secrets: m.secrets,
+            config_schema: schema_json(&m.config_schema),
+            lever_events: m.lever_events,
+            schedules: m.schedules,
+            actions: m
+                .actions
+                .into_iter()
+                .map(|a| ActionView {
+                    name: a.name,
+                    description: a.description,
+                    input_schema: schema_json(&a.input_schema),
+                })
+                .collect(),
+        })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct VersionView {
+    version: String,
+    /// SHA-256 of the component.
+    sha256: String,
+    /// Unix milliseconds.
+    installed_at: i64,
+    /// Whether this host has the version loaded (and can run it).
+    loaded: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct PluginSummary {
+    id: String,
+    name: String,
+    vendor: String,
+    /// The version events run on: the newest loaded one.
+    active_version: Option<String>,
+    versions: Vec<VersionView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct PluginDetail {
+    id: String,
+    active_version: Option<String>,
+    versions: Vec<VersionView>,
+    /// The active version's manifest (the newest recorded one if none is loaded).
+    manifest: ManifestView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct UploadedPlugin {
+    id: String,
+    version: String,
+    sha256: String,
+    manifest: ManifestView,
+}
+
+fn semver_of(version: &str) -> Option<semver::Version> {
+    semver::Version::parse(version).ok()
+}
+
+fn version_view(host: &Host, record: &Plugin) -> VersionView {
+    let loaded = semver_of(&record.version)
+        .and_then(|v| host.inner.runtime.version(&record.id, &v))
+        .is_some_and(|p| p.content_hash() == record.component_sha256);
+    VersionView {
+        version: record.version.clone(),
+        sha256: record.component_sha256.clone(),
+        installed_at: record.installed_at,
+        loaded,
+    }
+}
+
+/// The recorded versions of each plugin, oldest version first.
+async fn recorded_by_plugin(host: &Host) -> Result<BTreeMap<String, Vec<Plugin>>, ApiError> {
+    let mut by_id: BTreeMap<String, Vec<Plugin>> = BTreeMap::new();
+    for record in host.inner.store.list_plugins().await? {
+        by_id.entry(record.id.clone()).or_default().push(record);
+    }
+    for versions in by_id.values_mut() {
+        versions.sort_by(|a, b| semver_of(&a.version).cmp(&semver_of(&b.version)));
+    }
+    Ok(by_id)
+}
+
+/// The manifest admins see: the active version's, else the newest recorded one's.
+fn current_manifest(host: &Host, id: &str, versions: &[Plugin]) -> Option<ManifestView> {
+    match host.inner.runtime.active(id) {
+        Some(active) => Some(ManifestView::from_manifest(active.manifest())),
+        None => versions
+            .last()
+            .and_then(|v| ManifestView::from_recorded(&v.manifest)),
+    }
+}
+
+pub(super) fn unknown_plugin(plugin: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "unknown plugin {plugin:?}; GET /admin/v1/plugins lists the plugins on this host"
+    ))
+}
+
+/// Upload a plugin component (platform operator): the raw `.wasm` bytes with
+/// `Content-Type: application/wasm`. The host compiles it, checks its contract version and
+/// manifest, records the version and keeps the bytes; the newest version becomes active.
+#[utoipa::path(
+    post, path = "/admin/v1/plugins", tag = "plugins",
+    request_body(content = Vec<u8>, content_type = "application/wasm",
+                 description = "A WebAssembly component built against fulcrum:connector@0.1.0"),
+    responses(
+        (status = 201, description = "Installed", body = UploadedPlugin),
+        (status = 400, description = "Not a WebAssembly component", body = ErrorBody),
+        (status = 403, description = "Not a platform operator", body = ErrorBody),
+        (status = 409, description = "This version exists with other contents", body = ErrorBody),
+        (status = 413, description = "Larger than 16 MiB", body = ErrorBody),
+        (status = 415, description = "Not application/wasm", body = ErrorBody),
+        (status = 422, description = "Unsupported contract version, link failure or invalid manifest", body = ErrorBody),
+    )
+)]
+async fn upload_plugin(
+    State(host): State<Host>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<UploadedPlugin>), ApiError> {
+    principal.require_operator("upload plugins")?;
+    // Read (bounded) before judging, so a refused client gets its answer, not a broken pipe.
+    let bytes = read_component(body).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/wasm") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "send the component's raw bytes with Content-Type: application/wasm (got \
+                 {content_type:?}); nothing was installed"
+            ),
+        ));
+    }
+    let plugin = host.install_plugin(bytes).await.map_err(install_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadedPlugin {
+            id: plugin.id().to_owned(),
+            version: plugin.version().to_string(),
+            sha256: plugin.content_hash().to_owned(),
+            manifest: ManifestView::from_manifest(plugin.manifest()),
+        }),
+    ))
+}
+
+async fn read_component(body: Body) -> Result<Vec<u8>, ApiError> {
+    use http_body_util::BodyExt as _;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "the component is larger than {} MiB; strip debug info (release profile) and \
+                 upload again; nothing was installed",
+                MAX_COMPONENT_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request(format!("could not read the upload ({e}); send it again"))
+                .closing()
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > MAX_COMPONENT_BYTES + DRAIN_BYTES {
+            return Err(too_large().closing());
+        }
+        if seen <= MAX_COMPONENT_BYTES {
+            kept.extend_from_slice(&data);
+        }
+    }
+    if seen > MAX_COMPONENT_BYTES {
+        return Err(too_large());
+    }
+    if kept.is_empty() {
+        return Err(ApiError::bad_request(
+            "the body is empty; send the component's bytes; nothing was installed",
+        ));
+    }
+    Ok(kept)
+}
+
+fn install_error(error: PluginInstallError) -> ApiError {
+    let unprocessable = |code: &'static str, e: &InstallError| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            format!("{e}; nothing was installed"),
+        )
+    };
+    match &error {
+        PluginInstallError::Component(e) => match e {
+            InstallError::NotAComponent { .. } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "not_a_component",
+                format!("{e}; nothing was installed"),
+            ),
+            InstallError::UnsupportedApiVersion { .. } => {
+                unprocessable("unsupported_wit_version", e)
+            }
+            InstallError::Link { .. } => unprocessable("link_failed", e),
+            InstallError::Describe(_) => unprocessable("describe_failed", e),
+            InstallError::InvalidManifest { .. } => unprocessable("invalid_manifest", e),
+            InstallError::VersionConflict { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "version_conflict",
+                format!("{e}; nothing was installed"),
+            ),
+            InstallError::Cache(_) | InstallError::Interrupted(_) => {
+                ApiError::internal("plugin install", e)
+            }
+        },
+        PluginInstallError::Store(StoreError::Conflict(message)) => {
+            ApiError::new(StatusCode::CONFLICT, "version_conflict", message.clone())
+        }
+        PluginInstallError::Store(_) | PluginInstallError::Disk { .. } => {
+            ApiError::internal("plugin install", &error)
+        }
+    }
+}
+
+/// Every plugin recorded on the host, with its versions (any token).
+#[utoipa::path(
+    get, path = "/admin/v1/plugins", tag = "plugins",
+    responses((status = 200, description = "Plugins by id", body = Vec<PluginSummary>))
+)]
+async fn list_plugins(
+    State(host): State<Host>,
+    _principal: Principal,
+) -> Result<Json<Vec<PluginSummary>>, ApiError> {
+    let mut summaries = Vec::new();
+    for (id, versions) in recorded_by_plugin(&host).await? {
+        let manifest = current_manifest(&host, &id, &versions);
+        summaries.push(PluginSummary {
+            name: manifest
+                .as_ref()
+                .map(|m| m.name.clone())
+                .unwrap_or_default(),
+            vendor: manifest.map(|m| m.vendor).unwrap_or_default(),
+            active_version: host
+                .inner
+                .runtime
+                .active(&id)
+                .map(|p| p.version().to_string()),
+            versions: versions.iter().map(|v| version_view(&host, v)).collect(),
+            id,
+        });
+    }
+    Ok(Json(summaries))
+}
+
+/// One plugin: its manifest (requested permissions, secrets, config schema, schedules,
+/// actions) and versions (any token).
+#[utoipa::path(
+    get, path = "/admin/v1/plugins/{plugin}", tag = "plugins",
+    params(("plugin" = String, Path, description = "Plugin id")),
+    responses(
+        (status = 200, description = "The plugin", body = PluginDetail),
+        (status = 404, description = "Unknown plugin", body = ErrorBody),
+    )
+)]
+async fn get_plugin(
+    State(host): State<Host>,
+    _principal: Principal,
+    PathParams(plugin): PathParams<String>,
+) -> Result<Json<PluginDetail>, ApiError> {
+    let versions = recorded_by_plugin(&host)
+        .await?
+        .remove(&plugin)
+        .unwrap_or_default();
+    let manifest =
+        current_manifest(&host, &plugin, &versions).ok_or_else(|| unknown_plugin(&plugin))?;
+    Ok(Json(PluginDetail {
+        active_version: host
+            .inner
+            .runtime
+            .active(&plugin)
+            .map(|p| p.version().to_string()),
+        versions: versions.iter().map(|v| version_view(&host, v)).collect(),
+        manifest,
+        id: plugin,
+    }))
+}
