@@ -5,14 +5,19 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use fulcrum_runtime::Call;
-use fulcrum_runtime::bindings::{ActionRequest, Header, ScheduledRun, VendorRequest};
+use fulcrum_runtime::bindings::{
+    ActionRequest, Header, LeverEvent, LeverEventKind, ScheduledRun, VendorRequest,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// `events.kind` values.
 pub mod kind {
     pub const VENDOR: &str = "vendor";
     pub const SCHEDULE: &str = "schedule";
     pub const ACTION: &str = "action";
+    /// A Lever webhook delivery, verified against the tenant's signature token.
+    pub const LEVER: &str = "lever";
 }
 
 /// A vendor's request to the ingress, as received.
@@ -85,6 +90,73 @@ pub struct StoredAction {
     pub requested_by: Option<String>,
 }
 
+/// A verified Lever webhook delivery. The per-delivery `token` and `signature` are not kept:
+/// they served their purpose at the ingress and the plugin has no use for them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredLeverEvent {
+    /// Lever's event name, e.g. `candidateStageChange`.
+    pub event: String,
+    /// Unix ms, as Lever sent it.
+    pub triggered_at: i64,
+    /// Lever's id for the event, when the delivery carried one.
+    #[serde(default)]
+    pub lever_id: Option<String>,
+    /// Lever's `data` object as sent.
+    #[serde(default)]
+    pub data: Map<String, Value>,
+}
+
+impl StoredLeverEvent {
+    fn data_str(&self, key: &str) -> Option<String> {
+        self.data
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// The opportunity the event is about: `opportunityId`, else the legacy `candidateId`
+    /// (the same id in Lever since opportunities replaced candidates).
+    pub fn opportunity_id(&self) -> Option<String> {
+        self.data_str("opportunityId")
+            .or_else(|| self.data_str("candidateId"))
+    }
+
+    /// The WIT event with the host's id for it.
+    pub fn to_wit(&self, id: String) -> Result<LeverEvent, PayloadError> {
+        let kind = lever_event_kind(&self.event)
+            .ok_or_else(|| PayloadError(format!("unknown Lever event {:?}", self.event)))?;
+        Ok(LeverEvent {
+            id,
+            kind,
+            triggered_at: self.triggered_at,
+            opportunity_id: self.opportunity_id(),
+            contact_id: self.data_str("contactId"),
+            posting_id: self.data_str("postingId"),
+            from_stage_id: self.data_str("fromStageId"),
+            to_stage_id: self.data_str("toStageId"),
+            data: Value::Object(self.data.clone()).to_string(),
+        })
+    }
+}
+
+/// The WIT kind of a Lever event name (`candidateStageChange`, ...); `None` for events this
+/// contract does not know (no plugin can have subscribed to them).
+pub fn lever_event_kind(event: &str) -> Option<LeverEventKind> {
+    Some(match event {
+        "applicationCreated" => LeverEventKind::ApplicationCreated,
+        "candidateHired" => LeverEventKind::CandidateHired,
+        "candidateStageChange" => LeverEventKind::CandidateStageChange,
+        "candidateArchiveChange" => LeverEventKind::CandidateArchiveChange,
+        "candidateDeleted" => LeverEventKind::CandidateDeleted,
+        "contactCreated" => LeverEventKind::ContactCreated,
+        "contactUpdated" => LeverEventKind::ContactUpdated,
+        "interviewCreated" => LeverEventKind::InterviewCreated,
+        "interviewUpdated" => LeverEventKind::InterviewUpdated,
+        "interviewDeleted" => LeverEventKind::InterviewDeleted,
+        _ => return None,
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("stored event payload is unusable: {0}")]
 pub struct PayloadError(pub String);
@@ -123,6 +195,9 @@ pub fn call_for(
                 requested_by: action.requested_by,
             }))
         }
+        kind::LEVER => Ok(Call::LeverEvent(
+            parse::<StoredLeverEvent>(payload)?.to_wit(id)?,
+        )),
         other => Err(PayloadError(format!("unknown event kind {other:?}"))),
     }
 }
@@ -130,4 +205,47 @@ pub fn call_for(
 /// The id plugins see for a queued event.
 pub fn event_ref(event_id: i64) -> String {
     format!("evt-{event_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_stored_lever_event_becomes_the_wit_event() {
+        let payload = json!({
+            "event": "candidateStageChange",
+            "triggered_at": 1431454330072i64,
+            "lever_id": "9f2c",
+            "data": {"candidateId": "o1", "contactId": "c1", "toStageId": "offer",
+                     "fromStageId": "lead-new", "extra": 3}
+        });
+        let Call::LeverEvent(event) = call_for(kind::LEVER, 42, &payload).unwrap() else {
+            panic!("not a Lever event call");
+        };
+        assert_eq!(event.id, "evt-42");
+        assert_eq!(event.kind, LeverEventKind::CandidateStageChange);
+        assert_eq!(event.triggered_at, 1431454330072);
+        assert_eq!(event.opportunity_id.as_deref(), Some("o1"));
+        assert_eq!(event.contact_id.as_deref(), Some("c1"));
+        assert_eq!(event.posting_id, None);
+        assert_eq!(
+            (event.from_stage_id.as_deref(), event.to_stage_id.as_deref()),
+            (Some("lead-new"), Some("offer"))
+        );
+        let data: Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(data["extra"], 3);
+
+        let unknown = json!({"event": "somethingNew", "triggered_at": 1, "data": {}});
+        assert!(call_for(kind::LEVER, 1, &unknown).is_err());
+    }
+
+    #[test]
+    fn every_lever_webhook_event_has_a_wit_kind() {
+        for event in lever_model::WebhookEventType::ALL {
+            assert!(lever_event_kind(event.as_str()).is_some(), "{event:?}");
+        }
+        assert_eq!(lever_event_kind("candidatestagechange"), None);
+    }
 }

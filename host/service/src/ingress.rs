@@ -86,7 +86,12 @@ async fn accept(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let result = accept_inner(&host, &tenant, &plugin, path, query, method, headers, body).await;
+    let span = tracing::info_span!("ingress", tenant = %tenant, plugin = %plugin);
+    let result = tracing::Instrument::instrument(
+        accept_inner(&host, &tenant, &plugin, path, query, method, headers, body),
+        span,
+    )
+    .await;
     let outcome = match &result {
         Ok(_) => "accepted",
         Err(e) if e.status().is_client_error() => "rejected",

@@ -11,6 +11,7 @@ use rand::Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::HostInner;
 use crate::audit_trail::InvocationAudit;
@@ -109,16 +110,26 @@ fn classify_invocation_error(e: &InvocationError) -> Failure {
 /// Runs one claimed event to an outcome and records it.
 pub(crate) async fn process(host: &HostInner, event: Event) -> Result<Outcome, StoreError> {
     let started = Instant::now();
-    let store = &host.store;
+    // Everything logged while handling the event (the runtime's invocation logs included)
+    // carries the tenant, plugin and event ids. `instrument`, not `enter`: a guard held across
+    // awaits would leak the span into other tasks polled on this thread.
     let span = tracing::info_span!(
         "event",
-        event_id = event.id,
         tenant = %event.tenant_id,
         plugin = %event.plugin_id,
+        event_id = event.id,
         kind = %event.kind,
         attempt = event.attempts + 1,
     );
-    let _enter = span.enter();
+    process_in_span(host, event, started).instrument(span).await
+}
+
+async fn process_in_span(
+    host: &HostInner,
+    event: Event,
+    started: Instant,
+) -> Result<Outcome, StoreError> {
+    let store = &host.store;
     let failure = match run(host, &event).await {
         Ok(writes) => {
             store.complete_event_with_state(event.id, &writes).await?;
@@ -186,13 +197,14 @@ async fn run(host: &HostInner, event: &Event) -> Result<Vec<fulcrum_store::State
         )
         .await
         .map_err(tenancy_failure)?;
+    let call_kind = call.kind().as_str();
     let invoked = Instant::now();
     let result = host
         .runtime
         .invoke(&prepared.plugin, prepared.ctx, call)
         .await;
     metrics::histogram!(m::INVOCATION_SECONDS,
-        "plugin" => event.plugin_id.clone(), "kind" => event.kind.clone())
+        "plugin" => event.plugin_id.clone(), "call" => call_kind)
     .record(invoked.elapsed().as_secs_f64());
     let entries = audit.take();
     if !entries.is_empty()
@@ -209,17 +221,31 @@ async fn run(host: &HostInner, event: &Event) -> Result<Vec<fulcrum_store::State
             error: format!("the plugin answered an event with {other:?} (host bug)"),
         }),
         Err(e) => {
-            if matches!(
-                e,
-                InvocationError::CpuBudgetExceeded { .. }
-                    | InvocationError::MemoryLimitExceeded { .. }
-            ) {
-                metrics::counter!(m::LIMIT_KILLS_TOTAL, "plugin" => event.plugin_id.clone())
-                    .increment(1);
+            // The runtime reports limits as errors and keeps no metrics of its own.
+            if let Some(limit) = limit_hit(&e) {
+                metrics::counter!(m::LIMIT_KILLS_TOTAL,
+                    "plugin" => event.plugin_id.clone(), "limit" => limit)
+                .increment(1);
             }
             Err(classify_invocation_error(&e))
         }
     }
+}
+
+/// The `limit` label of an invocation stopped by one of the runtime's limits.
+fn limit_hit(e: &InvocationError) -> Option<&'static str> {
+    Some(match e {
+        InvocationError::CpuBudgetExceeded { .. } => "cpu",
+        InvocationError::MemoryLimitExceeded { .. } => "memory",
+        InvocationError::WallClockTimeout { .. } => "wall_clock",
+        InvocationError::TableLimitExceeded { .. } => "table",
+        InvocationError::StackOverflow => "stack",
+        InvocationError::ResultTooLarge { .. }
+        | InvocationError::Panicked { .. }
+        | InvocationError::Trapped { .. }
+        | InvocationError::Instantiation { .. }
+        | InvocationError::WrongPlugin { .. } => return None,
+    })
 }
 
 fn tenancy_failure(e: TenancyError) -> Failure {

@@ -301,3 +301,165 @@ pub fn create_event(n: usize, note: bool) -> Value {
     }
     body
 }
+
+// ---- Lever webhooks (issue 5) ----
+
+/// Path of a tenant's Lever webhook ingress.
+pub fn lever_webhook_path(tenant: &str) -> String {
+    format!("/webhooks/lever/{tenant}")
+}
+
+/// A Lever delivery of `event` about `opportunity_id`, signed with `signature_token` as Lever
+/// signs (HMAC-SHA256 of token + triggeredAt, in the body).
+pub fn signed_lever_delivery(
+    signature_token: &str,
+    event: &str,
+    id: Option<&str>,
+    opportunity_id: &str,
+) -> lever_model::WebhookDelivery {
+    let mut delivery = lever_model::WebhookDelivery {
+        id: id.map(str::to_owned),
+        triggered_at: lever_model::timestamp::now_millis(),
+        event: event.to_owned(),
+        data: json!({"opportunityId": opportunity_id, "candidateId": opportunity_id,
+                     "toStageId": "offer", "fromStageId": "lead-new"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+        signature: None,
+        token: format!("{:032x}", rand::random::<u128>()),
+    };
+    delivery.sign(signature_token);
+    delivery
+}
+
+impl World {
+    /// Subscribes the host's webhook URL for `tenant` to `event` in the sandbox and registers
+    /// the webhook's signature token with the host (named by the webhook id). Returns the
+    /// webhook id and its token.
+    pub async fn subscribe_lever_webhook(
+        &self,
+        tenant: &str,
+        event: lever_model::WebhookEventType,
+    ) -> (String, String) {
+        let hook = self
+            .sandbox
+            .register_webhook(event, &self.url(&lever_webhook_path(tenant)));
+        let token = hook
+            .configuration
+            .signature_token
+            .clone()
+            .expect("sandbox webhooks are signed");
+        self.store
+            .set_lever_webhook_token(tenant, &hook.id, &SecretString::from(token.clone()))
+            .await
+            .unwrap();
+        (hook.id, token)
+    }
+
+    /// POSTs raw bytes to a tenant's Lever webhook ingress.
+    pub async fn post_lever_webhook(
+        &self,
+        tenant: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(&lever_webhook_path(tenant)))
+            .header("content-type", content_type)
+            .header("user-agent", "Lever-Webhooks")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A plugin state value as text.
+    pub async fn state_text(&self, tenant: &str, plugin: &str, key: &str) -> Option<String> {
+        self.store
+            .state_get(tenant, plugin, key)
+            .await
+            .unwrap()
+            .map(|v| String::from_utf8(v).expect("UTF-8 state"))
+    }
+
+    /// Creates an opportunity through the sandbox's Lever API and moves it to another stage
+    /// (so Lever emits `candidateStageChange`); returns the opportunity id.
+    pub async fn change_some_stage(&self) -> String {
+        let client = lever_client::LeverClient::new(
+            ClientConfig::new(&self.sandbox.api_url()).unwrap(),
+            lever_client::Credential::api_key(&self.api_key),
+        )
+        .unwrap();
+        let user = self.sandbox.default_user_id();
+        let created = client
+            .create_opportunity(
+                &user,
+                &lever_model::NewOpportunity {
+                    name: Some("Stage Mover".into()),
+                    emails: vec!["stage-mover@example.com".into()],
+                    ..Default::default()
+                },
+                lever_client::Attachments::default(),
+            )
+            .await
+            .expect("create opportunity");
+        let stage = self.sandbox.read(|db| {
+            let current = db
+                .opportunity(&created.id)
+                .and_then(|o| o.stage_id().map(str::to_owned));
+            db.stages()
+                .find(|s| Some(s.id.as_str()) != current.as_deref())
+                .expect("another stage")
+                .id
+                .clone()
+        });
+        client
+            .update_stage(&created.id, &stage, Some(&user))
+            .await
+            .expect("stage change");
+        created.id
+    }
+
+    /// Waits until the sandbox is done delivering to `webhook_id` (panics after `limit`).
+    pub async fn lever_deliveries_to(
+        &self,
+        webhook_id: &str,
+        limit: Duration,
+    ) -> Vec<lever_sandbox::DeliveryRecord> {
+        let started = Instant::now();
+        loop {
+            let records: Vec<_> = self
+                .sandbox
+                .webhook_deliveries()
+                .into_iter()
+                .filter(|r| r.webhook_id == webhook_id)
+                .collect();
+            if !records.is_empty() && records.iter().all(|r| r.finished) {
+                return records;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "the sandbox did not finish delivering in {limit:?}: {records:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Events of one kind, oldest first.
+    pub async fn events_of_kind(&self, kind: &str) -> Vec<fulcrum_store::Event> {
+        self.store
+            .list_events(&fulcrum_store::EventFilter {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == kind)
+            .collect()
+    }
+}
