@@ -788,3 +788,70 @@ async fn serve_until_ctrl_c(
     println!("shutting down: finishing the events in hand");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lever_client::{ClientConfig, Credential, LeverClient, NewNote};
+
+    /// What a connector's scenario reports for an opportunity it changed rather than created.
+    #[tokio::test]
+    async fn reports_stage_tag_and_note_changes_of_an_existing_opportunity() {
+        let sandbox = Sandbox::start(
+            SandboxConfig {
+                seed: SeedSpec::new(5, 2, 3),
+                rate_limit: false,
+                ..SandboxConfig::default()
+            },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let (id, name, next_stage) = sandbox.read(|db| {
+            let o = db.opportunities().find(|o| o.archived.is_none()).unwrap();
+            let current = o.stage.as_ref().map(|s| s.id().to_owned());
+            let next = db
+                .stages()
+                .find(|s| Some(&s.id) != current.as_ref())
+                .unwrap();
+            (o.id.clone(), o.name.clone().unwrap(), next.clone())
+        });
+        let before = LeverSnapshot::take(&sandbox);
+        assert!(before.changes(&sandbox).is_empty(), "nothing changed yet");
+
+        let lever = LeverClient::new(
+            ClientConfig::new(&sandbox.api_url()).unwrap(),
+            Credential::api_key(sandbox.demo_api_key()),
+        )
+        .unwrap();
+        let user = sandbox.default_user_id();
+        lever
+            .update_stage(&id, &next_stage.id, Some(&user))
+            .await
+            .unwrap();
+        lever
+            .add_tags(&id, &["demo:shortlisted".to_owned()], Some(&user))
+            .await
+            .unwrap();
+        let note = NewNote {
+            value: "Shortlisted by the vendor".into(),
+            ..NewNote::default()
+        };
+        lever.create_note(&id, &note, Some(&user)).await.unwrap();
+
+        let lines = before.changes(&sandbox);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert!(
+            lines[0].starts_with(&format!("opportunity {id} ({name}): stage "))
+                && lines[0].contains(&format!("→ {:?}", next_stage.text))
+                && lines[0].ends_with("tags +demo:shortlisted"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[1].starts_with("    note ")
+                && lines[1].ends_with("\"Shortlisted by the vendor\""),
+            "{lines:#?}"
+        );
+        sandbox.shutdown().await;
+    }
+}
