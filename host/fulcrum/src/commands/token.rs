@@ -52,9 +52,10 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
                 .issue_api_token(role, tenant.as_deref(), label.trim())
                 .await
                 .map_err(|e| match e {
-                    StoreError::Invalid(message) => {
-                        anyhow::anyhow!("{message} (--tenant is for tenant roles only)")
+                    StoreError::Invalid(message) if role.is_tenant_role() => {
+                        anyhow::anyhow!("{message}: pass --tenant TENANT")
                     }
+                    StoreError::Invalid(message) => anyhow::anyhow!("{message} (no --tenant)"),
                     StoreError::NotFound(what) => anyhow::anyhow!(
                         "{what} does not exist; create it first (`fulcrum tenant create`)"
                     ),

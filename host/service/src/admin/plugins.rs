@@ -208,7 +208,7 @@ async fn recorded_by_plugin(host: &Host) -> Result<BTreeMap<String, Vec<Plugin>>
         by_id.entry(record.id.clone()).or_default().push(record);
     }
     for versions in by_id.values_mut() {
-        versions.sort_by(|a, b| semver_of(&a.version).cmp(&semver_of(&b.version)));
+        versions.sort_by_key(|v| semver_of(&v.version));
     }
     Ok(by_id)
 }

@@ -314,8 +314,9 @@ async fn each_role_is_refused_what_it_may_not_do_and_nothing_changes() {
         let config = json!({"greeting": "hi"});
         let secret = json!({"value": "new-secret"});
         let new_token = json!({"role": "tenant-member", "tenant": TENANT});
-        // (who, token, method, path, body, expected status)
-        let refused: Vec<(&str, &str, Method, String, Option<Value>, u16)> = vec![
+        // (what, token, method, path, body, expected status)
+        type Case<'a> = (&'a str, &'a str, Method, String, Option<Value>, u16);
+        let refused: Vec<Case<'_>> = vec![
             // A member reads, and does nothing else.
             (
                 "member enables",
