@@ -155,3 +155,144 @@ async fn metrics_show_outcomes_latency_lever_calls_and_limit_kills_without_secre
     })
     .await;
 }
+
+/// A log sink for one test thread.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// JSON log lines so far.
+    fn lines(&self) -> Vec<serde_json::Value> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON log line"))
+            .collect()
+    }
+}
+
+/// Whether `line` was logged inside a span named `name` whose fields include `fields`.
+fn in_span(line: &serde_json::Value, name: &str, fields: &[(&str, serde_json::Value)]) -> bool {
+    line["spans"].as_array().is_some_and(|spans| {
+        spans
+            .iter()
+            .any(|s| s["name"] == name && fields.iter().all(|(k, v)| &s[*k] == v))
+    })
+}
+
+// Current-thread runtime: the subscriber set for this thread sees every task of the test
+// (host workers, HTTP server, sandbox).
+#[tokio::test]
+async fn logs_carry_tenant_plugin_and_event_ids_and_no_secret() {
+    let logs = Captured::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_span_list(true)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "fulcrum_service=debug,fulcrum_runtime=debug",
+        ))
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    on_each_backend(move |db| {
+        let logs = logs.clone();
+        async move {
+            let world = World::start(&db).await;
+            world
+                .store
+                .set_lever_webhook_token(TENANT, "stage", &SecretString::from(WEBHOOK_TOKEN))
+                .await
+                .unwrap();
+            let (status, answer) = world
+                .post_event(TENANT, &create_event(7, true), None, None)
+                .await;
+            assert_eq!(status, 202, "{answer}");
+            let delivery =
+                signed_lever_delivery(WEBHOOK_TOKEN, "candidateStageChange", None, "o-7");
+            let body = serde_json::to_vec(&delivery).unwrap();
+            let (status, queued) = world
+                .post_lever_webhook(TENANT, "application/json", body.clone())
+                .await;
+            assert_eq!(status, 202, "{queued}");
+            let mut forged = delivery.clone();
+            forged.signature = Some("00".repeat(32));
+            let (status, _) = world
+                .post_lever_webhook(
+                    TENANT,
+                    "application/json",
+                    serde_json::to_vec(&forged).unwrap(),
+                )
+                .await;
+            assert_eq!(status, 401);
+            world.settle(Duration::from_secs(30)).await;
+            let lever_event: i64 = queued["event_ids"][0]
+                .as_str()
+                .and_then(|id| id.strip_prefix("evt-"))
+                .and_then(|n| n.parse().ok())
+                .expect("event id");
+
+            let lines = logs.lines();
+            let tenant = json!(TENANT);
+            let plugin = json!(PLUGIN);
+            // The pipeline's work on the Lever event, inside its `event` span.
+            assert!(
+                lines.iter().any(|l| in_span(
+                    l,
+                    "event",
+                    &[
+                        ("tenant", tenant.clone()),
+                        ("plugin", plugin.clone()),
+                        ("event_id", json!(lever_event))
+                    ]
+                )),
+                "no log line in the event span of evt-{lever_event}"
+            );
+            // The vendor ingress (the plugin's signature check runs inside it).
+            assert!(
+                lines.iter().any(|l| in_span(
+                    l,
+                    "ingress",
+                    &[("tenant", tenant.clone()), ("plugin", plugin.clone())]
+                )),
+                "no log line in an ingress span"
+            );
+            // The Lever webhook ingress: the refusal and the queued event.
+            assert!(lines.iter().any(|l| in_span(
+                l,
+                "lever_webhook",
+                &[("tenant", tenant.clone())]
+            ) && l["fields"]["message"] == "Lever webhook refused"));
+            assert!(lines.iter().any(|l| in_span(
+                l,
+                "lever_webhook",
+                &[("tenant", tenant.clone())]
+            ) && l["fields"]["plugin"] == plugin
+                && l["fields"]["event_id"] == json!(lever_event)));
+
+            let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+            for (what, secret) in [
+                ("Lever API key", world.api_key.as_str()),
+                ("vendor secret", VENDOR_SECRET),
+                ("Lever webhook signature token", WEBHOOK_TOKEN),
+                ("master key", db.key_b64.as_str()),
+                ("webhook signature", delivery.signature.as_deref().unwrap()),
+            ] {
+                assert!(!text.contains(secret), "the logs show the {what}");
+            }
+            world.stop().await;
+        }
+    })
+    .await;
+}
