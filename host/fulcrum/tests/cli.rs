@@ -537,3 +537,22 @@ async fn demo_once_runs_the_scenario_and_prints_what_happened_in_lever() {
         "the forged applicant reached Lever:\n{stdout}"
     );
 }
+
+#[tokio::test]
+async fn demo_on_a_busy_port_says_which_flag_to_change() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = fulcrum(&["demo", "--once", "--sandbox-listen", &addr], &[]).await;
+    out.assert_failed();
+    assert!(
+        out.stdout.contains("starting the Lever sandbox… failed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("is the port free? Try --sandbox-listen 127.0.0.1:0"),
+        "{}",
+        out.stderr
+    );
+}
