@@ -12,9 +12,11 @@
 //! does not exist; a role too low for a route gets `403`.
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use fulcrum_store::{NewAuditEntry, Role, Tenant};
 
 use crate::Host;
@@ -30,9 +32,9 @@ pub(crate) struct Principal {
 }
 
 impl FromRequestParts<Host> for Principal {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, host: &Host) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, host: &Host) -> Result<Self, AuthRejection> {
         let Some(header) = parts.headers.get(AUTHORIZATION) else {
             return Err(unauthorized(
                 "no token: send `Authorization: Bearer <token>`; a platform operator issues \
@@ -70,8 +72,36 @@ impl FromRequestParts<Host> for Principal {
     }
 }
 
-fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+fn unauthorized(message: &str) -> AuthRejection {
+    AuthRejection(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        message,
+    ))
+}
+
+/// A request without a usable token: the error, and on a 401 the `WWW-Authenticate: Bearer`
+/// challenge (RFC 6750) that tells clients which scheme to use.
+pub(crate) struct AuthRejection(ApiError);
+
+impl From<ApiError> for AuthRejection {
+    fn from(e: ApiError) -> Self {
+        AuthRejection(e)
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let challenge = self.0.status() == StatusCode::UNAUTHORIZED;
+        let mut response = self.0.into_response();
+        if challenge {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"fulcrum-admin\""),
+            );
+        }
+        response
+    }
 }
 
 pub(crate) fn forbidden(message: impl Into<String>) -> ApiError {

@@ -224,6 +224,11 @@ async fn every_admin_route_is_documented_and_needs_a_token() {
                 .await
                 .unwrap();
             assert_eq!(response.status().as_u16(), 401, "{header}");
+            let challenge = response.headers().get("www-authenticate").unwrap();
+            assert!(
+                challenge.to_str().unwrap().starts_with("Bearer"),
+                "{header}"
+            );
             let body: Value = response.json().await.unwrap();
             assert_eq!(code(&body), "unauthorized", "{header}: {body}");
         }
