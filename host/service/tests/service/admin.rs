@@ -142,6 +142,21 @@ fn concrete(template: &str) -> String {
         .replace("{action}", "create")
 }
 
+fn collect_refs(value: &Value, refs: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => refs.push(r.clone()),
+                    _ => collect_refs(v, refs),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+        _ => {}
+    }
+}
+
 fn method_of(name: &str) -> Method {
     name.to_ascii_uppercase().parse().unwrap()
 }
@@ -157,6 +172,19 @@ async fn every_admin_route_is_documented_and_needs_a_token() {
         assert_eq!(status, 200, "{doc}");
         assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
         let paths = doc["paths"].as_object().unwrap();
+        // Every schema the document refers to is in it.
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(refs.len() > 20, "{refs:?}");
+        for reference in refs {
+            let name = reference
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{reference}"));
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{reference} is missing"
+            );
+        }
 
         // The router serves exactly the documented paths (axum lists its routes in `Debug`).
         let router = format!("{:?}", fulcrum_service::app(world.host.clone()));
