@@ -9,7 +9,7 @@
 //! (401; nothing stored); then one event of kind `lever` per enabled installation whose plugin
 //! subscribed to the event type, all in one transaction, and only after the commit a 2xx.
 //! Lever retries anything else, and its retries (and replays of the same delivery) are
-//! deduped: Lever's event `id` names the delivery, else its `token` + `triggeredAt`.
+//! deduped on its signed `token` + `triggeredAt` (not Lever's unsigned event `id`).
 //! Events about one opportunity (or contact) are handled in order.
 
 use axum::body::{Body, Bytes};
@@ -220,24 +220,19 @@ async fn verify(host: &Host, tenant: &str, delivery: &WebhookDelivery) -> Result
     }
 }
 
-/// Names the delivery: Lever's event id when present, else its one-time `token` with
-/// `triggeredAt` (what the signature covers). Long values are hashed to bound the key.
+/// Names the delivery by what its signature covers: the one-time `token` and `triggeredAt`.
+/// Not Lever's event `id`: it is outside the signature, so a captured delivery with an edited
+/// id would otherwise run again. Long tokens are hashed to bound the key.
 fn dedupe_key(delivery: &WebhookDelivery) -> String {
-    fn part(value: &str) -> String {
-        if value.len() <= MAX_KEY_PART {
-            value.to_owned()
-        } else {
-            format!("sha256:{}", hex::encode(Sha256::digest(value.as_bytes())))
-        }
-    }
-    match delivery.id.as_deref().filter(|id| !id.is_empty()) {
-        Some(id) => format!("lever:id:{}", part(id)),
-        None => format!(
-            "lever:token:{}:{}",
-            part(&delivery.token),
-            delivery.triggered_at
-        ),
-    }
+    let token = if delivery.token.len() <= MAX_KEY_PART {
+        delivery.token.clone()
+    } else {
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(delivery.token.as_bytes()))
+        )
+    };
+    format!("lever:token:{token}:{}", delivery.triggered_at)
 }
 
 /// Events about one opportunity (else one contact) share a subject, so they run in order.
@@ -329,18 +324,18 @@ mod tests {
     }
 
     #[test]
-    fn dedupe_key_prefers_lever_id_and_bounds_its_length() {
-        assert_eq!(dedupe_key(&delivery(Some("e1"), "tok")), "lever:id:e1");
+    fn dedupe_key_is_what_the_signature_covers() {
         assert_eq!(
             dedupe_key(&delivery(None, "tok")),
             "lever:token:tok:1431454330072"
         );
+        // An edited (unsigned) id does not make a replayed delivery new.
         assert_eq!(
-            dedupe_key(&delivery(Some(""), "tok")),
-            "lever:token:tok:1431454330072"
+            dedupe_key(&delivery(Some("e1"), "tok")),
+            dedupe_key(&delivery(Some("e2"), "tok"))
         );
         let long = "x".repeat(1000);
-        assert!(dedupe_key(&delivery(Some(&long), "tok")).len() < 100);
+        assert!(dedupe_key(&delivery(None, &long)).len() < 100);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! | --- | --- |
 //! | `platform-operator` | the platform: plugins, tenants, tokens of anyone; reads any tenant for support, but never enables plugins or approves permissions for a tenant |
 //! | `tenant-super-admin` | its tenant: enables/disables plugins, approves permissions, issues and revokes its tenant's tokens, and everything below |
-//! | `tenant-admin` | its tenant: config, secrets, schedule overrides, replays, admin actions, and everything below |
-//! | `tenant-member` | its tenant: reads installations, events, the audit log |
+//! | `tenant-admin` | its tenant: config, secrets, schedule overrides, replays, and everything below |
+//! | `tenant-member` | its tenant: reads installations, events, the audit log; runs admin actions |
 //!
 //! A tenant token naming another tenant gets `404 unknown tenant`, exactly as for a tenant that
 //! does not exist; a role too low for a route gets `403`.

@@ -1,6 +1,6 @@
 //! The tenant's event queue: status and errors (any role of the tenant, or a platform
-//! operator), replaying dead letters and triggering a plugin's admin actions (tenant admin or
-//! super admin). An admin action is queued as an `action` event and runs like any other.
+//! operator), replaying dead letters (tenant admin or super admin) and triggering a plugin's admin
+//! actions (any tenant role). An admin action is queued as an `action` event and runs like any other.
 
 use axum::Json;
 use axum::extract::State;
@@ -246,7 +246,7 @@ pub(super) struct ActionQueued {
 /// Longest `Idempotency-Key` accepted.
 const MAX_KEY_LEN: usize = 200;
 
-/// Run one of the plugin's admin actions (tenant admin or super admin): the input is checked
+/// Run one of the plugin's admin actions (any role of the tenant): the input is checked
 /// against the action's input schema, then queued as an event (`202` once committed). An
 /// `Idempotency-Key` header makes retries of the same request queue it once.
 #[utoipa::path(
@@ -273,7 +273,9 @@ async fn run_action(
     headers: HeaderMap,
     JsonBody(input): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<ActionQueued>), Refusal> {
-    principal.require_tenant(&tenant, Role::TenantAdmin)?;
+    // Members too: triggering an action the admins enabled (e.g. on-demand creation) is part
+    // of a recruiter's daily work, as on Lever's integration pages.
+    principal.require_tenant(&tenant, Role::TenantMember)?;
     existing_tenant(&host, &tenant).await?;
     let installed = installation(&host, &tenant, &plugin).await?;
     let loaded = loaded_plugin(&host, &plugin)?;
