@@ -16,3 +16,4 @@ test:
 bench:
     cargo bench -p fulcrum-tests --bench lever_sync
     cargo bench -p fulcrum-runtime --bench runtime
+    cargo bench -p fulcrum-service --bench pipeline

@@ -16,6 +16,7 @@ mod auth;
 mod events;
 mod extract;
 mod installations;
+mod lever_webhooks;
 mod plugins;
 mod state;
 mod tenants;
@@ -94,6 +95,7 @@ pub(crate) fn api() -> OpenApiRouter<Host> {
     let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(openapi_json))
         .merge(tenants::routes())
+        .merge(lever_webhooks::routes())
         .merge(plugins::routes())
         .merge(installations::routes())
         .merge(events::routes())

@@ -238,3 +238,87 @@ async fn bad_lever_deliveries_are_refused_and_nothing_is_stored() {
     })
     .await;
 }
+
+/// A tenant's super admin stores the token Lever showed through the admin API; from then on
+/// deliveries signed with it are accepted, and after it is deleted they are refused. Members
+/// see names only and cannot set one; another tenant's super admin cannot touch it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_tokens_are_managed_through_the_admin_api() {
+    use crate::admin::{OTHER, call, token};
+    use fulcrum_store::Role;
+    use reqwest::Method;
+    on_each_backend(|db| async move {
+        let world = World::start(&db).await;
+        world.add_tenant(OTHER).await;
+        let super_admin = token(&world, Role::TenantSuperAdmin, Some(TENANT)).await;
+        let member = token(&world, Role::TenantMember, Some(TENANT)).await;
+        let other_super_admin = token(&world, Role::TenantSuperAdmin, Some(OTHER)).await;
+        let hook = world.sandbox.register_webhook(
+            WebhookEventType::CandidateStageChange,
+            &world.url(&format!("/webhooks/lever/{TENANT}")),
+        );
+        let lever_token = hook.configuration.signature_token.clone().unwrap();
+        let path = format!(
+            "/admin/v1/tenants/{TENANT}/lever-webhook-tokens/{}",
+            hook.id
+        );
+        let body = json!({"signature_token": lever_token});
+
+        for (who, token, expected) in [
+            ("member", &member, 403),
+            ("other tenant", &other_super_admin, 404),
+        ] {
+            let (status, answer) =
+                call(&world, Method::PUT, &path, Some(token), Some(body.clone())).await;
+            assert_eq!(status, expected, "{who}: {answer}");
+        }
+        let (status, answer) = call(
+            &world,
+            Method::PUT,
+            &path,
+            Some(&super_admin),
+            Some(json!({"signature_token": "has space"})),
+        )
+        .await;
+        assert_eq!(status, 422, "{answer}");
+        assert!(
+            world
+                .store
+                .lever_webhook_token_names(TENANT)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let (status, answer) =
+            call(&world, Method::PUT, &path, Some(&super_admin), Some(body)).await;
+        assert_eq!(status, 204, "{answer}");
+        let list = format!("/admin/v1/tenants/{TENANT}/lever-webhook-tokens");
+        let (status, names) = call(&world, Method::GET, &list, Some(&member), None).await;
+        assert_eq!(
+            (status, names.clone()),
+            (200, json!({"names": [hook.id.clone()]}))
+        );
+        assert!(!names.to_string().contains(&lever_token));
+
+        // Deliveries signed with the stored token get through.
+        world.change_some_stage().await;
+        let records = world
+            .lever_deliveries_to(&hook.id, Duration::from_secs(30))
+            .await;
+        assert_eq!(records[0].last_status, Some(202), "{records:?}");
+
+        // Deleted: the same delivery is refused.
+        let (status, answer) = call(&world, Method::DELETE, &path, Some(&super_admin), None).await;
+        assert_eq!(status, 204, "{answer}");
+        let (status, _) = call(&world, Method::DELETE, &path, Some(&super_admin), None).await;
+        assert_eq!(status, 404);
+        let replay = serde_json::to_vec(&records[0].body).unwrap();
+        let (status, answer) = world
+            .post_lever_webhook(TENANT, "application/json", replay)
+            .await;
+        assert_eq!(status, 401, "{answer}");
+        world.stop().await;
+    })
+    .await;
+}
