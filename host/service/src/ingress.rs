@@ -114,20 +114,7 @@ async fn accept_inner(
     body: Body,
 ) -> Result<Response, ApiError> {
     let inner = &host.inner;
-    let limit = inner.config.max_ingress_body;
-    let too_large = |drained: bool| {
-        let error = ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body is larger than {limit} bytes; send smaller events"),
-        );
-        if drained { error } else { error.closing() }
-    };
-    let body = match read_limited(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(Oversize { drained }) => return Err(too_large(drained)),
-    };
-    check_content_type(&headers)?;
+    let body = read_json_body(body, &headers, inner.config.max_ingress_body, "events").await?;
     let idempotency_key = header_text(&headers, IDEMPOTENCY_KEY)?;
     let subject = header_text(&headers, SUBJECT_HEADER)?;
 
@@ -261,6 +248,30 @@ struct Oversize {
     drained: bool,
 }
 
+/// The body of a JSON request (vendor events, Lever webhooks; `what` names them in errors):
+/// 413 when larger than `limit` bytes (closing the connection if it was not drained), 415
+/// unless the content type is JSON. Nothing has been stored when it refuses.
+pub(crate) async fn read_json_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    what: &str,
+) -> Result<Bytes, ApiError> {
+    let body = match read_limited(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(Oversize { drained }) => {
+            let error = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body is larger than {limit} bytes; send smaller {what}"),
+            );
+            return Err(if drained { error } else { error.closing() });
+        }
+    };
+    check_content_type(headers, what)?;
+    Ok(body)
+}
+
 /// The body if it fits in `limit` bytes. A larger one is read on (and discarded) up to
 /// [`DRAIN_CAP`], so the client gets its 413 instead of a broken pipe mid-upload.
 async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Oversize> {
@@ -290,7 +301,7 @@ async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Oversize> {
     }
 }
 
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+fn check_content_type(headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -307,7 +318,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!("send JSON with Content-Type: application/json (got {content_type:?})"),
+            format!(
+                "{what} are JSON: send them with Content-Type: application/json (got {content_type:?})"
+            ),
         ))
     }
 }

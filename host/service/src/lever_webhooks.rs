@@ -12,9 +12,9 @@
 //! deduped on its signed `token` + `triggeredAt` (not Lever's unsigned event `id`).
 //! Events about one opportunity (or contact) are handled in order.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -27,13 +27,11 @@ use tracing::Instrument as _;
 
 use crate::api_error::ApiError;
 use crate::event_payload::{StoredLeverEvent, event_ref, kind, lever_event_kind};
+use crate::ingress::read_json_body;
 use crate::{Host, metrics_names as m};
 
-/// Longest Lever event id or token used verbatim in a dedupe key; longer ones are hashed.
+/// Longest Lever token used verbatim in a dedupe key; longer ones are hashed.
 const MAX_KEY_PART: usize = 128;
-/// Most bytes read and thrown away to answer an oversize request on a connection that can be
-/// kept alive; beyond it the connection is closed instead.
-const DRAIN_CAP: usize = 16 * 1024 * 1024;
 
 pub(crate) fn router() -> Router<Host> {
     Router::new().route("/webhooks/lever/{tenant}", post(delivery))
@@ -101,8 +99,13 @@ async fn accept(
     body: Body,
 ) -> Result<Accepted, ApiError> {
     let inner = &host.inner;
-    let body = read_body(body, inner.config.max_ingress_body).await?;
-    check_content_type(headers)?;
+    let body = read_json_body(
+        body,
+        headers,
+        inner.config.max_ingress_body,
+        "Lever webhooks",
+    )
+    .await?;
     let delivery: WebhookDelivery = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "the body is not a Lever webhook delivery ({e}); expected JSON with triggeredAt, \
@@ -245,67 +248,6 @@ fn subject_key(event: &StoredLeverEvent) -> Option<String> {
         .get("contactId")
         .and_then(|v| v.as_str())
         .map(|id| format!("contact:{id}"))
-}
-
-/// The body if it fits in `limit` bytes. A larger one is read on (and discarded) up to
-/// [`DRAIN_CAP`], so the sender gets its 413 instead of a broken pipe mid-upload.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    use http_body_util::BodyExt as _;
-    let too_large = |drained: bool| {
-        let error = ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body is larger than {limit} bytes"),
-        );
-        if drained { error } else { error.closing() }
-    };
-    let mut body = body;
-    let mut kept = bytes::BytesMut::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(too_large(false));
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if seen > DRAIN_CAP {
-            return Err(too_large(false));
-        }
-        if seen <= limit {
-            kept.extend_from_slice(&data);
-        }
-    }
-    if seen > limit {
-        Err(too_large(true))
-    } else {
-        Ok(kept.freeze())
-    }
-}
-
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "application/json" || essence.ends_with("+json") {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!(
-                "Lever webhooks are JSON: expected Content-Type: application/json (got {content_type:?})"
-            ),
-        ))
-    }
 }
 
 #[cfg(test)]

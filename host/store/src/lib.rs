@@ -61,7 +61,10 @@ pub use events::{
     JournalBegin, MAX_LIST_EVENTS, NewEvent,
 };
 pub use lever_webhooks::LeverWebhookToken;
-pub use records::{CredentialKind, Installation, LeverCredential, LeverSettings, Plugin, Tenant};
+pub use records::{
+    CredentialKind, Installation, LeverCredential, LeverSettings, Plugin, Tenant,
+    is_valid_tenant_id,
+};
 pub use schedules::{Schedule, next_slot};
 pub use state::{AuditEntry, NewAuditEntry, StateWrite};
 

@@ -592,6 +592,17 @@ fn installation_missing(tenant_id: &str, plugin_id: &str) -> StoreError {
     ))
 }
 
+/// Whether `id` can name a tenant: 1-63 lower-case letters, digits, `-` or `_`, starting with
+/// a letter or digit, so it sits in URL paths (ingress, admin API) as is.
+pub fn is_valid_tenant_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 63
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 pub(crate) fn expect_one(rows: u64, missing: impl FnOnce() -> StoreError) -> Result<()> {
     if rows == 0 { Err(missing()) } else { Ok(()) }
 }

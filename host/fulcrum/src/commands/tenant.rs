@@ -65,13 +65,7 @@ pub async fn run(command: TenantCommand) -> anyhow::Result<()> {
 
 /// Checks a tenant id can sit in a URL path segment as is.
 pub fn validate_id(id: &str) -> anyhow::Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 63
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && id.starts_with(|c: char| c.is_ascii_alphanumeric());
-    if !ok {
+    if !fulcrum_store::is_valid_tenant_id(id) {
         bail!(
             "invalid tenant id {id:?}: use 1 to 63 lower-case letters, digits, '-' or '_', \
              starting with a letter or digit (e.g. \"acme\")"

@@ -82,13 +82,7 @@ pub(super) struct LeverSettingsInput {
 
 /// A tenant id sits in URL paths as is (the same rule as `fulcrum tenant create`).
 fn check_tenant_id(id: &str) -> Result<(), ApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= 63
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && id.starts_with(|c: char| c.is_ascii_alphanumeric());
-    if ok {
+    if fulcrum_store::is_valid_tenant_id(id) {
         Ok(())
     } else {
         Err(ApiError::new(
