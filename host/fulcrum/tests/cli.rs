@@ -1,5 +1,6 @@
 //! The `fulcrum` command line, run as the real binary: `migrate` (SQLite and PostgreSQL),
-//! `plugin inspect|install|list`, `tenant create|list`, and `demo --once`.
+//! `plugin inspect|install|list`, `tenant create|list`, `token issue|list|revoke`, and
+//! `demo --once`.
 
 use fulcrum_store::MasterKey;
 use fulcrum_store::test_support::{TestDatabase, on_each_backend};
@@ -555,4 +556,97 @@ async fn demo_on_a_busy_port_says_which_flag_to_change() {
         "{}",
         out.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_issue_list_revoke_shows_a_token_once_and_it_stops_working() {
+    on_each_backend(|db: TestDatabase| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = path(dir.path()).to_owned();
+        let env = [
+            ("DATABASE_URL", db.url.as_str()),
+            ("FULCRUM_MASTER_KEY", db.key_b64.as_str()),
+        ];
+        let store = ["--data-dir", data_dir.as_str()];
+        let run = |args: &[&str]| {
+            let args = [args, &store[..]].concat();
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            async move {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                fulcrum(&args, &env).await
+            }
+        };
+
+        let issued = run(&[
+            "token",
+            "issue",
+            "--role",
+            "platform-operator",
+            "--label",
+            "ops",
+        ])
+        .await;
+        issued.assert_ok();
+        // Only the token on stdout, so a shell can capture it.
+        let token = issued.stdout.trim().to_owned();
+        assert!(
+            token.starts_with("fulcrum_") && !token.contains(' '),
+            "{}",
+            issued.stdout
+        );
+        assert!(issued.stderr.contains("shown once"), "{}", issued.stderr);
+
+        // A tenant role needs a tenant, and the tenant must exist.
+        let refused = run(&["token", "issue", "--role", "tenant-admin"]).await;
+        refused.assert_failed();
+        assert!(refused.stderr.contains("--tenant"), "{}", refused.stderr);
+        let refused = run(&[
+            "token",
+            "issue",
+            "--role",
+            "tenant-admin",
+            "--tenant",
+            "nobody",
+        ])
+        .await;
+        refused.assert_failed();
+        assert!(
+            refused.stderr.contains("fulcrum tenant create"),
+            "{}",
+            refused.stderr
+        );
+
+        let listed = run(&["token", "list"]).await;
+        listed.assert_ok();
+        assert!(listed.stdout.contains("platform-operator") && listed.stdout.contains("active"));
+        assert!(!listed.all().contains(&token), "a listing shows a token");
+
+        let opened = db.open().await;
+        let id = opened
+            .authenticate_api_token(&token)
+            .await
+            .unwrap()
+            .expect("the printed token authenticates")
+            .id;
+        let revoked = run(&["token", "revoke", &id.to_string()]).await;
+        revoked.assert_ok();
+        assert!(
+            opened
+                .authenticate_api_token(&token)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let listed = run(&["token", "list"]).await;
+        assert!(listed.stdout.contains("revoked"), "{}", listed.stdout);
+        let unknown = run(&["token", "revoke", "999999"]).await;
+        unknown.assert_failed();
+        assert!(
+            unknown.stderr.contains("fulcrum token list"),
+            "{}",
+            unknown.stderr
+        );
+        opened.close().await;
+    })
+    .await;
 }
