@@ -194,6 +194,21 @@ pub(super) async fn installation(
         })
 }
 
+/// Checks `principal` may change the tenant's installation of `plugin` with role `min`, that
+/// the tenant exists and has the plugin installed, and returns the plugin's loaded version.
+async fn changeable_installation(
+    host: &Host,
+    principal: &Principal,
+    tenant: &str,
+    plugin: &str,
+    min: Role,
+) -> Result<Arc<PluginVersion>, ApiError> {
+    principal.require_tenant(tenant, min)?;
+    existing_tenant(host, tenant).await?;
+    installation(host, tenant, plugin).await?;
+    loaded_plugin(host, plugin)
+}
+
 /// The plugin's active version on this host.
 pub(super) fn loaded_plugin(host: &Host, plugin: &str) -> Result<Arc<PluginVersion>, ApiError> {
     host.inner
@@ -434,10 +449,9 @@ async fn approve_permissions(
     PathParams((tenant, plugin)): PathParams<(String, String)>,
     JsonBody(approval): JsonBody<Approval>,
 ) -> Result<Json<InstallationView>, Refusal> {
-    principal.require_tenant(&tenant, Role::TenantSuperAdmin)?;
-    existing_tenant(&host, &tenant).await?;
-    installation(&host, &tenant, &plugin).await?;
-    let loaded = loaded_plugin(&host, &plugin)?;
+    let loaded =
+        changeable_installation(&host, &principal, &tenant, &plugin, Role::TenantSuperAdmin)
+            .await?;
     let requested = loaded.requested_permissions();
     let mut approved = BTreeSet::new();
     let mut problems = Vec::new();
@@ -509,10 +523,8 @@ async fn set_config(
     PathParams((tenant, plugin)): PathParams<(String, String)>,
     JsonBody(config): JsonBody<Value>,
 ) -> Result<Json<InstallationView>, Refusal> {
-    principal.require_tenant(&tenant, Role::TenantAdmin)?;
-    existing_tenant(&host, &tenant).await?;
-    installation(&host, &tenant, &plugin).await?;
-    let loaded = loaded_plugin(&host, &plugin)?;
+    let loaded =
+        changeable_installation(&host, &principal, &tenant, &plugin, Role::TenantAdmin).await?;
     let problems = schema_problems(&loaded.manifest().config_schema, "config", &config)?;
     if !problems.is_empty() {
         return Err(Refusal::Problems {
@@ -646,10 +658,8 @@ async fn set_secret(
     PathParams((tenant, plugin, name)): PathParams<(String, String, String)>,
     JsonBody(input): JsonBody<SecretInput>,
 ) -> Result<StatusCode, ApiError> {
-    principal.require_tenant(&tenant, Role::TenantAdmin)?;
-    existing_tenant(&host, &tenant).await?;
-    installation(&host, &tenant, &plugin).await?;
-    let loaded = loaded_plugin(&host, &plugin)?;
+    let loaded =
+        changeable_installation(&host, &principal, &tenant, &plugin, Role::TenantAdmin).await?;
     let declared = &loaded.manifest().secrets;
     if !declared.contains(&name) {
         return Err(ApiError::new(
@@ -705,10 +715,8 @@ async fn set_schedule_overrides(
     PathParams((tenant, plugin)): PathParams<(String, String)>,
     JsonBody(overrides): JsonBody<Value>,
 ) -> Result<Json<InstallationView>, Refusal> {
-    principal.require_tenant(&tenant, Role::TenantAdmin)?;
-    existing_tenant(&host, &tenant).await?;
-    installation(&host, &tenant, &plugin).await?;
-    let loaded = loaded_plugin(&host, &plugin)?;
+    let loaded =
+        changeable_installation(&host, &principal, &tenant, &plugin, Role::TenantAdmin).await?;
     let declared: Vec<&str> = loaded
         .manifest()
         .schedules
