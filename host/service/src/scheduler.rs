@@ -16,13 +16,58 @@ use crate::event_payload::{StoredScheduledRun, kind};
 /// Shortest period an override may set.
 pub const MIN_PERIOD: Duration = Duration::from_secs(1);
 
-/// An installation's override for one schedule: `{"every_seconds": N}`, `{"enabled": false}`,
-/// or just `N` (seconds).
+/// An installation's overrides, by schedule name: `{"every_seconds": N}` (N ≥ 1) to change a
+/// period, `{"enabled": false}` to switch a schedule off. [`override_problems`] is what the
+/// admin API accepts; [`period_of`] reads them.
+///
+/// The problems with `overrides` for a plugin declaring `declared`, as (JSON pointer, message).
+pub(crate) fn override_problems(
+    overrides: &Value,
+    declared: &[&str],
+) -> Vec<(String, &'static str)> {
+    let Some(object) = overrides.as_object() else {
+        return vec![(
+            String::new(),
+            "must be an object of overrides by schedule name",
+        )];
+    };
+    let mut problems = Vec::new();
+    for (name, value) in object {
+        let pointer = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
+        if !declared.contains(&name.as_str()) {
+            problems.push((pointer, "the plugin declares no such schedule"));
+            continue;
+        }
+        let Some(fields) = value.as_object() else {
+            problems.push((
+                pointer,
+                "must be {\"every_seconds\": N} or {\"enabled\": false}",
+            ));
+            continue;
+        };
+        for (field, v) in fields {
+            let ok = match field.as_str() {
+                "every_seconds" => v.as_u64().is_some_and(|n| n >= 1),
+                "enabled" => v.is_boolean(),
+                _ => false,
+            };
+            if !ok {
+                problems.push((
+                    format!("{pointer}/{field}"),
+                    "allowed: \"every_seconds\" (a whole number ≥ 1) and \"enabled\" (true or false)",
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The period of schedule `name` under `overrides`; `None` when switched off. Anything it does
+/// not understand leaves the declared default.
 fn period_of(overrides: &Value, name: &str, default_seconds: u32) -> Option<Duration> {
     let default = Duration::from_secs(u64::from(default_seconds));
     let period = match overrides.get(name) {
         None => default,
-        Some(Value::Number(n)) => n.as_u64().map_or(default, Duration::from_secs),
         Some(Value::Object(o)) => {
             if o.get("enabled").and_then(Value::as_bool) == Some(false) {
                 return None;
@@ -152,10 +197,35 @@ mod tests {
         let o = json!({"sync": {"every_seconds": 60}, "poll": {"enabled": false}, "tick": 5});
         assert_eq!(period_of(&o, "sync", 900), Some(Duration::from_secs(60)));
         assert_eq!(period_of(&o, "poll", 900), None);
-        assert_eq!(period_of(&o, "tick", 900), Some(Duration::from_secs(5)));
+        // Not an override the admin API accepts: the declared default stays.
+        assert_eq!(period_of(&o, "tick", 900), Some(Duration::from_secs(900)));
         assert_eq!(
-            period_of(&json!({"tick": 0}), "tick", 900),
+            period_of(&json!({"tick": {"every_seconds": 0}}), "tick", 900),
             Some(MIN_PERIOD)
         );
+    }
+
+    #[test]
+    fn overrides_name_declared_schedules_and_known_fields() {
+        let declared = ["tick", "sync"];
+        assert!(override_problems(&json!({}), &declared).is_empty());
+        assert!(
+            override_problems(
+                &json!({"tick": {"every_seconds": 60}, "sync": {"enabled": false}}),
+                &declared
+            )
+            .is_empty()
+        );
+        let problems = override_problems(
+            &json!({"nope": {"enabled": false}, "tick": {"every_seconds": 0, "colour": 1}, "sync": 5}),
+            &declared,
+        );
+        let mut pointers: Vec<_> = problems.iter().map(|p| p.0.as_str()).collect();
+        pointers.sort();
+        assert_eq!(
+            pointers,
+            ["/nope", "/sync", "/tick/colour", "/tick/every_seconds"]
+        );
+        assert_eq!(override_problems(&json!([]), &declared).len(), 1);
     }
 }

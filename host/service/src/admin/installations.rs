@@ -723,7 +723,10 @@ async fn set_schedule_overrides(
         .iter()
         .map(|s| s.name.as_str())
         .collect();
-    let problems = override_problems(&overrides, &declared);
+    let problems: Vec<Problem> = crate::scheduler::override_problems(&overrides, &declared)
+        .into_iter()
+        .map(|(pointer, message)| Problem::host(pointer, message))
+        .collect();
     if !problems.is_empty() {
         return Err(Refusal::Problems {
             code: "invalid_schedule_overrides",
@@ -751,75 +754,9 @@ async fn set_schedule_overrides(
     Ok(Json(current_view(&host, &tenant, &plugin).await?))
 }
 
-/// What the scheduler understands (see `scheduler::period_of`), and nothing else.
-fn override_problems(overrides: &Value, declared: &[&str]) -> Vec<Problem> {
-    let Some(object) = overrides.as_object() else {
-        return vec![Problem::host(
-            "",
-            "must be an object of overrides by schedule name",
-        )];
-    };
-    let mut problems = Vec::new();
-    for (name, value) in object {
-        let pointer = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
-        if !declared.contains(&name.as_str()) {
-            problems.push(Problem::host(
-                &pointer,
-                "the plugin declares no such schedule",
-            ));
-            continue;
-        }
-        let Some(fields) = value.as_object() else {
-            problems.push(Problem::host(
-                &pointer,
-                "must be {\"every_seconds\": N} or {\"enabled\": false}",
-            ));
-            continue;
-        };
-        for (field, v) in fields {
-            let ok = match field.as_str() {
-                "every_seconds" => v.as_u64().is_some_and(|n| n >= 1),
-                "enabled" => v.is_boolean(),
-                _ => false,
-            };
-            if !ok {
-                problems.push(Problem::host(
-                    format!("{pointer}/{field}"),
-                    "allowed: \"every_seconds\" (a whole number ≥ 1) and \"enabled\" (true or false)",
-                ));
-            }
-        }
-    }
-    problems
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn overrides_name_declared_schedules_and_known_fields() {
-        let declared = ["tick", "sync"];
-        assert!(override_problems(&json!({}), &declared).is_empty());
-        assert!(
-            override_problems(
-                &json!({"tick": {"every_seconds": 60}, "sync": {"enabled": false}}),
-                &declared
-            )
-            .is_empty()
-        );
-        let problems = override_problems(
-            &json!({"nope": {"enabled": false}, "tick": {"every_seconds": 0, "colour": 1}, "sync": 5}),
-            &declared,
-        );
-        let mut pointers: Vec<_> = problems.iter().map(|p| p.pointer.as_str()).collect();
-        pointers.sort();
-        assert_eq!(
-            pointers,
-            ["/nope", "/sync", "/tick/colour", "/tick/every_seconds"]
-        );
-        assert_eq!(override_problems(&json!([]), &declared).len(), 1);
-    }
 
     #[test]
     fn schema_problems_point_at_the_offending_value() {
