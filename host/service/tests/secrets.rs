@@ -1,6 +1,8 @@
 //! Secrets stay secret: after events ran, neither the tenant's Lever API key nor the vendor's
 //! credentials are readable in the database (raw SQLite file included) or in the host's logs
-//! (captured at TRACE level). A separate test binary, because it installs a global subscriber.
+//! (captured at TRACE level); and log lines carry the tenant, plugin and event ids of their
+//! work. A separate test binary, because it installs a global subscriber: a thread-local one
+//! races with callsite interest caching when tests run in parallel.
 
 #[path = "service/world.rs"]
 #[allow(dead_code)]
@@ -9,6 +11,8 @@ mod world;
 use fulcrum_store::EventFilter;
 use fulcrum_store::test_support::on_each_backend;
 use parking_lot::Mutex;
+use secrecy::SecretString;
+use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -38,12 +42,25 @@ fn logs() -> &'static Captured {
             "trace,cranelift_codegen=info,cranelift_frontend=info,regalloc2=info,\
              wasmtime_cranelift=info,cranelift_entity=info,wasmtime_environ=info",
         );
+        // JSON with the span list, so the log-context test can read the spans of each line.
         tracing_subscriber::fmt()
+            .json()
+            .with_span_list(true)
             .with_env_filter(filter)
             .with_writer(move || writer.clone())
             .init();
         captured
     })
+}
+
+impl Captured {
+    /// The JSON log lines so far.
+    fn json_lines(&self) -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&self.0.lock())
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON log line"))
+            .collect()
+    }
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -107,6 +124,114 @@ async fn secrets_never_reach_the_database_or_the_logs() {
         assert!(text.contains("plugin installed"), "logs were captured");
         for secret in [api_key.as_str(), vendor_token, VENDOR_SECRET] {
             assert!(!text.contains(secret), "{secret} found in the logs");
+        }
+    })
+    .await;
+}
+
+/// The tenant of the log-context test.
+const LOGS_TENANT: &str = "logs-co";
+const WEBHOOK_TOKEN: &str = "logs-lever-signature-token-7d2a41";
+
+/// Whether `line` was logged inside a span named `name` whose fields include `fields`.
+fn in_span(line: &serde_json::Value, name: &str, fields: &[(&str, serde_json::Value)]) -> bool {
+    line["spans"].as_array().is_some_and(|spans| {
+        spans
+            .iter()
+            .any(|s| s["name"] == name && fields.iter().all(|(k, v)| &s[*k] == v))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_carry_tenant_plugin_and_event_ids_and_no_secret() {
+    let logs = logs();
+    on_each_backend(move |db| {
+        async move {
+            let world = World::start(&db).await;
+            // A tenant of its own: the other test of this binary logs for TENANT.
+            world.add_tenant(LOGS_TENANT).await;
+            world
+                .store
+                .set_lever_webhook_token(LOGS_TENANT, "stage", &SecretString::from(WEBHOOK_TOKEN))
+                .await
+                .unwrap();
+            let (status, answer) = world
+                .post_event(LOGS_TENANT, &create_event(7, true), None, None)
+                .await;
+            assert_eq!(status, 202, "{answer}");
+            let delivery =
+                signed_lever_delivery(WEBHOOK_TOKEN, "candidateStageChange", None, "o-7");
+            let body = serde_json::to_vec(&delivery).unwrap();
+            let (status, queued) = world
+                .post_lever_webhook(LOGS_TENANT, "application/json", body.clone())
+                .await;
+            assert_eq!(status, 202, "{queued}");
+            let mut forged = delivery.clone();
+            forged.signature = Some("00".repeat(32));
+            let (status, _) = world
+                .post_lever_webhook(
+                    LOGS_TENANT,
+                    "application/json",
+                    serde_json::to_vec(&forged).unwrap(),
+                )
+                .await;
+            assert_eq!(status, 401);
+            world.settle(Duration::from_secs(30)).await;
+            let lever_event: i64 = queued["event_ids"][0]
+                .as_str()
+                .and_then(|id| id.strip_prefix("evt-"))
+                .and_then(|n| n.parse().ok())
+                .expect("event id");
+
+            let lines = logs.json_lines();
+            let tenant = json!(LOGS_TENANT);
+            let plugin = json!(PLUGIN);
+            // The pipeline's work on the Lever event, inside its `event` span.
+            assert!(
+                lines.iter().any(|l| in_span(
+                    l,
+                    "event",
+                    &[
+                        ("tenant", tenant.clone()),
+                        ("plugin", plugin.clone()),
+                        ("event_id", json!(lever_event))
+                    ]
+                )),
+                "no log line in the event span of evt-{lever_event}"
+            );
+            // The vendor ingress (the plugin's signature check runs inside it).
+            assert!(
+                lines.iter().any(|l| in_span(
+                    l,
+                    "ingress",
+                    &[("tenant", tenant.clone()), ("plugin", plugin.clone())]
+                )),
+                "no log line in an ingress span"
+            );
+            // The Lever webhook ingress: the refusal and the queued event.
+            assert!(lines.iter().any(|l| in_span(
+                l,
+                "lever_webhook",
+                &[("tenant", tenant.clone())]
+            ) && l["fields"]["message"] == "Lever webhook refused"));
+            assert!(lines.iter().any(|l| in_span(
+                l,
+                "lever_webhook",
+                &[("tenant", tenant.clone())]
+            ) && l["fields"]["plugin"] == plugin
+                && l["fields"]["event_id"] == json!(lever_event)));
+
+            let text = String::from_utf8_lossy(&logs.0.lock()).into_owned();
+            for (what, secret) in [
+                ("Lever API key", world.api_key.as_str()),
+                ("vendor secret", VENDOR_SECRET),
+                ("Lever webhook signature token", WEBHOOK_TOKEN),
+                ("master key", db.key_b64.as_str()),
+                ("webhook signature", delivery.signature.as_deref().unwrap()),
+            ] {
+                assert!(!text.contains(secret), "the logs show the {what}");
+            }
+            world.stop().await;
         }
     })
     .await;
