@@ -22,6 +22,8 @@ struct Artifact {
     /// Constant and macro name: `well_behaved` → `WELL_BEHAVED`, `foreach_fixture!`'s `well_behaved`.
     name: &'static str,
     package: &'static str,
+    /// The crate's library name: the built file is `<lib>.wasm`.
+    lib: &'static str,
     features: &'static [&'static str],
     /// The crate's directory, relative to the workspace root (for `rerun-if-changed`).
     dir: &'static str,
@@ -32,18 +34,20 @@ const fn fixture(name: &'static str, features: &'static [&'static str]) -> Artif
     Artifact {
         name,
         package: "fulcrum-fixtures",
+        lib: "fulcrum_fixtures",
         features,
         dir: "plugins/fixtures",
         fixture: true,
     }
 }
 
-/// A connector crate under `plugins/`, built with its default features.
-#[allow(dead_code)]
+/// A connector crate under `plugins/`, built with its default features; its library is named
+/// like the artifact (`[lib] name = "remote_tech_work"`).
 const fn connector(name: &'static str, package: &'static str, dir: &'static str) -> Artifact {
     Artifact {
         name,
         package,
+        lib: name,
         features: &[],
         dir,
         fixture: false,
@@ -65,7 +69,12 @@ const ARTIFACTS: &[Artifact] = &[
     fixture("ungranted_permission", &["ungranted_permission"]),
     fixture("undeclared_host", &["undeclared_host"]),
     fixture("reads_files_env", &["reads_files_env"]),
-    // connector("remote_tech_work", "fulcrum-connector-remote-tech-work", "plugins/remote-tech-work"),
+    connector(
+        "remote_tech_work",
+        "fulcrum-connector-remote-tech-work",
+        "plugins/remote-tech-work",
+    ),
+    connector("relode", "fulcrum-connector-relode", "plugins/relode"),
 ];
 
 fn main() {
@@ -73,7 +82,14 @@ fn main() {
     let workspace = manifest_dir.join("../..").canonicalize().unwrap();
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
 
-    let mut watched = vec!["plugins/sdk", "wit", "Cargo.lock", "Cargo.toml"];
+    // plugins/europass: the Europass CV renderer the Remote Tech Work connector embeds.
+    let mut watched = vec![
+        "plugins/sdk",
+        "plugins/europass",
+        "wit",
+        "Cargo.lock",
+        "Cargo.toml",
+    ];
     watched.extend(ARTIFACTS.iter().map(|a| a.dir));
     watched.dedup();
     for path in watched {
@@ -169,7 +185,7 @@ fn build(workspace: &Path, target_dir: &Path, artifact: &Artifact) -> PathBuf {
         "building the {} component failed ({status}); the nested cargo's output is above",
         artifact.name
     );
-    let file = format!("{}.wasm", artifact.package.replace('-', "_"));
+    let file = format!("{}.wasm", artifact.lib);
     target_dir.join(TARGET).join(PROFILE).join(file)
 }
 

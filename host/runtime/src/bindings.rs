@@ -7,7 +7,8 @@ wasmtime::component::bindgen!({
     world: "connector",
     imports: { default: async },
     exports: { default: async },
-    additional_derives: [PartialEq, serde::Serialize],
+    // Serialize + Deserialize: journaled Lever reads are stored and replayed as these types.
+    additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
 });
 
 pub use exports::fulcrum::connector::plugin::{

@@ -156,6 +156,8 @@ pub(crate) struct HostState {
     pub(crate) last_error_log: Option<String>,
     /// Journaled Lever writes so far in this invocation: the next write's `call_seq`.
     pub(crate) lever_writes: u32,
+    /// Journaled Lever reads so far in this invocation: the next read's sequence number.
+    pub(crate) lever_reads: u32,
     /// Vendor requests so far in this invocation: the next request's idempotency number.
     pub(crate) vendor_requests: u32,
 }
@@ -200,6 +202,7 @@ impl HostState {
             stderr,
             last_error_log: None,
             lever_writes: 0,
+            lever_reads: 0,
             vendor_requests: 0,
         }
     }
@@ -285,6 +288,7 @@ impl HostState {
         self.host_calls = 0;
         self.log_lines = 0;
         self.lever_writes = 0;
+        self.lever_reads = 0;
         self.vendor_requests = 0;
     }
 

@@ -3,7 +3,13 @@
 //! The host delivers an event (or run, or action request) to a plugin until one attempt
 //! completes; a crash, a timeout or a retryable error means the same event is handled again.
 //! Every Lever *write* a handler makes is journaled under *(event, call sequence)*: the n-th
-//! journaled write of an attempt is `call_seq = n` (reads are not journaled and not counted).
+//! journaled write of an attempt is [`CallSeq::Write`]`(n)`.
+//!
+//! Lever *reads* are journaled too, numbered apart ([`CallSeq::Read`]): a retry or replay gets
+//! the first attempt's answers, so a handler that looks something up and then writes ("find
+//! the candidate by e-mail, create if absent") takes the same path again even though its own
+//! first attempt changed what Lever would answer now. A read begun but never recorded is
+//! simply made again. Downloads (file bytes) are not journaled.
 //!
 //! ```text
 //! begin(seq, operation, digest) ─┬─ Fresh          → send to Lever, then record(seq, response)
@@ -27,6 +33,44 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+/// Which journaled call of an event: writes and reads are numbered separately, each from 0 in
+/// the order the handler makes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CallSeq {
+    Write(u32),
+    Read(u32),
+}
+
+impl CallSeq {
+    /// The one integer key a journal stores: writes 0, 1, 2, ...; reads -1, -2, ... Writes
+    /// keep the numbers they had before reads were journaled, so events journaled then still
+    /// replay.
+    pub fn key(self) -> i64 {
+        match self {
+            CallSeq::Write(n) => i64::from(n),
+            CallSeq::Read(n) => -i64::from(n) - 1,
+        }
+    }
+
+    /// The inverse of [`CallSeq::key`].
+    pub fn from_key(key: i64) -> Option<CallSeq> {
+        if key >= 0 {
+            u32::try_from(key).ok().map(CallSeq::Write)
+        } else {
+            u32::try_from(-(key + 1)).ok().map(CallSeq::Read)
+        }
+    }
+}
+
+impl std::fmt::Display for CallSeq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallSeq::Write(n) => write!(f, "write #{n}"),
+            CallSeq::Read(n) => write!(f, "read #{n}"),
+        }
+    }
+}
 
 /// What the journal knows about one write (see [`EffectJournal::begin`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -67,12 +111,12 @@ pub enum JournalError {
 pub trait EffectJournal: Send + Sync {
     async fn begin(
         &self,
-        call_seq: u32,
+        call_seq: CallSeq,
         operation: &str,
         request_digest: &str,
     ) -> Result<JournalEntry, JournalError>;
 
-    async fn record(&self, call_seq: u32, response: &Value) -> Result<(), JournalError>;
+    async fn record(&self, call_seq: CallSeq, response: &Value) -> Result<(), JournalError>;
 }
 
 /// One journaled write, as [`MemoryJournal::entries`] shows it.
@@ -98,7 +142,7 @@ impl JournalRecord {
 /// An [`EffectJournal`] for one event in process memory (tests, development).
 #[derive(Debug, Default)]
 pub struct MemoryJournal {
-    entries: Mutex<BTreeMap<u32, JournalRecord>>,
+    entries: Mutex<BTreeMap<CallSeq, JournalRecord>>,
 }
 
 impl MemoryJournal {
@@ -106,15 +150,29 @@ impl MemoryJournal {
         Self::default()
     }
 
-    /// A snapshot of every entry, by call sequence.
+    /// A snapshot of every write, by call sequence.
     pub fn entries(&self) -> Vec<JournalRecord> {
-        self.entries.lock().values().cloned().collect()
+        self.entries_where(|seq| matches!(seq, CallSeq::Write(_)))
+    }
+
+    /// A snapshot of every journaled read, by read sequence.
+    pub fn read_entries(&self) -> Vec<JournalRecord> {
+        self.entries_where(|seq| matches!(seq, CallSeq::Read(_)))
+    }
+
+    fn entries_where(&self, keep: impl Fn(&CallSeq) -> bool) -> Vec<JournalRecord> {
+        self.entries
+            .lock()
+            .iter()
+            .filter(|(seq, _)| keep(seq))
+            .map(|(_, entry)| entry.clone())
+            .collect()
     }
 
     /// Turns a recorded entry back into a begun-but-unrecorded one, as if the host had crashed
     /// between Lever's answer and `record`. Returns whether there was an entry.
     pub fn forget_response(&self, call_seq: u32) -> bool {
-        match self.entries.lock().get_mut(&call_seq) {
+        match self.entries.lock().get_mut(&CallSeq::Write(call_seq)) {
             Some(entry) => {
                 entry.response = None;
                 true
@@ -125,7 +183,7 @@ impl MemoryJournal {
 
     /// Moves an entry's `begun_at` (e.g. to simulate a write begun long ago).
     pub fn set_begun_at(&self, call_seq: u32, begun_at_ms: i64) -> bool {
-        match self.entries.lock().get_mut(&call_seq) {
+        match self.entries.lock().get_mut(&CallSeq::Write(call_seq)) {
             Some(entry) => {
                 entry.begun_at_ms = begun_at_ms;
                 true
@@ -139,16 +197,18 @@ impl MemoryJournal {
 impl EffectJournal for MemoryJournal {
     async fn begin(
         &self,
-        call_seq: u32,
+        seq: CallSeq,
         operation: &str,
         request_digest: &str,
     ) -> Result<JournalEntry, JournalError> {
         let mut entries = self.entries.lock();
-        let Some(entry) = entries.get(&call_seq) else {
+        let Some(entry) = entries.get(&seq) else {
             entries.insert(
-                call_seq,
+                seq,
                 JournalRecord {
-                    call_seq,
+                    call_seq: match seq {
+                        CallSeq::Write(n) | CallSeq::Read(n) => n,
+                    },
                     operation: operation.to_owned(),
                     request_digest: request_digest.to_owned(),
                     begun_at_ms: lever_model::timestamp::now_millis(),
@@ -159,7 +219,7 @@ impl EffectJournal for MemoryJournal {
         };
         if entry.operation != operation || entry.request_digest != request_digest {
             return Err(JournalError::Diverged(divergence(
-                call_seq,
+                seq,
                 &entry.operation,
                 &entry.request_digest,
                 operation,
@@ -174,14 +234,14 @@ impl EffectJournal for MemoryJournal {
         })
     }
 
-    async fn record(&self, call_seq: u32, response: &Value) -> Result<(), JournalError> {
-        match self.entries.lock().get_mut(&call_seq) {
+    async fn record(&self, seq: CallSeq, response: &Value) -> Result<(), JournalError> {
+        match self.entries.lock().get_mut(&seq) {
             Some(entry) => {
                 entry.response = Some(response.clone());
                 Ok(())
             }
             None => Err(JournalError::Unavailable(format!(
-                "write {call_seq} was recorded without being begun (host bug)"
+                "{seq} was recorded without being begun (host bug)"
             ))),
         }
     }
@@ -189,7 +249,7 @@ impl EffectJournal for MemoryJournal {
 
 /// The message of [`JournalError::Diverged`], for journal implementations.
 pub fn divergence(
-    call_seq: u32,
+    seq: CallSeq,
     first_operation: &str,
     first_digest: &str,
     operation: &str,
@@ -197,12 +257,12 @@ pub fn divergence(
 ) -> String {
     if first_operation == operation {
         format!(
-            "Lever write #{call_seq} ({operation}) has other arguments than when the event was \
+            "Lever {seq} ({operation}) has other arguments than when the event was \
              first handled ({digest}, first {first_digest})"
         )
     } else {
         format!(
-            "Lever write #{call_seq} is {operation} but was {first_operation} when the event \
+            "Lever {seq} is {operation} but was {first_operation} when the event \
              was first handled"
         )
     }
@@ -275,26 +335,27 @@ mod tests {
 
     #[tokio::test]
     async fn memory_journal_answers_fresh_unknown_done_and_divergence() {
+        const W0: CallSeq = CallSeq::Write(0);
         let journal = MemoryJournal::new();
         let op = "POST /opportunities";
         assert_eq!(
-            journal.begin(0, op, "sha256:a").await.unwrap(),
+            journal.begin(W0, op, "sha256:a").await.unwrap(),
             JournalEntry::Fresh
         );
         let begun = journal.entries()[0].begun_at_ms;
         assert!(matches!(
-            journal.begin(0, op, "sha256:a").await.unwrap(),
+            journal.begin(W0, op, "sha256:a").await.unwrap(),
             JournalEntry::Unknown { begun_at_ms } if begun_at_ms == begun
         ));
-        journal.record(0, &json!({"id": "o1"})).await.unwrap();
+        journal.record(W0, &json!({"id": "o1"})).await.unwrap();
         assert_eq!(
-            journal.begin(0, op, "sha256:a").await.unwrap(),
+            journal.begin(W0, op, "sha256:a").await.unwrap(),
             JournalEntry::Done(json!({"id": "o1"}))
         );
-        let diverged = journal.begin(0, op, "sha256:b").await.unwrap_err();
-        assert!(matches!(&diverged, JournalError::Diverged(m) if m.contains("#0")));
+        let diverged = journal.begin(W0, op, "sha256:b").await.unwrap_err();
+        assert!(matches!(&diverged, JournalError::Diverged(m) if m.contains("write #0")));
         let other_op = journal
-            .begin(0, "POST /opportunities/:opportunity/notes", "sha256:a")
+            .begin(W0, "POST /opportunities/:opportunity/notes", "sha256:a")
             .await
             .unwrap_err();
         assert!(
@@ -306,12 +367,61 @@ mod tests {
         assert!(!journal.forget_response(7));
         assert!(!journal.entries()[0].is_done());
         assert!(matches!(
-            journal.begin(0, op, "sha256:a").await.unwrap(),
+            journal.begin(W0, op, "sha256:a").await.unwrap(),
             JournalEntry::Unknown { begun_at_ms } if begun_at_ms == begun
         ));
         assert!(matches!(
-            journal.record(3, &json!(null)).await,
+            journal.record(CallSeq::Write(3), &json!(null)).await,
             Err(JournalError::Unavailable(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn reads_are_numbered_apart_from_writes() {
+        for seq in [
+            CallSeq::Write(0),
+            CallSeq::Write(7),
+            CallSeq::Read(0),
+            CallSeq::Read(9),
+        ] {
+            assert_eq!(CallSeq::from_key(seq.key()), Some(seq));
+        }
+        assert_eq!(CallSeq::Write(0).key(), 0);
+        assert_eq!(CallSeq::Read(0).key(), -1);
+
+        let journal = MemoryJournal::new();
+        let read = CallSeq::Read(0);
+        assert_eq!(
+            journal
+                .begin(read, "GET /opportunities", "sha256:r")
+                .await
+                .unwrap(),
+            JournalEntry::Fresh
+        );
+        assert_eq!(
+            journal
+                .begin(CallSeq::Write(0), "POST /opportunities", "sha256:w")
+                .await
+                .unwrap(),
+            JournalEntry::Fresh
+        );
+        journal.record(read, &json!({"data": []})).await.unwrap();
+        assert_eq!(
+            journal
+                .begin(read, "GET /opportunities", "sha256:r")
+                .await
+                .unwrap(),
+            JournalEntry::Done(json!({"data": []}))
+        );
+        assert_eq!(journal.entries().len(), 1, "writes only");
+        assert_eq!(journal.read_entries().len(), 1);
+        let diverged = journal
+            .begin(read, "GET /postings", "sha256:r")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&diverged, JournalError::Diverged(m) if m.contains("read #0")),
+            "{diverged}"
+        );
     }
 }

@@ -36,7 +36,9 @@ pub use capabilities::vendor_http::{Origin, VendorHttpPolicy};
 pub use config::{AllocatorChoice, AllocatorKind, Limits, PoolConfig, RuntimeConfig};
 pub use grants::{Grants, InvocationContext, LeverAccess, Secrets};
 pub use invoke::{Call, CallKind, CallOutput, InvocationError};
-pub use journal::{EffectJournal, JournalEntry, JournalError, JournalRecord, MemoryJournal};
+pub use journal::{
+    CallSeq, EffectJournal, JournalEntry, JournalError, JournalRecord, MemoryJournal,
+};
 pub use registry::{InstallError, PluginVersion};
 
 use std::sync::Arc;

@@ -1,9 +1,10 @@
 //! The runtime's effect journal for one event, over the store's `effect_journal` table: every
 //! Lever write a handler makes is announced under (event, call sequence) before it is sent and
-//! its response recorded after, so a retried or replayed event answers from the journal.
+//! its response recorded after, so a retried or replayed event answers from the journal. Reads
+//! are stored under negative sequence numbers (see `CallSeq::key`).
 
 use async_trait::async_trait;
-use fulcrum_runtime::{EffectJournal, JournalEntry, JournalError};
+use fulcrum_runtime::{CallSeq, EffectJournal, JournalEntry, JournalError};
 use fulcrum_store::{EffectStatus, Store, StoreError};
 
 pub struct SqlJournal {
@@ -29,18 +30,13 @@ fn journal_error(e: StoreError) -> JournalError {
 impl EffectJournal for SqlJournal {
     async fn begin(
         &self,
-        call_seq: u32,
+        call_seq: CallSeq,
         operation: &str,
         request_digest: &str,
     ) -> Result<JournalEntry, JournalError> {
         let begun = self
             .store
-            .journal_begin(
-                self.event_id,
-                i64::from(call_seq),
-                operation,
-                request_digest,
-            )
+            .journal_begin(self.event_id, call_seq.key(), operation, request_digest)
             .await
             .map_err(journal_error)?;
         let entry = begun.entry;
@@ -55,11 +51,11 @@ impl EffectJournal for SqlJournal {
 
     async fn record(
         &self,
-        call_seq: u32,
+        call_seq: CallSeq,
         response: &serde_json::Value,
     ) -> Result<(), JournalError> {
         self.store
-            .journal_record(self.event_id, i64::from(call_seq), response)
+            .journal_record(self.event_id, call_seq.key(), response)
             .await
             .map_err(|e| JournalError::Unavailable(e.to_string()))
     }

@@ -43,6 +43,7 @@ mod error;
 pub mod lever;
 pub mod log;
 mod manifest;
+pub mod signature;
 pub mod state;
 pub mod vendor;
 
@@ -93,7 +94,7 @@ pub mod prelude {
     pub use crate::{
         ActionRequest, ConfigProblem, Connector, Error, LeverEvent, LeverEventKind, Manifest,
         Rejection, ScheduledRun, Timestamp, VendorRequest, config, export_connector, lever, log,
-        state, vendor,
+        signature, state, vendor,
     };
     pub use serde_json::{Value, json};
 }

@@ -13,7 +13,9 @@
 //! Writes (create-opportunity, change-stage, archive, unarchive, add-tags, remove-tags,
 //! add-sources, add-links, add-note, upload-file) then take one path, `journaled`: with an
 //! effect journal in the invocation context they happen exactly once per event, however often
-//! the event is handled (see `journaled` and `crate::journal`).
+//! the event is handled (see `journaled` and `crate::journal`). Reads that answer JSON take
+//! `lever_read`: a retry or replay gets the first attempt's answer, so a handler's path
+//! through its writes is the same. Downloads are not journaled (bytes stay out of the journal).
 
 mod convert;
 mod cursor;
@@ -24,6 +26,7 @@ use futures::stream::BoxStream;
 use lever_client::{Attachments, FileUpload, LeverClient, LeverError, UserQuery};
 use lever_model::{self as lm, Operation};
 use serde::de::IgnoredAny;
+use serde_json::{Value, json};
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::audit::Capability;
@@ -216,6 +219,12 @@ async fn opportunities_page(
     })
 }
 
+/// A read's arguments as journaled (a WIT filter record, serialized).
+fn read_request<T: serde::Serialize>(args: &T) -> Value {
+    // The WIT records serialize infallibly (strings, numbers, enums, options, lists).
+    serde_json::to_value(args).unwrap_or(Value::Null)
+}
+
 async fn all<T>(stream: BoxStream<'static, Result<T, LeverError>>) -> Result<Vec<T>, PluginError> {
     stream.try_collect().await.map_err(lever_error)
 }
@@ -235,19 +244,23 @@ impl wit::Host for HostState {
         filter: wit::PostingFilter,
     ) -> Result<wit::PostingPage, PluginError> {
         let (call, lever) = self.lever_begin("list-postings")?;
-        let result = postings_page(&lever.client, &filter).await;
-        self.finish(call, result)
+        let request = read_request(&filter);
+        let read = postings_page(&lever.client, &filter);
+        self.lever_read(call, "list-postings", request, read).await
     }
 
     async fn get_posting(&mut self, id: String) -> Result<wit::Posting, PluginError> {
         let (call, lever) = self.lever_begin("get-posting")?;
-        let result = lever
-            .client
-            .posting(&id)
+        let read = async {
+            lever
+                .client
+                .posting(&id)
+                .await
+                .map(|p| convert::posting(&p))
+                .map_err(lever_error)
+        };
+        self.lever_read(call, "get-posting", json!({ "id": id }), read)
             .await
-            .map(|p| convert::posting(&p))
-            .map_err(lever_error);
-        self.finish(call, result)
     }
 
     async fn find_opportunities(
@@ -255,20 +268,25 @@ impl wit::Host for HostState {
         filter: wit::OpportunityFilter,
     ) -> Result<wit::OpportunityPage, PluginError> {
         let (call, lever) = self.lever_begin("find-opportunities")?;
-        let result = opportunities_page(&lever.client, &filter).await;
-        self.finish(call, result)
+        let request = read_request(&filter);
+        let read = opportunities_page(&lever.client, &filter);
+        self.lever_read(call, "find-opportunities", request, read)
+            .await
     }
 
     async fn get_opportunity(&mut self, id: String) -> Result<wit::Opportunity, PluginError> {
         let (call, lever) = self.lever_begin("get-opportunity")?;
         // Expanded applications carry the posting ids.
-        let result = lever
-            .client
-            .opportunity_expanded(&id, &["applications"])
+        let read = async {
+            lever
+                .client
+                .opportunity_expanded(&id, &["applications"])
+                .await
+                .map(|o| convert::opportunity(&o))
+                .map_err(lever_error)
+        };
+        self.lever_read(call, "get-opportunity", json!({ "id": id }), read)
             .await
-            .map(|o| convert::opportunity(&o))
-            .map_err(lever_error);
-        self.finish(call, result)
     }
 
     async fn create_opportunity(
@@ -384,10 +402,13 @@ impl wit::Host for HostState {
 
     async fn list_notes(&mut self, opportunity_id: String) -> Result<Vec<wit::Note>, PluginError> {
         let (call, lever) = self.lever_begin("list-notes")?;
-        let result = all(lever.client.notes(&opportunity_id))
-            .await
-            .map(|notes| notes.iter().map(convert::note).collect());
-        self.finish(call, result)
+        let read = async {
+            all(lever.client.notes(&opportunity_id))
+                .await
+                .map(|notes| notes.iter().map(convert::note).collect::<Vec<_>>())
+        };
+        let request = json!({ "opportunity_id": opportunity_id });
+        self.lever_read(call, "list-notes", request, read).await
     }
 
     async fn upload_file(
@@ -407,10 +428,13 @@ impl wit::Host for HostState {
         opportunity_id: String,
     ) -> Result<Vec<wit::FileInfo>, PluginError> {
         let (call, lever) = self.lever_begin("list-files")?;
-        let result = all(lever.client.files(&opportunity_id))
-            .await
-            .map(|files| files.iter().map(convert::file_info).collect());
-        self.finish(call, result)
+        let read = async {
+            all(lever.client.files(&opportunity_id))
+                .await
+                .map(|files| files.iter().map(convert::file_info).collect::<Vec<_>>())
+        };
+        let request = json!({ "opportunity_id": opportunity_id });
+        self.lever_read(call, "list-files", request, read).await
     }
 
     async fn download_file(
@@ -434,10 +458,13 @@ impl wit::Host for HostState {
         opportunity_id: String,
     ) -> Result<Vec<wit::ResumeInfo>, PluginError> {
         let (call, lever) = self.lever_begin("list-resumes")?;
-        let result = all(lever.client.resumes(&opportunity_id))
-            .await
-            .map(|resumes| resumes.iter().map(convert::resume_info).collect());
-        self.finish(call, result)
+        let read = async {
+            all(lever.client.resumes(&opportunity_id))
+                .await
+                .map(|resumes| resumes.iter().map(convert::resume_info).collect::<Vec<_>>())
+        };
+        let request = json!({ "opportunity_id": opportunity_id });
+        self.lever_read(call, "list-resumes", request, read).await
     }
 
     async fn download_resume(
@@ -458,26 +485,39 @@ impl wit::Host for HostState {
 
     async fn list_stages(&mut self) -> Result<Vec<wit::Stage>, PluginError> {
         let (call, lever) = self.lever_begin("list-stages")?;
-        let result = all(lever.client.stages())
+        let read = async {
+            all(lever.client.stages())
+                .await
+                .map(|stages| stages.iter().map(convert::stage).collect::<Vec<_>>())
+        };
+        self.lever_read(call, "list-stages", Value::Null, read)
             .await
-            .map(|stages| stages.iter().map(convert::stage).collect());
-        self.finish(call, result)
     }
 
     async fn list_archive_reasons(&mut self) -> Result<Vec<wit::ArchiveReason>, PluginError> {
         let (call, lever) = self.lever_begin("list-archive-reasons")?;
-        let result = all(lever.client.archive_reasons(None))
+        let read = async {
+            all(lever.client.archive_reasons(None))
+                .await
+                .map(|reasons| {
+                    reasons
+                        .iter()
+                        .map(convert::archive_reason)
+                        .collect::<Vec<_>>()
+                })
+        };
+        self.lever_read(call, "list-archive-reasons", Value::Null, read)
             .await
-            .map(|reasons| reasons.iter().map(convert::archive_reason).collect());
-        self.finish(call, result)
     }
 
     async fn list_users(&mut self) -> Result<Vec<wit::User>, PluginError> {
         let (call, lever) = self.lever_begin("list-users")?;
-        let result = all(lever.client.users(UserQuery::default()))
-            .await
-            .map(|users| users.iter().map(convert::user).collect());
-        self.finish(call, result)
+        let read = async {
+            all(lever.client.users(UserQuery::default()))
+                .await
+                .map(|users| users.iter().map(convert::user).collect::<Vec<_>>())
+        };
+        self.lever_read(call, "list-users", Value::Null, read).await
     }
 }
 

@@ -214,7 +214,11 @@ async fn a_write_begun_but_never_sent_is_sent_once() {
     // A crash right after `begin`: the entry exists, the request never left the host.
     let journal = Arc::new(MemoryJournal::new());
     let entry = journal
-        .begin(0, &begun[0].operation, &begun[0].request_digest)
+        .begin(
+            CallSeq::Write(0),
+            &begun[0].operation,
+            &begun[0].request_digest,
+        )
         .await
         .expect("begun");
     assert_eq!(entry, JournalEntry::Fresh);
@@ -276,11 +280,11 @@ async fn a_diverging_replay_is_a_permanent_invalid_error_without_a_lever_write()
     let journal = Arc::new(MemoryJournal::new());
     // When the event was first handled, write #0 was a create with other arguments.
     journal
-        .begin(0, CREATE, "sha256:another-request")
+        .begin(CallSeq::Write(0), CREATE, "sha256:another-request")
         .await
         .expect("begun");
     journal
-        .record(0, &json!({"id": "someone-else"}))
+        .record(CallSeq::Write(0), &json!({"id": "someone-else"}))
         .await
         .expect("recorded");
     let before = journal.entries();
@@ -336,4 +340,83 @@ async fn without_a_journal_every_attempt_writes_to_lever() {
     // the journal exists to prevent.
     assert_ne!(first, second);
     assert_eq!(s.counts(), (2, 2));
+}
+
+/// A handler that reads, then writes depending on what it read ("find the candidate, create
+/// if absent"): replayed after its first attempt created the opportunity, the read is answered
+/// from the journal ("absent"), so the replay takes the same path and its create is answered
+/// from the journal too, instead of diverging on the opportunity it created itself.
+#[tokio::test]
+async fn reads_are_journaled_so_a_replay_takes_the_same_path() {
+    let s = Setup::new().await;
+    let journal = Arc::new(MemoryJournal::new());
+    let find_or_create = |ctx| action(&s.rt, &s.plugin, ctx, "find-or-create", input());
+    let first = json(&find_or_create(s.ctx(&journal)).await.expect("created"));
+    assert_eq!(first["created"], json!(true));
+    assert_eq!(s.counts(), (1, 1));
+    let reads = journal.read_entries();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0].operation, "GET /opportunities");
+    assert_eq!(
+        reads[0].response.as_ref().unwrap()["Ok"]["opportunities"],
+        json!([])
+    );
+    s.reset();
+
+    // The replay (the host crashed before completing the event): Lever now has the
+    // opportunity, the journal remembers that it did not.
+    let again = json(&find_or_create(s.ctx(&journal)).await.expect("replayed"));
+    assert_eq!(again, first, "same answer, same path");
+    assert_eq!(s.counts(), (1, 1));
+    assert_eq!(
+        s.lever.sandbox.stats().total_requests(),
+        0,
+        "nothing reached Lever"
+    );
+    assert_eq!(
+        s.audited(),
+        [
+            (
+                "GET /opportunities (journal)".to_owned(),
+                AuditOutcome::Allowed
+            ),
+            (format!("{CREATE} (journal)"), AuditOutcome::Allowed),
+            (format!("{NOTE} (journal)"), AuditOutcome::Allowed)
+        ]
+    );
+
+    // Another event reads afresh and finds it.
+    let other = Arc::new(MemoryJournal::new());
+    let found = json(&find_or_create(s.ctx(&other)).await.expect("found"));
+    assert_eq!(found["created"], json!(false));
+    assert_eq!(found["opportunity_id"], first["opportunity_id"]);
+    assert_eq!(s.counts(), (1, 1));
+    assert!(other.entries().is_empty(), "no write");
+}
+
+/// A replay whose read differs from the first attempt's (other arguments at the same read
+/// number) is a permanent divergence, as for writes; nothing is written.
+#[tokio::test]
+async fn a_replay_that_reads_something_else_diverges() {
+    let s = Setup::new().await;
+    let journal = Arc::new(MemoryJournal::new());
+    action(&s.rt, &s.plugin, s.ctx(&journal), "find-or-create", input())
+        .await
+        .expect("created");
+    s.reset();
+    let other_input = json!({"name": "Ada Lovelace", "email": "ada.l@example.com"});
+    let out = action(
+        &s.rt,
+        &s.plugin,
+        s.ctx(&journal),
+        "find-or-create",
+        other_input,
+    )
+    .await;
+    let Err(PluginError::Invalid(message)) = &out else {
+        panic!("expected invalid, got {out:?}");
+    };
+    assert!(message.contains("not deterministic"), "{message}");
+    assert_eq!(s.counts(), (1, 1));
+    assert!(s.lever.sandbox.stats().writes.is_empty());
 }

@@ -4,6 +4,10 @@
 
 mod world;
 
+// Connectors (one module per connector: every behaviour of its issue end to end).
+mod relode;
+mod remote_tech_work;
+
 mod admin;
 mod admin_flow;
 mod admin_input;

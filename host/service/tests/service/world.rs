@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use vendor_double::VendorDouble;
 
 pub const TENANT: &str = "acme";
 pub const PLUGIN: &str = "well-behaved";
@@ -65,6 +66,9 @@ pub struct World {
 
 pub struct Options {
     pub sandbox: SandboxConfig,
+    /// The runtime's config; connector tests alias vendor hosts to a `VendorDouble` here
+    /// (see [`Options::with_vendor`]).
+    pub runtime: RuntimeConfig,
     pub host: HostConfig,
     pub lever_client: ClientConfig,
     pub start_workers: bool,
@@ -78,10 +82,25 @@ impl Options {
                 rate_limit: false,
                 ..SandboxConfig::default()
             },
+            runtime: runtime_config(),
             host: host_config(),
             lever_client: ClientConfig::new("http://127.0.0.1:1/v1").unwrap(),
             start_workers: true,
         }
+    }
+}
+
+impl Options {
+    /// Points the vendor origin a connector declares (e.g. `https://api.vendor.example`) at a
+    /// running [`VendorDouble`], which is on loopback.
+    pub fn with_vendor(mut self, declared_origin: &str, vendor: &VendorDouble) -> Self {
+        self.runtime.vendor_http = self
+            .runtime
+            .vendor_http
+            .clone()
+            .with_alias(declared_origin, vendor.origin())
+            .allowing_private_networks(true);
+        self
     }
 }
 
@@ -96,7 +115,7 @@ impl World {
             .expect("sandbox starts");
         let api_key = sandbox.issue_api_key(KeySpec::all("fulcrum-service-tests"));
         let store = db.open().await;
-        let runtime = Runtime::new(runtime_config()).expect("runtime");
+        let runtime = Runtime::new(options.runtime).expect("runtime");
         let mut client = options.lever_client;
         client.base_url = sandbox.api_url().parse().unwrap();
         let host = Host::new(
@@ -461,5 +480,155 @@ impl World {
             .into_iter()
             .filter(|e| e.kind == kind)
             .collect()
+    }
+}
+
+// ---- connectors (issues 6+) ----
+
+impl World {
+    /// Installs a connector component (an artifact path) in the host; returns its plugin id.
+    pub async fn install_connector(&self, wasm_path: &str) -> String {
+        let version = self
+            .host
+            .install_plugin(read(wasm_path))
+            .await
+            .unwrap_or_else(|e| panic!("{wasm_path} installs: {e:#}"));
+        version.id().to_owned()
+    }
+
+    /// Enables `plugin_id` for `tenant` with every requested permission approved, `config`
+    /// (checked by the plugin's schema and `validate-config`, as the admin API does), the
+    /// given vendor secrets and every schedule switched off (tests run schedules themselves).
+    pub async fn enable_connector(
+        &self,
+        tenant: &str,
+        plugin_id: &str,
+        config: Value,
+        secrets: &[(&str, &str)],
+    ) {
+        let plugin = self.host.runtime().active(plugin_id).unwrap();
+        let approved: Vec<&str> = plugin
+            .requested_permissions()
+            .iter()
+            .map(|p| p.as_str())
+            .collect();
+        let schedules: serde_json::Map<String, Value> = plugin
+            .manifest()
+            .schedules
+            .iter()
+            .map(|s| (s.name.clone(), json!({"enabled": false})))
+            .collect();
+        self.store
+            .upsert_installation(&Installation {
+                tenant_id: tenant.into(),
+                plugin_id: plugin_id.into(),
+                enabled: true,
+                approved_permissions: json!(approved),
+                config,
+                schedule_overrides: Value::Object(schedules),
+                updated_at: 0,
+            })
+            .await
+            .unwrap();
+        for (name, value) in secrets {
+            self.store
+                .set_secret(
+                    tenant,
+                    plugin_id,
+                    name,
+                    &SecretString::from(value.to_string()),
+                )
+                .await
+                .unwrap();
+        }
+        self.host.sync_schedules(tenant, plugin_id).await.unwrap();
+    }
+
+    /// POSTs `body` to `/ingress/{tenant}/{plugin}{path}` with the given headers (JSON
+    /// content type unless a header sets another).
+    pub async fn post_vendor(
+        &self,
+        tenant: &str,
+        plugin_id: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url(&format!("/ingress/{tenant}/{plugin_id}{path}")))
+            .body(body.to_vec());
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
+            request = request.header("content-type", "application/json");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// [`World::post_vendor`] signed with `fulcrum_sdk::signature` (`t=..,v1=HMAC`) in
+    /// `signature_header`, as the vendor's webhook sender would.
+    pub async fn post_signed(
+        &self,
+        tenant: &str,
+        plugin_id: &str,
+        path: &str,
+        signature_header: &str,
+        secret: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        let bytes = body.to_string().into_bytes();
+        let now = lever_model::timestamp::now_millis() / 1000;
+        let signature = fulcrum_sdk::signature::sign(secret.as_bytes(), now, &bytes);
+        self.post_vendor(
+            tenant,
+            plugin_id,
+            path,
+            &[(signature_header, &signature)],
+            &bytes,
+        )
+        .await
+    }
+
+    /// Runs an admin action through the admin API as a tenant member would (`POST
+    /// /admin/v1/tenants/{t}/installations/{p}/actions/{name}`, `Idempotency-Key` dedupes);
+    /// returns the HTTP status and body.
+    pub async fn run_action(
+        &self,
+        tenant: &str,
+        plugin_id: &str,
+        name: &str,
+        input: Value,
+        idempotency_key: &str,
+    ) -> (u16, Value) {
+        use secrecy::ExposeSecret;
+        let token = self
+            .store
+            .issue_api_token(
+                fulcrum_store::Role::TenantMember,
+                Some(tenant),
+                "connector test",
+            )
+            .await
+            .unwrap();
+        let response = self
+            .http
+            .post(self.url(&format!(
+                "/admin/v1/tenants/{tenant}/installations/{plugin_id}/actions/{name}"
+            )))
+            .bearer_auth(token.plaintext.expose_secret())
+            .header("idempotency-key", idempotency_key)
+            .json(&input)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 }

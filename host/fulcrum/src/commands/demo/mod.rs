@@ -6,11 +6,17 @@
 //!
 //! Each connector contributes its scenario as a module of this directory, named like its
 //! artifact (`remote_tech_work.rs` for the `remote_tech_work` component) with a
-//! `pub fn scenario() -> Box<dyn Scenario>`; [`connector_scenarios`] collects them through
+//! `pub fn scenario() -> Arc<dyn Scenario>`; [`connector_scenarios`] collects them through
 //! `fulcrum_plugin_artifacts::foreach_connector!`, so a connector without a scenario fails to
 //! compile. Until the first connector exists, the demo runs the host's smoke scenario on the
 //! `well_behaved` test fixture and says so.
+//!
+//! Vendors are unreachable here, as Lever is: a scenario that names its connector's vendor
+//! origin gets a `VendorDouble` on loopback standing in for it (the runtime aliases the origin
+//! to it), answering as the scenario scripts and recording what the connector sent.
 
+mod relode;
+mod remote_tech_work;
 mod smoke;
 
 use crate::commands::plugin::install_bytes;
@@ -18,7 +24,7 @@ use crate::commands::serve::StoreArgs;
 use anyhow::{Context, bail};
 use fulcrum_runtime::{
     AllocatorChoice, Call, CallOutput, InvocationContext, MemoryAuditLog, MemoryStateStore,
-    PluginVersion, Runtime, RuntimeConfig,
+    PluginVersion, Runtime, RuntimeConfig, VendorHttpPolicy,
 };
 use fulcrum_service::{Host, HostConfig, LeverDefaults, RetryPolicy};
 use fulcrum_store::{CredentialKind, EventFilter, EventStatus, Installation, LeverSettings};
@@ -34,6 +40,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use vendor_double::{Recorded, Reply, VendorDouble};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -65,6 +72,8 @@ pub struct Demo {
     /// Unique per run, for idempotency keys: a kept `--data-dir` remembers the keys of earlier
     /// runs, and this run's events must not be deduped against them.
     pub run_id: String,
+    /// The stand-in vendor of each scenario that names a vendor origin, by artifact name.
+    pub vendors: HashMap<&'static str, VendorDouble>,
 }
 
 /// A vendor request the host answered.
@@ -74,6 +83,13 @@ pub struct Delivery {
 }
 
 impl Demo {
+    /// The stand-in vendor of the scenario of `artifact` (see [`Scenario::vendor_origin`]).
+    pub fn vendor(&self, artifact: &str) -> anyhow::Result<&VendorDouble> {
+        self.vendors
+            .get(artifact)
+            .with_context(|| format!("the {artifact} scenario names no vendor origin"))
+    }
+
     /// `POST /ingress/demo/{plugin}/{path}` with a JSON body and the given headers.
     pub async fn post_vendor_event(
         &self,
@@ -114,6 +130,15 @@ pub trait Scenario: Send + Sync {
     }
     /// Vendor secrets the tenant's admin sets (name, value).
     fn secrets(&self) -> Vec<(&'static str, String)>;
+    /// The vendor origin the connector declares (e.g. `"https://api.vendor.example"`): the
+    /// demo points it at a [`VendorDouble`] on loopback that answers with [`Scenario::vendor_reply`].
+    fn vendor_origin(&self) -> Option<&'static str> {
+        None
+    }
+    /// How the stand-in vendor answers one of the connector's requests.
+    fn vendor_reply(&self, _request: &Recorded) -> Reply {
+        Reply::json(200, json!({"ok": true}))
+    }
     /// Per-schedule overrides, e.g. `{"tick": {"enabled": false}}`.
     fn schedule_overrides(&self) -> Value {
         json!({})
@@ -131,12 +156,10 @@ pub trait Scenario: Send + Sync {
 }
 
 /// Every connector's scenario, in the artifacts' order.
-fn connector_scenarios() -> Vec<Box<dyn Scenario>> {
-    #[allow(unused_mut)] // no connector exists yet
-    let mut scenarios: Vec<Box<dyn Scenario>> = Vec::new();
+fn connector_scenarios() -> Vec<Arc<dyn Scenario>> {
+    let mut scenarios: Vec<Arc<dyn Scenario>> = Vec::new();
     // A connector without a module of the same name here fails to compile: its scenario
     // is part of delivering it.
-    #[allow(unused_macros)]
     macro_rules! scenario_of {
         ($name:ident) => {
             scenarios.push(self::$name::scenario());
@@ -233,12 +256,31 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Some(_) => RuntimeConfig::default().cache_dir,
         None => store_args.component_cache_dir(),
     };
+    let mut scenarios = connector_scenarios();
+    if scenarios.is_empty() {
+        println!(
+            "no connectors yet: running the host's smoke scenario (the well_behaved test \
+             fixture stands in for a vendor connector)"
+        );
+        scenarios.push(smoke::scenario());
+    }
+    let (vendors, vendor_http) = step(
+        "starting stand-in vendors on loopback",
+        start_vendors(&scenarios),
+        |(vendors, _)| {
+            let mut names: Vec<&str> = vendors.keys().copied().collect();
+            names.sort();
+            format!("{} ({})", vendors.len(), names.join(", "))
+        },
+    )
+    .await?;
     let runtime = step(
         "starting the plugin runtime",
         async {
             Runtime::new(RuntimeConfig {
                 cache_dir,
                 allocator: AllocatorChoice::Auto,
+                vendor_http,
                 ..RuntimeConfig::default()
             })
             .context("could not start the plugin runtime")
@@ -278,8 +320,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         http: reqwest::Client::new(),
         host_url,
         run_id: format!("{:x}", fulcrum_store::now_ms()),
+        vendors,
     };
-    let outcome = run_scenarios(&demo).await;
+    let outcome = run_scenarios(&demo, &scenarios).await;
     let outcome = match outcome {
         Ok(tries) if !args.once => {
             serve_until_ctrl_c(&demo, &data_dir, temp_dir.is_some(), &tries).await
@@ -293,6 +336,29 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     demo.sandbox.shutdown().await;
     drop(temp_dir);
     outcome
+}
+
+/// A [`VendorDouble`] per scenario that names a vendor origin, answering as the scenario
+/// scripts, and the runtime policy that points each origin at its double.
+async fn start_vendors(
+    scenarios: &[Arc<dyn Scenario>],
+) -> anyhow::Result<(HashMap<&'static str, VendorDouble>, VendorHttpPolicy)> {
+    let mut vendors = HashMap::new();
+    // The doubles listen on loopback, which the runtime refuses unless allowed.
+    let mut policy = VendorHttpPolicy::default().allowing_private_networks(true);
+    for scenario in scenarios {
+        let Some(origin) = scenario.vendor_origin() else {
+            continue;
+        };
+        let double = VendorDouble::start()
+            .await
+            .context("could not start a stand-in vendor on 127.0.0.1")?;
+        let replies = scenario.clone();
+        double.respond_with(move |request| replies.vendor_reply(request));
+        policy = policy.with_alias(origin, double.origin());
+        vendors.insert(scenario.artifact(), double);
+    }
+    Ok((vendors, policy))
 }
 
 /// Binds the host's address, starts its workers and serves its routes until `shutdown`.
@@ -327,7 +393,10 @@ async fn start_host(
 }
 
 /// Creates the demo tenant and runs every scenario; returns the "try it" lines.
-async fn run_scenarios(demo: &Demo) -> anyhow::Result<Vec<String>> {
+async fn run_scenarios(
+    demo: &Demo,
+    scenarios: &[Arc<dyn Scenario>],
+) -> anyhow::Result<Vec<String>> {
     step(
         format!("creating the demo tenant {TENANT:?} with its own sandbox API key"),
         create_tenant(demo),
@@ -342,16 +411,8 @@ async fn run_scenarios(demo: &Demo) -> anyhow::Result<Vec<String>> {
         .count_events(Some(TENANT))
         .await
         .context("could not count the demo's events")?;
-    let mut scenarios = connector_scenarios();
-    if scenarios.is_empty() {
-        println!(
-            "no connectors yet: running the host's smoke scenario (the well_behaved test \
-             fixture stands in for a vendor connector)"
-        );
-        scenarios.push(smoke::scenario());
-    }
     let mut tries = Vec::new();
-    for scenario in &scenarios {
+    for scenario in scenarios {
         println!();
         println!("== {}", scenario.title());
         let plugin = run_scenario(demo, scenario.as_ref()).await?;

@@ -9,13 +9,14 @@ use anyhow::bail;
 use fulcrum_runtime::PluginVersion;
 use lever_model::PostingState;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The vendor secret the fixture compares `x-fixture-signature` with (a demo value).
 const SIGNATURE_HEADER: &str = "x-fixture-signature";
 const SECRET_NAME: &str = "api-token";
 
-pub fn scenario() -> Box<dyn Scenario> {
-    Box::new(Smoke {
+pub fn scenario() -> Arc<dyn Scenario> {
+    Arc::new(Smoke {
         secret: format!("demo-vendor-secret-{:08x}", fulcrum_store::now_ms() as u32),
     })
 }

@@ -29,7 +29,7 @@ use super::{convert, lever_error};
 use crate::bindings::PluginError;
 use crate::grants::LeverAccess;
 use crate::host::{HostCall, HostState};
-use crate::journal::{JournalEntry, JournalError, bytes_digest, request_digest};
+use crate::journal::{CallSeq, JournalEntry, JournalError, bytes_digest, request_digest};
 
 /// How far Lever's clock may be behind the host's when matching objects created since a
 /// write was begun.
@@ -470,8 +470,8 @@ fn decode<R: DeserializeOwned>(function: &str, response: Value) -> Result<R, Plu
 
 fn diverged(message: String) -> PluginError {
     PluginError::Invalid(format!(
-        "the handler is not deterministic: it made different Lever writes when this event was \
-         handled again ({message}); a replay must make the same Lever writes, in the same \
+        "the handler is not deterministic: it made different Lever calls when this event was \
+         handled again ({message}); a replay must make the same Lever calls, in the same \
          order, with the same arguments"
     ))
 }
@@ -493,7 +493,7 @@ impl HostState {
             };
             return self.finish(call, result);
         };
-        let call_seq = self.lever_writes;
+        let call_seq = CallSeq::Write(self.lever_writes);
         self.lever_writes += 1;
         let digest = match write.digest() {
             Ok(digest) => digest,
@@ -509,7 +509,7 @@ impl HostState {
             Ok(entry) => entry,
             Err(JournalError::Diverged(message)) => {
                 tracing::warn!(
-                    plugin = %self.plugin.id, event = ?self.ctx.event_id, call_seq, %message,
+                    plugin = %self.plugin.id, event = ?self.ctx.event_id, %call_seq, %message,
                     "handler diverged on replay"
                 );
                 return Err(self.deny(call, diverged(message)));
@@ -530,7 +530,7 @@ impl HostState {
             match write.reconcile(&lever.client, since).await {
                 Ok(Some(found)) => {
                     tracing::info!(
-                        plugin = %self.plugin.id, event = ?self.ctx.event_id, call_seq, function,
+                        plugin = %self.plugin.id, event = ?self.ctx.event_id, %call_seq, function,
                         "unknown outcome reconciled: Lever has the object, not sending again"
                     );
                     call.annotate("reconciled");
@@ -541,7 +541,7 @@ impl HostState {
                     return self.finish(call, result);
                 }
                 Ok(None) => tracing::info!(
-                    plugin = %self.plugin.id, event = ?self.ctx.event_id, call_seq, function,
+                    plugin = %self.plugin.id, event = ?self.ctx.event_id, %call_seq, function,
                     "unknown outcome: Lever does not have the object, sending again"
                 ),
                 Err(e) => {
@@ -562,6 +562,79 @@ impl HostState {
             // request reached Lever.
             Err(e) => Err(lever_error(e)),
         };
+        self.finish(call, result)
+    }
+}
+
+impl HostState {
+    /// Makes a Lever read (allowed by `call`'s policy check) through the effect journal if the
+    /// invocation has one: the n-th read of an event is answered from the journal when an
+    /// earlier attempt recorded it, otherwise made and recorded. `request` identifies the read
+    /// (function arguments) so a replay that reads something else at the same number is a
+    /// divergence, as for writes. Answers and `not-found` are recorded; other errors are not
+    /// (they fail the attempt or are worth asking again).
+    pub(crate) async fn lever_read<R, F>(
+        &mut self,
+        mut call: HostCall,
+        function: &'static str,
+        request: Value,
+        read: F,
+    ) -> Result<R, PluginError>
+    where
+        R: Serialize + DeserializeOwned,
+        F: std::future::Future<Output = Result<R, PluginError>>,
+    {
+        let Some(journal) = self.ctx.journal.clone() else {
+            let result = read.await;
+            return self.finish(call, result);
+        };
+        let seq = CallSeq::Read(self.lever_reads);
+        self.lever_reads += 1;
+        let digest = request_digest(function, &request);
+        let operation = call.operation().to_owned();
+        match journal.begin(seq, &operation, &digest).await {
+            Ok(JournalEntry::Done(recorded)) => {
+                call.annotate("journal");
+                let result = serde_json::from_value::<Result<R, PluginError>>(recorded)
+                    .unwrap_or_else(|e| {
+                        Err(PluginError::Unavailable(format!(
+                            "cannot read the journaled Lever answer of {function} ({e}) (host bug)"
+                        )))
+                    });
+                return self.finish(call, result);
+            }
+            // Never recorded (or first time): reading again is harmless.
+            Ok(JournalEntry::Fresh | JournalEntry::Unknown { .. }) => {}
+            Err(JournalError::Diverged(message)) => {
+                tracing::warn!(
+                    plugin = %self.plugin.id, event = ?self.ctx.event_id, %seq, %message,
+                    "handler diverged on replay"
+                );
+                return Err(self.deny(call, diverged(message)));
+            }
+            Err(e @ JournalError::Unavailable(_)) => {
+                return self.finish(call, Err(PluginError::Unavailable(e.to_string())));
+            }
+        }
+        let result = read.await;
+        let recordable = matches!(&result, Ok(_) | Err(PluginError::NotFound(_)));
+        if recordable {
+            let recorded = serde_json::to_value(&result).map_err(|e| {
+                PluginError::Unavailable(format!(
+                    "cannot journal the Lever answer of {function} ({e}) (host bug)"
+                ))
+            });
+            let stored = match recorded {
+                Ok(value) => journal
+                    .record(seq, &value)
+                    .await
+                    .map_err(|e| PluginError::Unavailable(e.to_string())),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = stored {
+                return self.finish(call, Err(e));
+            }
+        }
         self.finish(call, result)
     }
 }

@@ -999,7 +999,7 @@ async fn unknown_outcomes_are_reconciled_by_lookup_or_sent_again_when_idempotent
 
 #[tokio::test]
 async fn journal_failures_are_typed_and_fail_closed() {
-    use crate::journal::{EffectJournal, JournalEntry, JournalError};
+    use crate::journal::{CallSeq, EffectJournal, JournalEntry, JournalError};
 
     /// A journal whose store is down, or that cannot record.
     struct Broken {
@@ -1008,14 +1008,14 @@ async fn journal_failures_are_typed_and_fail_closed() {
 
     #[async_trait::async_trait]
     impl EffectJournal for Broken {
-        async fn begin(&self, _: u32, _: &str, _: &str) -> Result<JournalEntry, JournalError> {
+        async fn begin(&self, _: CallSeq, _: &str, _: &str) -> Result<JournalEntry, JournalError> {
             if self.begin_fails {
                 Err(JournalError::Unavailable("database is down".into()))
             } else {
                 Ok(JournalEntry::Fresh)
             }
         }
-        async fn record(&self, _: u32, _: &serde_json::Value) -> Result<(), JournalError> {
+        async fn record(&self, _: CallSeq, _: &serde_json::Value) -> Result<(), JournalError> {
             Err(JournalError::Unavailable("disk full".into()))
         }
     }
