@@ -69,6 +69,7 @@ const ARTIFACTS: &[Artifact] = &[
     fixture("ungranted_permission", &["ungranted_permission"]),
     fixture("undeclared_host", &["undeclared_host"]),
     fixture("reads_files_env", &["reads_files_env"]),
+    fixture("cv_render", &["cv_render"]),
     connector(
         "remote_tech_work",
         "fulcrum-connector-remote-tech-work",

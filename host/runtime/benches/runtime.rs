@@ -9,6 +9,10 @@
 //!    component (warm instance; `map` minus `trivial` with the same input, so instantiation and
 //!    passing the input in are excluded; parsing the input, mapping, serializing and copying the
 //!    result out are included). Goal: ≤ 1.5x.
+//! 4. A Europass CV inside the component (the `cv_render` fixture: the renderer the Remote Tech
+//!    Work connector embeds): a fresh instance per CV, as every event gets (instantiate, parse
+//!    the fonts, lay out, subset, compress, base64 the PDF out), and native `europass::render`
+//!    side by side. Goal: ≤ 5 ms and ≤ 150 KB per CV.
 //!
 //! Run: `cargo bench -p fulcrum-runtime --bench runtime` (`-- --quick` for fewer iterations).
 
@@ -167,6 +171,62 @@ fn applicant() -> String {
     .to_string()
 }
 
+#[path = "../../../plugins/europass/tests/common/mod.rs"]
+#[allow(dead_code)]
+mod cv_samples;
+
+/// 4. One CV per fresh instance (the cost an event pays) vs native; returns (p50, bytes).
+async fn europass_cv(
+    rt: &Runtime,
+    state: &Arc<MemoryStateStore>,
+    label: &str,
+    cv: &europass::Cv,
+    n: usize,
+) -> anyhow::Result<(Duration, usize)> {
+    let plugin = rt
+        .install(std::fs::read(fulcrum_plugin_artifacts::CV_RENDER)?)
+        .await?;
+    let input = serde_json::to_string(cv)?;
+    let call = Call::action("bench", "render", input.clone());
+    let mut bytes = 0;
+    for _ in 0..n / 10 + 1 {
+        rt.invoke(&plugin, ctx(&plugin, state), call.clone())
+            .await?;
+    }
+    let mut in_component = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = ctx(&plugin, state);
+        let t = Instant::now();
+        let out = rt.invoke(&plugin, c, call.clone()).await?;
+        in_component.push(t.elapsed());
+        let CallOutput::ActionResult(Ok(text)) = out else {
+            anyhow::bail!("render failed: {out:?}");
+        };
+        let value: serde_json::Value = serde_json::from_str(&text)?;
+        bytes = value["bytes"].as_u64().unwrap_or_default() as usize;
+    }
+    let mut native = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        std::hint::black_box(europass::render(std::hint::black_box(cv))?);
+        native.push(t.elapsed());
+    }
+    let in_component = stats(in_component);
+    let native = stats(native);
+    report(
+        &format!("CV {label}: fresh instance + render"),
+        &in_component,
+    );
+    report(&format!("CV {label}: native europass::render"), &native);
+    println!(
+        "{:<48} {:>9.2}x, {} bytes",
+        "  → component / native (p50)",
+        in_component.p50.as_secs_f64() / native.p50.as_secs_f64(),
+        bytes
+    );
+    Ok((in_component.p50, bytes))
+}
+
 fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 2_000 } else { 20_000 };
@@ -254,6 +314,28 @@ fn main() -> anyhow::Result<()> {
         println!(
             "sandbox tax {tax:.2}x (goal ≤ 1.5x): {}",
             if tax <= 1.5 { "met" } else { "NOT met" }
+        );
+
+        // 4. Europass CV inside the component
+        println!();
+        let cvs = n / 50;
+        let mut worst = (Duration::ZERO, 0);
+        for (label, cv) in [
+            ("typical (Latin name, 2 pages)", cv_samples::full_cv()),
+            ("CJK name and text", cv_samples::cjk_cv()),
+        ] {
+            let (p50, bytes) = europass_cv(&pooled, &state, label, &cv, cvs).await?;
+            worst = (worst.0.max(p50), worst.1.max(bytes));
+        }
+        println!(
+            "Europass CV in the component p50 {:.2} ms, {} KB (goal ≤ 5 ms, ≤ 150 KB): {}",
+            worst.0.as_secs_f64() * 1e3,
+            worst.1 / 1024,
+            if worst.0 <= Duration::from_millis(5) && worst.1 <= 150 * 1024 {
+                "met"
+            } else {
+                "NOT met"
+            }
         );
         anyhow::Ok(())
     })

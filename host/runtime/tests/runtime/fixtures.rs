@@ -83,6 +83,58 @@ mod deep_recursion {
     }
 }
 
+mod cv_render {
+    use super::*;
+    use base64::Engine as _;
+
+    use crate::cv_samples;
+
+    /// The Europass renderer inside the sandbox: the same bytes as the native build (fonts,
+    /// layout and compression are deterministic across targets), within the size budget, with
+    /// its text extractable.
+    #[tokio::test]
+    async fn renders_the_same_pdf_as_the_native_build_within_budget() {
+        let rt = runtime();
+        let plugin = install(&rt, artifacts::CV_RENDER).await;
+        let env = Env::new();
+        for cv in [cv_samples::full_cv(), cv_samples::cjk_cv()] {
+            let input = serde_json::to_value(&cv).unwrap();
+            let out = json(
+                &action(&rt, &plugin, env.ctx(&plugin), "render", input)
+                    .await
+                    .expect("rendered"),
+            );
+            let pdf = base64::engine::general_purpose::STANDARD
+                .decode(out["pdf_base64"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(out["bytes"], json!(pdf.len()));
+            assert!(pdf.len() <= 150 * 1024, "{} bytes", pdf.len());
+            assert_eq!(
+                pdf,
+                europass::render(&cv).unwrap(),
+                "wasm and native differ"
+            );
+            let doc = lopdf::Document::load_mem(&pdf).unwrap();
+            let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+            let text = doc.extract_text(&pages).unwrap();
+            assert!(text.contains(&cv.full_name), "{text}");
+        }
+        let refused = action(
+            &rt,
+            &plugin,
+            env.ctx(&plugin),
+            "render",
+            json!({"full_name": " "}),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&refused, PluginError::Invalid(m) if m.contains("name")),
+            "{refused:?}"
+        );
+    }
+}
+
 mod oversized_return {
     use super::*;
 
