@@ -36,12 +36,10 @@ struct RelodeDemo {
 impl RelodeDemo {
     /// The `Relode-Signature` header for `body`, as Relode's sender computes it.
     fn sign(&self, body: &[u8]) -> String {
-        let t = fulcrum_store::now_ms() / 1000;
-        let mut message = format!("{t}.").into_bytes();
-        message.extend_from_slice(body);
-        format!(
-            "t={t},v1={}",
-            hex(&hmac_sha256(self.webhook_secret.as_bytes(), &message))
+        fulcrum_sdk::signature::sign(
+            self.webhook_secret.as_bytes(),
+            fulcrum_store::now_ms() / 1000,
+            body,
         )
     }
 
@@ -392,38 +390,7 @@ impl Scenario for RelodeDemo {
     }
 }
 
-/// HMAC-SHA256 (RFC 2104) over the runtime's SHA-256, which this crate already links; the
-/// stand-in vendor signs with it exactly as Relode's sender does.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block_key = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block_key[..32].copy_from_slice(&sha256(key));
-    } else {
-        block_key[..key.len()].copy_from_slice(key);
-    }
-    let mut inner: Vec<u8> = block_key.iter().map(|b| b ^ 0x36).collect();
-    inner.extend_from_slice(message);
-    let mut outer: Vec<u8> = block_key.iter().map(|b| b ^ 0x5c).collect();
-    outer.extend_from_slice(&sha256(&inner));
-    sha256(&outer)
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let digest = fulcrum_runtime::journal::bytes_digest(bytes);
-    let hex_digits = digest.trim_start_matches("sha256:").as_bytes();
-    let mut out = [0u8; 32];
-    for (i, pair) in hex_digits.chunks(2).enumerate().take(32) {
-        let text = std::str::from_utf8(pair).unwrap_or("00");
-        out[i] = u8::from_str_radix(text, 16).unwrap_or(0);
-    }
-    out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
+/// Standard base64 with padding, as Relode encodes inline resumes.
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
@@ -446,23 +413,6 @@ fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hmac_sha256_matches_rfc_4231() {
-        // RFC 4231, test case 2.
-        assert_eq!(
-            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        // Test case 6: a key longer than the block.
-        assert_eq!(
-            hex(&hmac_sha256(
-                &[0xaa; 131],
-                b"Test Using Larger Than Block-Size Key - Hash Key First"
-            )),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
 
     #[test]
     fn base64_encodes_standard_vectors() {
