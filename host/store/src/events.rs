@@ -607,6 +607,24 @@ impl Store {
     /// Put a dead event back in the queue, due now, with its attempt count reset.
     pub async fn replay_event(&self, id: i64) -> Result<()> {
         let now = now_ms();
+        // Journaled Lever reads made after the event's last journaled write decided no write
+        // that reached the journal: forget them, so the replay sees what the admin fixed in
+        // Lever meanwhile (a user, a stage). Earlier reads stay: writes depended on them.
+        // Reads are the negative sequence numbers (see `fulcrum_runtime::CallSeq::key`).
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "DELETE FROM effect_journal
+             WHERE event_id = $1 AND call_seq < 0
+               AND created_at > COALESCE(
+                   (SELECT MAX(w.created_at) FROM effect_journal w
+                    WHERE w.event_id = $1 AND w.call_seq >= 0), -1)
+               AND EXISTS (SELECT 1 FROM events e WHERE e.id = $1 AND e.status = 'dead')",
+            )
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
         let n = on_pool!(self, |pool| {
             sqlx::query(
             "UPDATE events SET status = 'queued', attempts = 0, next_attempt_at = $2, updated_at = $2

@@ -1264,6 +1264,58 @@ async fn dead_letter_event_sends_a_running_event_straight_to_dead() {
     .await;
 }
 
+/// An admin's replay of a dead letter forgets the journaled reads made after the event's last
+/// journaled write (they decided nothing in Lever), so the replay sees what was fixed in
+/// Lever meanwhile; reads before it and the writes stay.
+#[tokio::test]
+async fn replay_forgets_only_the_reads_after_the_last_write() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
+        let other = s.enqueue_event(&event("t1", "b", 2)).await.unwrap().id;
+        assert_eq!(s.claim_next("w", LEASE).await.unwrap().unwrap().id, id);
+        assert_eq!(s.claim_next("w", LEASE).await.unwrap().unwrap().id, other);
+        let pause = || tokio::time::sleep(Duration::from_millis(5));
+        // read #0 (key -1), write #0, read #1 (key -2): the handler then failed for good.
+        s.journal_begin(id, -1, "GET /users", "sha256:u")
+            .await
+            .unwrap();
+        s.journal_record(id, -1, &json!({"Ok": []})).await.unwrap();
+        pause().await;
+        s.journal_begin(id, 0, "POST /opportunities", "sha256:o")
+            .await
+            .unwrap();
+        s.journal_record(id, 0, &json!({"id": "o1"})).await.unwrap();
+        pause().await;
+        s.journal_begin(id, -2, "GET /stages", "sha256:s")
+            .await
+            .unwrap();
+        s.journal_record(id, -2, &json!({"Ok": []})).await.unwrap();
+        s.dead_letter_event(id, "no such stage").await.unwrap();
+
+        s.replay_event(id).await.unwrap();
+        assert!(
+            s.journal_get(id, -1).await.unwrap().is_some(),
+            "read before the write"
+        );
+        assert!(s.journal_get(id, 0).await.unwrap().is_some(), "the write");
+        assert!(
+            s.journal_get(id, -2).await.unwrap().is_none(),
+            "read after the last write"
+        );
+
+        // Without any write, every read goes.
+        s.journal_begin(other, -1, "GET /users", "sha256:u")
+            .await
+            .unwrap();
+        s.dead_letter_event(other, "no such user").await.unwrap();
+        s.replay_event(other).await.unwrap();
+        assert!(s.journal_get(other, -1).await.unwrap().is_none());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn list_events_filters_and_pages_by_id() {
     on_each_backend(|ctx: Ctx| async move {
