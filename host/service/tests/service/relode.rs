@@ -846,6 +846,13 @@ async fn an_owner_or_stage_matching_nothing_fails_clearly_and_the_fixed_setup_re
     .await;
 }
 
+/// Waits for `n` status updates at Relode and for the host to finish; returns them all.
+async fn status_requests(relode: &Relode, n: usize) -> Vec<Recorded> {
+    let found = relode.vendor.wait_for(is_status, n, WAIT).await;
+    relode.world.settle(WAIT).await;
+    found
+}
+
 // ---- status back ----------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -881,15 +888,6 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
             .id
             .clone();
         let user = relode.world.sandbox.default_user_id();
-        let status_bodies = |n: usize| {
-            let vendor = &relode.vendor;
-            async move {
-                let found = vendor.wait_for(|r| is_status(r), n, WAIT).await;
-                relode.world.settle(WAIT).await;
-                found
-            }
-        };
-
         // A stage change (first answered 503, then retried).
         let interview = relode.stage_id("Phone interview");
         relode
@@ -897,7 +895,7 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
             .update_stage(&opportunity, &interview, Some(&user))
             .await
             .unwrap();
-        let requests = status_bodies(2).await;
+        let requests = status_requests(&relode, 2).await;
         assert_eq!(requests[0].path, "/v1/lever/candidates/rc_6001/status");
         assert_eq!(
             requests[0].header("authorization"),
@@ -930,7 +928,7 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
             .archive(&opportunity, &withdrew, Some(&user))
             .await
             .unwrap();
-        let archived = status_bodies(3).await[2].json();
+        let archived = status_requests(&relode, 3).await[2].json();
         assert_eq!(archived["status"], "archived");
         assert_eq!(
             archived["archive_reason"],
@@ -941,7 +939,10 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
             .unarchive(&opportunity, Some(&user))
             .await
             .unwrap();
-        assert_eq!(status_bodies(4).await[3].json()["status"], "unarchived");
+        assert_eq!(
+            status_requests(&relode, 4).await[3].json()["status"],
+            "unarchived"
+        );
 
         // Hired: Lever sends the archive change (reason "Hired") and the hire.
         let hired = relode.archive_reason_id("Hired");
@@ -950,7 +951,7 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
             .archive(&opportunity, &hired, Some(&user))
             .await
             .unwrap();
-        let last: Vec<Value> = status_bodies(6).await[4..]
+        let last: Vec<Value> = status_requests(&relode, 6).await[4..]
             .iter()
             .map(|r| r.json())
             .collect();
@@ -962,15 +963,22 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
 
         // An opportunity that did not come from Relode: its change is not sent.
         let other = relode.world.change_some_stage().await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = std::time::Instant::now();
+        loop {
+            let reached = relode.world.events_of_kind("lever").await.iter().any(|e| {
+                e.plugin_id == RELODE && e.payload["data"]["opportunityId"] == json!(other)
+            });
+            if reached {
+                break;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "the other opportunity's change never reached the plugin"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         relode.world.settle(WAIT).await;
         let lever_events = relode.world.events_of_kind("lever").await;
-        assert!(
-            lever_events.iter().any(
-                |e| e.plugin_id == RELODE && e.payload["data"]["opportunityId"] == json!(other)
-            ),
-            "the other opportunity's change reached the plugin"
-        );
         assert!(
             lever_events.iter().all(|e| e.status == EventStatus::Done),
             "{lever_events:?}"
