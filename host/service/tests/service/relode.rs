@@ -439,7 +439,7 @@ async fn a_submitted_candidate_becomes_an_opportunity_and_the_same_email_reuses_
                 .iter()
                 .filter_map(|a| a.posting.clone())
                 .collect();
-            assert_eq!(applied, [posting.clone()]);
+            assert_eq!(applied, std::slice::from_ref(&posting));
             let resumes = db.resumes(&o.id);
             assert_eq!(resumes.len(), 1);
             let file = resumes[0].file.as_ref().unwrap();
@@ -581,7 +581,8 @@ async fn bad_relode_submissions_are_refused_and_nothing_reaches_lever() {
         let malformed = b"{\"event\": \"candidate.submitted\", \"candidate\": ".to_vec();
 
         // (what, path, signature header, body, status, words in the message)
-        let cases: Vec<(&str, &str, Option<String>, Vec<u8>, u16, &str)> = vec![
+        type Case<'a> = (&'a str, &'a str, Option<String>, Vec<u8>, u16, &'a str);
+        let cases: Vec<Case<'_>> = vec![
             (
                 "no signature",
                 "/candidates",
