@@ -8,6 +8,7 @@
 use fulcrum_runtime::{CallOutput, InvocationError, PluginError};
 use fulcrum_store::{Event, FailOutcome, StoreError, now_ms};
 use rand::Rng;
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -131,8 +132,10 @@ async fn process_in_span(
 ) -> Result<Outcome, StoreError> {
     let store = &host.store;
     let failure = match run(host, &event).await {
-        Ok(writes) => {
-            store.complete_event_with_state(event.id, &writes).await?;
+        Ok((writes, result)) => {
+            store
+                .complete_event_with_result(event.id, &writes, result.as_ref())
+                .await?;
             None
         }
         Err(failure) => Some(failure),
@@ -174,7 +177,10 @@ async fn process_in_span(
 }
 
 /// One attempt: returns the staged state writes to commit on success.
-async fn run(host: &HostInner, event: &Event) -> Result<Vec<fulcrum_store::StateWrite>, Failure> {
+/// The staged state writes of a successful attempt, and an admin action's answer.
+type Completion = (Vec<fulcrum_store::StateWrite>, Option<Value>);
+
+async fn run(host: &HostInner, event: &Event) -> Result<Completion, Failure> {
     let call = call_for(&event.kind, event.id, &event.payload).map_err(|e| Failure::Permanent {
         error: e.to_string(),
     })?;
@@ -213,7 +219,12 @@ async fn run(host: &HostInner, event: &Event) -> Result<Vec<fulcrum_store::State
         tracing::warn!(error = %e, lost = entries.len(), "could not write the audit trail of an invocation");
     }
     match result {
-        Ok(CallOutput::Handled(Ok(()))) | Ok(CallOutput::ActionResult(Ok(_))) => Ok(state.writes()),
+        Ok(CallOutput::Handled(Ok(()))) => Ok((state.writes(), None)),
+        // Kept for the admin API; an answer that is not JSON is kept as a JSON string.
+        Ok(CallOutput::ActionResult(Ok(text))) => {
+            let result = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            Ok((state.writes(), Some(result)))
+        }
         Ok(CallOutput::Handled(Err(e))) | Ok(CallOutput::ActionResult(Err(e))) => {
             Err(classify_plugin_error(&e))
         }

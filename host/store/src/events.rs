@@ -124,6 +124,8 @@ pub struct Event {
     pub dedupe_key: Option<String>,
     /// While running: the worker's claim is void after this (unix ms) unless extended.
     pub lease_until: Option<i64>,
+    /// What a completed admin action answered (its JSON); `None` for other events.
+    pub result: Option<Value>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -143,6 +145,7 @@ struct EventRow {
     updated_at: i64,
     dedupe_key: Option<String>,
     lease_until: Option<i64>,
+    result: Option<String>,
 }
 
 impl EventRow {
@@ -163,6 +166,11 @@ impl EventRow {
             updated_at: self.updated_at,
             dedupe_key: self.dedupe_key,
             lease_until: self.lease_until,
+            result: self
+                .result
+                .as_deref()
+                .map(|text| parse_json("action result", text))
+                .transpose()?,
         })
     }
 }
@@ -247,7 +255,7 @@ impl EffectRow {
 
 macro_rules! event_columns {
     () => {
-        "id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at, dedupe_key, lease_until"
+        "id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at, dedupe_key, lease_until, result"
     };
 }
 
@@ -520,13 +528,26 @@ impl Store {
     /// (a `Conflict` when the event is not running, e.g. its lease expired and it was
     /// requeued). Writes apply in order; `value: None` deletes the key.
     pub async fn complete_event_with_state(&self, id: i64, writes: &[StateWrite]) -> Result<()> {
+        self.complete_event_with_result(id, writes, None).await
+    }
+
+    /// [`Store::complete_event_with_state`], keeping what an admin action answered with the
+    /// event (shown by the admin API).
+    pub async fn complete_event_with_result(
+        &self,
+        id: i64,
+        writes: &[StateWrite],
+        result: Option<&Value>,
+    ) -> Result<()> {
         let now = now_ms();
+        let result = result.map(Value::to_string);
         in_tx!(self, |tx| {
             // The event first: on PostgreSQL this locks its row, so a concurrent completion of
             // the same event waits and then finds it done instead of applying writes twice.
-            let n = sqlx::query(COMPLETE_EVENT)
+            let n = sqlx::query(COMPLETE_EVENT_WITH_RESULT)
                 .bind(id)
                 .bind(now)
+                .bind(result.as_deref())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -787,6 +808,10 @@ impl Store {
         row.map(EffectRow::into_entry).transpose()
     }
 }
+
+const COMPLETE_EVENT_WITH_RESULT: &str =
+    "UPDATE events SET status = 'done', lease_until = NULL, updated_at = $2, result = $3
+     WHERE id = $1 AND status = 'running'";
 
 const COMPLETE_EVENT: &str =
     "UPDATE events SET status = 'done', lease_until = NULL, updated_at = $2

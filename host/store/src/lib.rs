@@ -79,6 +79,7 @@ struct MigrationSet {
     lane_index: &'static str,
     api_tokens: &'static str,
     lever_webhooks: &'static str,
+    event_results: &'static str,
 }
 
 const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
@@ -88,6 +89,7 @@ const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
     lane_index: include_str!("../migrations/sqlite/0004_lane_index.sql"),
     api_tokens: include_str!("../migrations/sqlite/0005_api_tokens.sql"),
     lever_webhooks: include_str!("../migrations/sqlite/0006_lever_webhooks.sql"),
+    event_results: include_str!("../migrations/sqlite/0007_event_results.sql"),
 };
 const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/postgres/0001_init.sql"),
@@ -96,6 +98,7 @@ const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     lane_index: include_str!("../migrations/postgres/0004_lane_index.sql"),
     api_tokens: include_str!("../migrations/postgres/0005_api_tokens.sql"),
     lever_webhooks: include_str!("../migrations/postgres/0006_lever_webhooks.sql"),
+    event_results: include_str!("../migrations/postgres/0007_event_results.sql"),
 };
 
 /// Errors from the store.
@@ -231,13 +234,14 @@ fn migrator(set: &MigrationSet) -> Migrator {
 }
 
 fn migrations(set: &MigrationSet) -> Vec<Migration> {
-    let files = [
+    let files: [(i64, &str, &str); 7] = [
         (1, "init", set.init),
         (2, "queue and schedules", set.queue_and_schedules),
         (3, "tenant lever settings", set.tenant_lever_settings),
         (4, "lane index", set.lane_index),
         (5, "api tokens", set.api_tokens),
         (6, "lever webhooks", set.lever_webhooks),
+        (7, "event results", set.event_results),
     ];
     files
         .into_iter()

@@ -120,7 +120,7 @@ async fn migrations_are_idempotent() {
                 .await
                 .unwrap(),
         };
-        assert_eq!(applied, 6);
+        assert_eq!(applied, 7);
         again.close().await;
     })
     .await;

@@ -54,6 +54,10 @@ pub(super) struct EventView {
     attempts: i64,
     /// Why the last attempt failed.
     last_error: Option<String>,
+    /// What an admin action answered, once done (its JSON); absent for other events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    result: Option<serde_json::Value>,
     /// Unix milliseconds.
     next_attempt_at: i64,
     created_at: i64,
@@ -70,6 +74,7 @@ impl From<Event> for EventView {
             status: e.status.as_str().to_owned(),
             attempts: e.attempts,
             last_error: e.last_error,
+            result: e.result,
             next_attempt_at: e.next_attempt_at,
             created_at: e.created_at,
             updated_at: e.updated_at,

@@ -123,6 +123,9 @@ async fn admins_onboard_configure_and_operate_a_tenant_through_the_api() {
         assert_eq!(list["counts"]["done"], 2);
         let (status, event) = call(&world, Method::GET, &t(&format!("/events/{action_event}")), Some(member), None).await;
         assert_eq!((status, event["status"].clone()), (200, json!("done")), "{event}");
+        // What the action answered is kept with the event.
+        let created = &world.opportunities_with_email("ada-admin@example.com")[0];
+        assert_eq!(event["result"], json!({"opportunity_id": created.id}), "{event}");
 
         // A dead letter: the admin reads its error and replays it; a done event is not replayed.
         let (status, _) = world.post_event(OTHER, &json!({"op": "fail", "error": "invalid"}), None, None).await;
