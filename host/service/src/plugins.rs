@@ -69,7 +69,9 @@ async fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Resu
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir).await?;
     }
-    let partial = path.with_extension("partial");
+    // A name of its own per write: two installs of one component at once (two hosts sharing
+    // the directory, parallel tests) must not rename each other's partial file away.
+    let partial = path.with_extension(format!("partial-{:016x}", rand::random::<u64>()));
     tokio::fs::write(&partial, bytes).await?;
     tokio::fs::rename(&partial, path).await
 }
