@@ -34,9 +34,11 @@ pub fn resolve_posting(job: &JobRef) -> Result<String, Error> {
     if let Some(id) = &job.lever_posting_id {
         return Ok(id.clone());
     }
+    // Retried, not failed at once: the vendor's `job.linked` is another subject and may be
+    // handled just after this application. The host dead-letters it after its last attempt.
     jobs::linked_posting(&job.rtw_job_id)?.ok_or_else(|| {
-        Error::invalid(format!(
-            "Remote Tech Work job {} is not linked to a Lever posting: link it in Remote Tech Work (or send lever_posting_id with the event), then replay this event",
+        Error::unavailable(format!(
+            "Remote Tech Work job {} is not linked to a Lever posting yet (retrying: a job.linked event may be on its way); if it stays unlinked, link it in Remote Tech Work (or send lever_posting_id with the event), then replay this event",
             job.rtw_job_id
         ))
     })
