@@ -169,6 +169,71 @@ fn connector_scenarios() -> Vec<Arc<dyn Scenario>> {
     scenarios
 }
 
+/// Switches on a connector's posting-sync schedule (a newly enabled schedule runs at once)
+/// and waits until its stand-in vendor got a `PUT` under `jobs_path` for each of the demo
+/// company's public postings, at most `per_run` (what one run sends). Prints the first few
+/// with `describe`.
+pub async fn sync_jobs_to_vendor(
+    demo: &Demo,
+    plugin: &PluginVersion,
+    artifact: &str,
+    vendor_name: &str,
+    schedule: &str,
+    jobs_path: &str,
+    per_run: usize,
+    describe: impl Fn(&Value) -> String,
+) -> anyhow::Result<Vec<Recorded>> {
+    let vendor = demo.vendor(artifact)?;
+    let jobs = step(
+        "switching on the posting sync (every 5 minutes, first run now)",
+        async {
+            demo.host
+                .store()
+                .set_schedule_overrides(
+                    TENANT,
+                    plugin.id(),
+                    &json!({ schedule: {"every_seconds": 300} }),
+                )
+                .await?;
+            demo.host.sync_schedules(TENANT, plugin.id()).await?;
+            let public = demo.sandbox.read(|db| {
+                db.postings()
+                    .filter(|p| {
+                        p.state == lever_model::PostingState::Published
+                            && p.confidentiality == lever_model::Confidentiality::NonConfidential
+                            && p.distribution_channels.as_ref().is_some_and(|c| {
+                                c.contains(&lever_model::DistributionChannel::Public)
+                            })
+                    })
+                    .count()
+            });
+            if public == 0 {
+                bail!("the demo company has no public posting to send");
+            }
+            Ok(vendor
+                .wait_for(
+                    |r| r.method == "PUT" && r.path.starts_with(jobs_path),
+                    public.min(per_run),
+                    Duration::from_secs(60),
+                )
+                .await)
+        },
+        |puts| format!("{vendor_name} received {} pending job(s)", puts.len()),
+    )
+    .await?;
+    for put in jobs.iter().take(3) {
+        println!(
+            "  {vendor_name} ← PUT {}: {}",
+            put.path,
+            describe(&put.json())
+        );
+    }
+    if jobs.len() > 3 {
+        println!("  … and {} more", jobs.len() - 3);
+    }
+    Ok(jobs)
+}
+
 /// Prints `label… `, runs `work`, then `ok (detail)` or `failed`, on one line.
 pub async fn step<T>(
     label: impl std::fmt::Display,

@@ -4,7 +4,7 @@
 //! client post theirs; finally a recruiter moves the candidate to another stage in Lever and
 //! Relode is told through a real Lever webhook.
 
-use super::{Demo, Scenario, TENANT, step};
+use super::{Demo, Scenario, TENANT, step, sync_jobs_to_vendor};
 use anyhow::{Context, bail};
 use fulcrum_runtime::PluginVersion;
 use lever_model::WebhookEventType;
@@ -116,57 +116,25 @@ impl Scenario for RelodeDemo {
         let relode = demo.vendor("relode")?;
 
         // 1. Jobs: switching the schedule on runs it at once.
-        let jobs = step(
-            "switching on the job sync (every 5 minutes, first run now)",
-            async {
-                store
-                    .set_schedule_overrides(
-                        TENANT,
-                        plugin.id(),
-                        &json!({"sync-jobs": {"every_seconds": 300}}),
-                    )
-                    .await?;
-                demo.host.sync_schedules(TENANT, plugin.id()).await?;
-                let expected = demo.sandbox.read(|db| {
-                    db.postings()
-                        .filter(|p| {
-                            p.state == lever_model::PostingState::Published
-                                && p.confidentiality
-                                    == lever_model::Confidentiality::NonConfidential
-                                && p.distribution_channels.as_ref().is_some_and(|c| {
-                                    c.contains(&lever_model::DistributionChannel::Public)
-                                })
-                        })
-                        .count()
-                });
-                if expected == 0 {
-                    bail!("the demo company has no public posting to send");
-                }
-                Ok(relode
-                    .wait_for(
-                        |r| r.method == "PUT" && r.path.starts_with("/v1/lever/jobs/"),
-                        expected,
-                        WAIT,
-                    )
-                    .await)
+        let jobs = sync_jobs_to_vendor(
+            demo,
+            plugin,
+            "relode",
+            "Relode",
+            "sync-jobs",
+            "/v1/lever/jobs/",
+            usize::MAX,
+            |job| {
+                format!(
+                    "{:?}, {}, {} / {}",
+                    job["title"].as_str().unwrap_or_default(),
+                    job["location"].as_str().unwrap_or("no location"),
+                    job["department"].as_str().unwrap_or("no department"),
+                    job["team"].as_str().unwrap_or("no team"),
+                )
             },
-            |puts| format!("Relode received {} pending job(s)", puts.len()),
         )
         .await?;
-        for put in jobs.iter().take(3) {
-            let job = put.json();
-            println!(
-                "  Relode ← PUT {}: {:?}, {}, {} / {}",
-                put.path,
-                job["title"].as_str().unwrap_or_default(),
-                job["location"].as_str().unwrap_or("no location"),
-                job["department"].as_str().unwrap_or("no department"),
-                job["team"].as_str().unwrap_or("no team"),
-            );
-        }
-        if jobs.len() > 3 {
-            println!("  … and {} more", jobs.len() - 3);
-        }
         let posting_id = jobs[0].json()["lever_posting_id"]
             .as_str()
             .context("the job carries its Lever posting id")?

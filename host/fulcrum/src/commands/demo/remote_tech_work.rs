@@ -4,7 +4,7 @@
 //! and applies again; a forger's request is refused. In Lever: one opportunity with the
 //! generated Europass CV as its resume, archived and unarchived with a note each time.
 
-use super::{Demo, Scenario, TENANT, step};
+use super::{Demo, Scenario, TENANT, step, sync_jobs_to_vendor};
 use anyhow::{Context, bail};
 use fulcrum_runtime::PluginVersion;
 use serde_json::{Value, json};
@@ -15,7 +15,6 @@ use vendor_double::{Recorded, Reply};
 const ORIGIN: &str = "https://api.remotetech.work";
 const SIGNATURE_HEADER: &str = "RTW-Signature";
 const JOBS_PATH: &str = "/v1/integrations/lever/jobs/";
-const WAIT: Duration = Duration::from_secs(30);
 
 pub fn scenario() -> Arc<dyn Scenario> {
     let run = format!("{:08x}", fulcrum_store::now_ms() as u32);
@@ -162,65 +161,31 @@ impl Scenario for RemoteTechWorkDemo {
     }
 
     async fn send(&self, demo: &Demo, plugin: &PluginVersion) -> anyhow::Result<()> {
-        let store = demo.host.store();
-        let rtw = demo.vendor("remote_tech_work")?;
 
-        // 1. Job sync: switching the schedule on runs it at once.
-        let jobs = step(
-            "switching on the posting sync (every 5 minutes, first run now)",
-            async {
-                store
-                    .set_schedule_overrides(
-                        TENANT,
-                        plugin.id(),
-                        &json!({"sync-postings": {"every_seconds": 300}}),
-                    )
-                    .await?;
-                demo.host.sync_schedules(TENANT, plugin.id()).await?;
-                let expected = demo.sandbox.read(|db| {
-                    db.postings()
-                        .filter(|p| {
-                            p.state == lever_model::PostingState::Published
-                                && p.confidentiality
-                                    == lever_model::Confidentiality::NonConfidential
-                                && p.distribution_channels.as_ref().is_some_and(|c| {
-                                    c.contains(&lever_model::DistributionChannel::Public)
-                                })
-                        })
-                        .count()
-                });
-                if expected == 0 {
-                    bail!("the demo company has no public posting to send");
-                }
-                // The default batch is 20 jobs a run; the demo waits for the first run's.
-                Ok(rtw
-                    .wait_for(
-                        |r| r.method == "PUT" && r.path.starts_with(JOBS_PATH),
-                        expected.min(20),
-                        WAIT,
-                    )
-                    .await)
+        // 1. Job sync: switching the schedule on runs it at once; the default batch is 20
+        // jobs a run and the demo waits for the first run's.
+        let jobs = sync_jobs_to_vendor(
+            demo,
+            plugin,
+            "remote_tech_work",
+            "Remote Tech Work",
+            "sync-postings",
+            JOBS_PATH,
+            20,
+            |job| {
+                format!(
+                    "{:?} ({}), {}, {}, {}",
+                    job["title"].as_str().unwrap_or_default(),
+                    job["status"].as_str().unwrap_or_default(),
+                    job["location"].as_str().unwrap_or("no location"),
+                    job["commitment"].as_str().unwrap_or("no commitment"),
+                    job["workplace_type"]
+                        .as_str()
+                        .unwrap_or("workplace not given"),
+                )
             },
-            |puts| format!("Remote Tech Work received {} pending job(s)", puts.len()),
         )
         .await?;
-        for put in jobs.iter().take(3) {
-            let job = put.json();
-            println!(
-                "  Remote Tech Work ← PUT {}: {:?} ({}), {}, {}, {}",
-                put.path,
-                job["title"].as_str().unwrap_or_default(),
-                job["status"].as_str().unwrap_or_default(),
-                job["location"].as_str().unwrap_or("no location"),
-                job["commitment"].as_str().unwrap_or("no commitment"),
-                job["workplace_type"]
-                    .as_str()
-                    .unwrap_or("workplace not given"),
-            );
-        }
-        if jobs.len() > 3 {
-            println!("  … and {} more", jobs.len() - 3);
-        }
         let first = jobs[0].json();
         let posting_id = first["lever_posting_id"]
             .as_str()
