@@ -161,7 +161,6 @@ impl Scenario for RemoteTechWorkDemo {
     }
 
     async fn send(&self, demo: &Demo, plugin: &PluginVersion) -> anyhow::Result<()> {
-
         // 1. Job sync: switching the schedule on runs it at once; the default batch is 20
         // jobs a run and the demo waits for the first run's.
         let jobs = sync_jobs_to_vendor(
