@@ -36,7 +36,14 @@ pub enum Command {
     Token(crate::commands::token::TokenCommand),
     /// The demo: the Lever sandbox and the host on embedded SQLite, the connectors installed
     /// for a demo tenant, a realistic scenario sent through them, and what happened in Lever.
-    Demo(crate::commands::demo::DemoArgs),
+    #[cfg(feature = "demo")]
+    Demo(fulcrum_demo::DemoArgs),
+    /// The demo (not in this build: it was built with `--no-default-features`).
+    #[cfg(not(feature = "demo"))]
+    Demo {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
     /// Print a new master key (base64 of 32 random bytes) for encrypting credentials and
     /// secrets at rest. Store it in a secret manager; set it as FULCRUM_MASTER_KEY.
     Keygen,

@@ -7,7 +7,7 @@ use fulcrum::cli::{Cli, Command};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let default_filter = match cli.command {
-        Command::Demo(_) => fulcrum::telemetry::DEMO_FILTER,
+        Command::Demo { .. } => fulcrum::telemetry::DEMO_FILTER,
         _ => fulcrum::telemetry::DEFAULT_FILTER,
     };
     fulcrum::telemetry::init_with_default(cli.log_format, default_filter);
@@ -18,7 +18,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Plugin(command) => fulcrum::commands::plugin::run(command).await,
         Command::Tenant(command) => fulcrum::commands::tenant::run(command).await,
         Command::Token(command) => fulcrum::commands::token::run(command).await,
+        #[cfg(feature = "demo")]
         Command::Demo(args) => fulcrum::commands::demo::run(args).await,
+        #[cfg(not(feature = "demo"))]
+        Command::Demo { .. } => fulcrum::commands::demo::run().await,
         Command::Keygen => fulcrum::commands::keygen::run(),
     }
 }

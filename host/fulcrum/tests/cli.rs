@@ -482,6 +482,79 @@ async fn tenant_create_and_list_never_print_the_lever_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_create_follows_the_tenant_rules_trims_the_name_and_audits() {
+    on_each_backend(|db: TestDatabase| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = path(dir.path()).to_owned();
+        let env = [
+            ("DATABASE_URL", db.url.as_str()),
+            ("FULCRUM_MASTER_KEY", db.key_b64.as_str()),
+            ("LEVER_API_KEY", "lever-key-initech-3b9d"),
+        ];
+        let create = |id: &'static str, name: &'static str, extra: &'static [&'static str]| {
+            let data_dir = data_dir.clone();
+            async move {
+                let mut args = vec!["tenant", "create", id, "--name", name, "--data-dir"];
+                args.push(&data_dir);
+                args.extend_from_slice(extra);
+                fulcrum(&args, &env).await
+            }
+        };
+
+        let created = create("initech", "  Initech Corp.  ", &[]).await;
+        created.assert_ok();
+        assert!(
+            created
+                .stdout
+                .contains("created tenant initech (Initech Corp.)"),
+            "{}",
+            created.stdout
+        );
+        let store = db.open().await;
+        let tenant = store.get_tenant("initech").await.unwrap().unwrap();
+        assert_eq!(tenant.name, "Initech Corp.", "stored trimmed");
+        let audit = store.audit_list("initech", 100).await.unwrap();
+        let operations: Vec<_> = audit.iter().rev().map(|a| a.operation.as_str()).collect();
+        assert_eq!(
+            operations,
+            ["admin: create tenant", "admin: set lever credential"]
+        );
+        assert!(
+            audit
+                .iter()
+                .all(|a| a.detail.as_deref() == Some("by command line (fulcrum tenant create)")),
+            "{audit:?}"
+        );
+
+        // Refused before anything is stored: a blank or overlong name, a bad Lever URL.
+        let long_name: &'static str = "n".repeat(201).leak();
+        for (id, name, extra, words) in [
+            ("globex", "   ", &[][..], "1-200 characters"),
+            ("globex", long_name, &[][..], "1-200 characters"),
+            (
+                "globex",
+                "Globex",
+                &["--lever-url", "ftp://lever.example"][..],
+                "http(s) URL",
+            ),
+        ] {
+            let refused = create(id, name, extra).await;
+            refused.assert_failed();
+            assert!(refused.stderr.contains(words), "{}", refused.stderr);
+            assert!(
+                refused.stderr.contains("nothing was stored"),
+                "{}",
+                refused.stderr
+            );
+        }
+        assert!(store.get_tenant("globex").await.unwrap().is_none());
+        assert!(store.audit_list("globex", 100).await.unwrap().is_empty());
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_once_runs_the_scenario_and_prints_what_happened_in_lever() {
     let dir = tempfile::tempdir().unwrap();
     let out = fulcrum(

@@ -3,9 +3,13 @@
 //! event has been handled with exactly one opportunity and one note in the Lever sandbox.
 //! Runs on SQLite and on PostgreSQL.
 
+use fulcrum_runtime::{AllocatorChoice, Runtime, RuntimeConfig};
+use fulcrum_service::tenants::LeverConnection;
+use fulcrum_service::{Actor, Host, HostConfig, LeverDefaults, installations, tenants};
+use fulcrum_store::Store;
 use fulcrum_store::test_support::{TestDatabase, on_each_backend};
-use fulcrum_store::{CredentialKind, Installation, LeverSettings, Store};
 use futures::StreamExt;
+use lever_client::ClientConfig;
 use lever_sandbox::{KeySpec, Sandbox, SandboxConfig, SeedSpec};
 use rand::{Rng, SeedableRng};
 use secrecy::SecretString;
@@ -18,8 +22,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
-const EVENTS: usize = 600;
-const KILLS: usize = 4;
+/// The crash test's size: `FULCRUM_CRASH_EVENTS` events and `FULCRUM_CRASH_KILLS` kills. CI
+/// (`.ci/run`) raises them to the full 600 × 4 (about four minutes on two cores); a local
+/// `cargo test` runs a smaller 150 × 2 by default, which still kills the host mid-stream.
+fn crash_size() -> (usize, usize) {
+    let read = |name: &str, default: usize| match std::env::var(name) {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={text:?} is not a whole number")),
+        Err(_) => default,
+    };
+    (
+        read("FULCRUM_CRASH_EVENTS", 150).max(1),
+        read("FULCRUM_CRASH_KILLS", 2).max(1),
+    )
+}
 const TENANT: &str = "acme";
 const PLUGIN: &str = "well-behaved";
 const SECRET: &str = "crash-test-vendor-secret";
@@ -29,49 +46,59 @@ fn free_port() -> SocketAddr {
     listener.local_addr().unwrap()
 }
 
-async fn set_up_tenant(store: &Store, sandbox: &Sandbox) {
+/// The tenant, connected to the sandbox, with the fixture installed, approved, given its
+/// vendor secret and enabled — through the host's admin rules, on an in-process host over the
+/// same database and data dir (its compiled component is cached for `serve`), as an admin
+/// would with the admin API.
+async fn set_up_tenant(store: &Store, sandbox: &Sandbox, data_dir: &Path) {
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: data_dir.join("component-cache"),
+        allocator: AllocatorChoice::OnDemand,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let lever = LeverDefaults {
+        client: ClientConfig::new(&sandbox.api_url()).unwrap(),
+        acting_user_id: None,
+    };
+    let config = HostConfig {
+        components_dir: data_dir.join("components"),
+        ..HostConfig::default()
+    };
+    let host = Host::new(store.clone(), runtime, lever, None, config);
+    host.install_plugin(std::fs::read(fulcrum_plugin_artifacts::WELL_BEHAVED).unwrap())
+        .await
+        .expect("the fixture installs");
+
+    let actor = Actor::local("crash test");
+    tenants::create(store, &actor, TENANT, "Acme")
+        .await
+        .unwrap();
     let key = sandbox.issue_api_key(KeySpec::all("crash-test"));
-    store.create_tenant(TENANT, "Acme").await.unwrap();
-    store
-        .set_lever_credential(TENANT, CredentialKind::ApiKey, &SecretString::from(key))
+    let lever = LeverConnection {
+        api_key: Some(SecretString::from(key)),
+        base_url: Some(sandbox.api_url()),
+        acting_user_id: Some(sandbox.default_user_id()),
+    };
+    tenants::connect_lever(store, &actor, TENANT, &lever)
         .await
         .unwrap();
-    store
-        .set_lever_settings(
-            TENANT,
-            &LeverSettings {
-                base_url: Some(sandbox.api_url()),
-                acting_user_id: Some(sandbox.default_user_id()),
-            },
-        )
+    installations::add(&host, &actor, TENANT, PLUGIN)
         .await
         .unwrap();
-    store
-        .upsert_installation(&Installation {
-            tenant_id: TENANT.into(),
-            plugin_id: PLUGIN.into(),
-            enabled: true,
-            approved_permissions: json!([
-                "list stages",
-                "create opportunity",
-                "create opportunity note",
-                "read opportunity",
-                "list opportunities"
-            ]),
-            config: json!({}),
-            // The fixture's 15-minute "tick" is not part of this test.
-            schedule_overrides: json!({"tick": {"enabled": false}}),
-            updated_at: 0,
-        })
+    installations::approve_requested(&host, &actor, TENANT, PLUGIN)
         .await
         .unwrap();
-    store
-        .set_secret(
-            TENANT,
-            PLUGIN,
-            "api-token",
-            &SecretString::from(SECRET.to_owned()),
-        )
+    let secret = SecretString::from(SECRET.to_owned());
+    installations::set_secret(&host, &actor, TENANT, PLUGIN, "api-token", &secret)
+        .await
+        .unwrap();
+    // The fixture's 15-minute "tick" is not part of this test.
+    let overrides = json!({"tick": {"enabled": false}});
+    installations::set_schedule_overrides(&host, &actor, TENANT, PLUGIN, &overrides)
+        .await
+        .unwrap();
+    installations::enable(&host, &actor, TENANT, PLUGIN)
         .await
         .unwrap();
 }
@@ -137,6 +164,7 @@ async fn deliver(http: &reqwest::Client, addr: SocketAddr, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_host_loses_and_doubles_nothing() {
+    let (events, kills) = crash_size();
     on_each_backend(|db| async move {
         let sandbox = Sandbox::start(
             SandboxConfig {
@@ -149,10 +177,10 @@ async fn killing_the_host_loses_and_doubles_nothing() {
         .await
         .unwrap();
         let store = db.open().await;
-        set_up_tenant(&store, &sandbox).await;
-
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
+        set_up_tenant(&store, &sandbox, &data_dir).await;
+
         let log = dir.path().join("host.log");
         let addr = free_port();
         let mut host = start_host(&db, &data_dir, addr, &log);
@@ -163,7 +191,7 @@ async fn killing_the_host_loses_and_doubles_nothing() {
             let http = http.clone();
             let acknowledged = acknowledged.clone();
             tokio::spawn(async move {
-                futures::stream::iter(0..EVENTS)
+                futures::stream::iter(0..events)
                     .for_each_concurrent(8, |n| {
                         let http = http.clone();
                         let acknowledged = acknowledged.clone();
@@ -179,7 +207,7 @@ async fn killing_the_host_loses_and_doubles_nothing() {
         let seed: u64 = rand::random();
         eprintln!("crash test ({}): kill schedule seed {seed}", db.backend());
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        for kill in 1..=KILLS {
+        for kill in 1..=kills {
             tokio::time::sleep(Duration::from_millis(rng.random_range(700..2_500))).await;
             host.kill().await.unwrap();
             let done = store.count_events(None).await.unwrap().done;
@@ -201,13 +229,13 @@ async fn killing_the_host_loses_and_doubles_nothing() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         host.kill().await.unwrap();
-        assert_eq!((counts.done, counts.dead), (EVENTS as i64, 0), "{counts:?}");
+        assert_eq!((counts.done, counts.dead), (events as i64, 0), "{counts:?}");
 
         let (lost, doubled, notes_off) = sandbox.read(|lever| {
             let mut lost = Vec::new();
             let mut doubled = Vec::new();
             let mut notes_off = Vec::new();
-            for n in 0..EVENTS {
+            for n in 0..events {
                 let email = format!("crash-{n}@example.com");
                 let found: Vec<_> = lever
                     .opportunities()
@@ -226,7 +254,7 @@ async fn killing_the_host_loses_and_doubles_nothing() {
             (lost, doubled, notes_off)
         });
         eprintln!(
-            "crash test ({}): {EVENTS} events, {KILLS} kills: {} lost, {} duplicated, {} with a wrong note count",
+            "crash test ({}): {events} events, {kills} kills: {} lost, {} duplicated, {} with a wrong note count",
             db.backend(),
             lost.len(),
             doubled.len(),

@@ -5,7 +5,7 @@
 //!    on-demand allocator. Goal: p50 ≤ 25 µs with pooling.
 //! 2. Warm host-import round trip: on one warm instance, `state` (input parse, state.set,
 //!    state.get, output) minus `trivial`, per import.
-//! 3. Sandbox tax: `fulcrum_fixtures::map_applicant` natively vs the same mapping in the
+//! 3. Sandbox tax: `fulcrum_fixtures_shared::map_applicant` natively vs the same mapping in the
 //!    component (warm instance; `map` minus `trivial` with the same input, so instantiation and
 //!    passing the input in are excluded; parsing the input, mapping, serializing and copying the
 //!    result out are included). Goal: ≤ 1.5x.
@@ -69,7 +69,10 @@ fn ctx(plugin: &PluginVersion, state: &Arc<MemoryStateStore>) -> InvocationConte
         state.clone(),
         Arc::new(NullAudit),
     )
-    .with_grants(Grants::all_requested(plugin))
+    .with_grants(Grants::new(
+        plugin.requested_permissions(),
+        lever_model::Permission::ALL,
+    ))
 }
 
 /// Benchmarks measure the runtime, not an audit sink.
@@ -171,9 +174,7 @@ fn applicant() -> String {
     .to_string()
 }
 
-#[path = "../../../plugins/europass/tests/common/mod.rs"]
-#[allow(dead_code)]
-mod cv_samples;
+use europass::samples as cv_samples;
 
 /// 4. One CV per fresh instance (the cost an event pays) vs native; returns (p50, bytes).
 async fn europass_cv(
@@ -277,15 +278,15 @@ fn main() -> anyhow::Result<()> {
         let input = applicant();
         let mut native = Vec::with_capacity(n);
         for _ in 0..n / 10 {
-            std::hint::black_box(fulcrum_fixtures::map_applicant(std::hint::black_box(
-                &input,
-            )));
+            std::hint::black_box(fulcrum_fixtures_shared::map_applicant(
+                std::hint::black_box(&input),
+            ));
         }
         for _ in 0..n {
             let t = Instant::now();
-            std::hint::black_box(fulcrum_fixtures::map_applicant(std::hint::black_box(
-                &input,
-            )));
+            std::hint::black_box(fulcrum_fixtures_shared::map_applicant(
+                std::hint::black_box(&input),
+            ));
             native.push(t.elapsed());
         }
         let native = stats(native);

@@ -5,6 +5,8 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
+use crate::bindings::PluginError;
+
 /// The host capability a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -110,4 +112,31 @@ pub struct NoAudit;
 
 impl AuditSink for NoAudit {
     fn record(&self, _record: AuditRecord) {}
+}
+
+/// The WIT error case, as audit records and logs name it.
+pub(crate) fn error_kind(error: &PluginError) -> &'static str {
+    match error {
+        PluginError::Forbidden(_) => "forbidden",
+        PluginError::NotFound(_) => "not-found",
+        PluginError::Invalid(_) => "invalid",
+        PluginError::RateLimited(_) => "rate-limited",
+        PluginError::Unavailable(_) => "unavailable",
+        PluginError::VendorError(_) => "vendor-error",
+        PluginError::LimitExceeded(_) => "limit-exceeded",
+    }
+}
+
+/// The WIT error as one line, e.g. `invalid: no email` (logs, audit, dead letters).
+pub fn describe_error(error: &PluginError) -> String {
+    match error {
+        PluginError::Forbidden(s)
+        | PluginError::NotFound(s)
+        | PluginError::Invalid(s)
+        | PluginError::Unavailable(s)
+        | PluginError::VendorError(s)
+        | PluginError::LimitExceeded(s) => format!("{}: {s}", error_kind(error)),
+        PluginError::RateLimited(Some(ms)) => format!("rate-limited: retry after {ms} ms"),
+        PluginError::RateLimited(None) => "rate-limited".to_owned(),
+    }
 }

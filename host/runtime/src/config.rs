@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::capabilities::vendor_http::VendorHttpPolicy;
+use crate::capabilities::vendor_http::policy::VendorHttpPolicy;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;

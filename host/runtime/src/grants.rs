@@ -6,15 +6,15 @@ use lever_client::LeverClient;
 use lever_model::Permission;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
 use crate::audit::{AuditSink, NoAudit};
-use crate::capabilities::state::{MemoryStateStore, StateStore};
-use crate::capabilities::vendor_http::VendorHttpPolicy;
+use crate::capabilities::vendor_http::policy::VendorHttpPolicy;
 use crate::journal::EffectJournal;
-use crate::registry::PluginVersion;
+use crate::state_store::{MemoryStateStore, StateStore};
 
 /// Effective Lever permissions of an installation: what the plugin's manifest requests ∩
 /// what the tenant admin approved. A permission the plugin did not request is never
@@ -25,26 +25,21 @@ pub struct Grants {
 }
 
 impl Grants {
-    /// `requested ∩ approved`.
-    pub fn new(requested: &BTreeSet<Permission>, approved: &BTreeSet<Permission>) -> Self {
-        Grants {
-            effective: requested.intersection(approved).copied().collect(),
-        }
-    }
-
-    /// The plugin version's requested permissions ∩ `approved`.
-    pub fn for_plugin(
-        plugin: &PluginVersion,
-        approved: impl IntoIterator<Item = Permission>,
+    /// `requested ∩ approved`: the one way to build effective grants. `requested` is what
+    /// the plugin version's manifest asks for (`PluginVersion::requested_permissions`),
+    /// `approved` what the tenant admin approved; an admin who approved everything the plugin
+    /// asks for passes the requested set again.
+    pub fn new(
+        requested: impl IntoIterator<Item = impl Borrow<Permission>>,
+        approved: impl IntoIterator<Item = impl Borrow<Permission>>,
     ) -> Self {
-        let approved: BTreeSet<Permission> = approved.into_iter().collect();
-        Self::new(plugin.requested_permissions(), &approved)
-    }
-
-    /// Everything the plugin requested (the admin approved it all).
-    pub fn all_requested(plugin: &PluginVersion) -> Self {
+        let requested: BTreeSet<Permission> = requested.into_iter().map(|p| *p.borrow()).collect();
         Grants {
-            effective: plugin.requested_permissions().clone(),
+            effective: approved
+                .into_iter()
+                .map(|p| *p.borrow())
+                .filter(|p| requested.contains(p))
+                .collect(),
         }
     }
 
@@ -67,8 +62,9 @@ impl Grants {
         &self.effective
     }
 
-    /// Restricts to what `plugin` requested: an invocation of another version (e.g. an
-    /// upgrade that dropped a permission) never gets more than that version asked for.
+    /// Restricts to what the invoked version requested: an invocation of another version
+    /// (e.g. an upgrade that dropped a permission) never gets more than that version asked
+    /// for.
     pub(crate) fn restricted_to(&self, requested: &BTreeSet<Permission>) -> Self {
         Self::new(requested, &self.effective)
     }
@@ -238,9 +234,9 @@ mod tests {
 
     #[test]
     fn effective_is_the_intersection() {
-        let requested: BTreeSet<_> = [Permission::ListStages, Permission::CreateOpportunity].into();
-        let approved: BTreeSet<_> = [Permission::CreateOpportunity, Permission::ListUsers].into();
-        let grants = Grants::new(&requested, &approved);
+        let requested = [Permission::ListStages, Permission::CreateOpportunity];
+        let approved = [Permission::CreateOpportunity, Permission::ListUsers];
+        let grants = Grants::new(requested, approved);
         assert!(grants.allows(Permission::CreateOpportunity));
         assert!(!grants.allows(Permission::ListStages), "not approved");
         assert!(!grants.allows(Permission::ListUsers), "not requested");

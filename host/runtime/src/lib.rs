@@ -14,32 +14,38 @@
 //! Events are handled at least once; with an [`EffectJournal`] in the context, Lever writes
 //! happen exactly once (see [`journal`]).
 
+// Layers (see README.md, "Module graph"): ports, policy and call types (no store) ←
+// capabilities (host impls on `HostCalls`) ← host (store data), invoke, registry, this file.
 pub mod audit;
 pub mod bindings;
-mod cache;
-pub mod capabilities;
+mod call;
 pub mod config;
-mod engine;
 pub mod grants;
-mod host;
-pub use host::describe_error;
-mod invoke;
 pub mod journal;
+mod manifest;
+pub mod state_store;
+
+pub mod capabilities;
+
+mod cache;
+mod engine;
+mod host;
+mod invoke;
 pub mod registry;
 mod stderr;
 
-pub use audit::{AuditOutcome, AuditRecord, AuditSink, Capability, MemoryAuditLog};
+pub use audit::{AuditOutcome, AuditRecord, AuditSink, Capability, MemoryAuditLog, describe_error};
 pub use bindings::PluginError;
 pub use cache::{CacheError, CacheStats};
-pub use capabilities::state::{MemoryStateStore, StateError, StateScope, StateStore};
-pub use capabilities::vendor_http::{Origin, VendorHttpPolicy};
+pub use call::{Call, CallKind, CallOutput, InvocationError};
+pub use capabilities::vendor_http::policy::{Origin, VendorHttpPolicy};
 pub use config::{AllocatorChoice, AllocatorKind, Limits, PoolConfig, RuntimeConfig};
 pub use grants::{Grants, InvocationContext, LeverAccess, Secrets};
-pub use invoke::{Call, CallKind, CallOutput, InvocationError};
 pub use journal::{
     CallSeq, EffectJournal, JournalEntry, JournalError, JournalRecord, MemoryJournal,
 };
 pub use registry::{InstallError, PluginVersion};
+pub use state_store::{MemoryStateStore, StateError, StateScope, StateStore};
 
 use std::sync::Arc;
 use wasmtime::Engine;
@@ -47,8 +53,10 @@ use wasmtime::component::Linker;
 
 use crate::bindings::ConnectorPre;
 use crate::cache::ComponentCache;
+use crate::capabilities::Shared;
+use crate::capabilities::vendor_http::client::VendorClients;
 use crate::engine::EpochTicker;
-use crate::host::{HostState, Shared};
+use crate::host::HostState;
 use crate::registry::Registry;
 
 /// Errors building the runtime.
@@ -89,12 +97,10 @@ impl Runtime {
         config.validate().map_err(RuntimeError::Config)?;
         let (engine, allocator) = engine::build_engine(&config)?;
         let mut linker = Linker::new(&engine);
-        capabilities::add_to_linker(&mut linker)
-            .map_err(|e| RuntimeError::Linker(format!("{e:#}")))?;
+        host::add_to_linker(&mut linker).map_err(|e| RuntimeError::Linker(format!("{e:#}")))?;
         let cache = ComponentCache::new(&engine, &config.cache_dir)?;
-        let vendor =
-            capabilities::vendor_http::VendorClients::new(config.limits.vendor_request_timeout)
-                .map_err(|e| RuntimeError::Http(e.to_string()))?;
+        let vendor = VendorClients::new(config.limits.vendor_request_timeout)
+            .map_err(|e| RuntimeError::Http(e.to_string()))?;
         let ticker = EpochTicker::start(&engine, config.epoch_tick)?;
         tracing::info!(?allocator, cache_dir = %config.cache_dir.display(), "plugin runtime started");
         Ok(Runtime {
@@ -330,7 +336,7 @@ pub mod bench {
                 requested_by: None,
             };
             // A long benchmark must not run into the per-invocation CPU budget.
-            self.store.data_mut().reset_budgets();
+            self.store.data_mut().calls.reset_budgets();
             self.instance
                 .fulcrum_connector_plugin()
                 .call_run_action(&mut self.store, &request)

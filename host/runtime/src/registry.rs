@@ -12,20 +12,10 @@ use wasmtime::component::Component;
 
 use crate::bindings::{ConnectorPre, Manifest, PLUGIN_EXPORT, WIT_PACKAGE, WIT_VERSION};
 use crate::cache::CacheError;
-use crate::capabilities::vendor_http::Origin;
+use crate::call::InvocationError;
+use crate::capabilities::vendor_http::policy::Origin;
 use crate::host::HostState;
-use crate::invoke::InvocationError;
-
-/// What the host functions need to know about the running plugin (its validated manifest
-/// facts), without the compiled component.
-#[derive(Debug)]
-pub(crate) struct PluginInfo {
-    pub(crate) id: String,
-    pub(crate) version: semver::Version,
-    pub(crate) permissions: BTreeSet<Permission>,
-    pub(crate) vendor_origins: Vec<Origin>,
-    pub(crate) secrets: Vec<String>,
-}
+use crate::manifest::PluginInfo;
 
 /// One installed version of a plugin: its validated manifest and the pre-instantiated
 /// component every invocation instantiates from.
@@ -96,13 +86,7 @@ impl PluginVersion {
                 schedules: vec![],
                 actions: vec![],
             },
-            info: Arc::new(PluginInfo {
-                id: String::new(),
-                version: semver::Version::new(0, 0, 0),
-                permissions: BTreeSet::new(),
-                vendor_origins: vec![],
-                secrets: vec![],
-            }),
+            info: Arc::new(PluginInfo::provisional()),
             content_hash,
             installed_at: SystemTime::now(),
             pre,
@@ -115,18 +99,13 @@ impl PluginVersion {
         pre: ConnectorPre<HostState>,
         content_hash: String,
     ) -> Result<Self, InstallError> {
-        let validated =
-            validate_manifest(&manifest).map_err(|problems| InstallError::InvalidManifest {
+        let info = PluginInfo::from_manifest(&manifest).map_err(|problems| {
+            InstallError::InvalidManifest {
                 plugin: manifest.id.clone(),
                 problems,
-            })?;
-        let info = Arc::new(PluginInfo {
-            id: manifest.id.clone(),
-            version: validated.version,
-            permissions: validated.permissions,
-            vendor_origins: validated.origins,
-            secrets: manifest.secrets.clone(),
-        });
+            }
+        })?;
+        let info = Arc::new(info);
         Ok(PluginVersion {
             manifest,
             info,
@@ -238,132 +217,6 @@ fn fulcrum_version(name: &str) -> Option<&str> {
     Some(rest.split_once('@').map(|(_, v)| v).unwrap_or(""))
 }
 
-struct ValidManifest {
-    version: semver::Version,
-    permissions: BTreeSet<Permission>,
-    origins: Vec<Origin>,
-}
-
-/// Every problem at once, so a vendor fixes them in one round.
-fn validate_manifest(m: &Manifest) -> Result<ValidManifest, Vec<String>> {
-    let mut problems = Vec::new();
-
-    if m.id.is_empty()
-        || m.id.len() > 64
-        || !m
-            .id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
-        problems.push(format!(
-            "id {:?} must be 1-64 characters of a-z, 0-9 and '-'",
-            m.id
-        ));
-    }
-
-    let version = match parse_version(&m.version) {
-        Ok(v) => v,
-        Err(e) => {
-            problems.push(format!(
-                "version {:?} is not a semantic version (MAJOR.MINOR.PATCH): {e}",
-                m.version
-            ));
-            semver::Version::new(0, 0, 0)
-        }
-    };
-
-    let mut permissions = BTreeSet::new();
-    let mut unknown = Vec::new();
-    for word in &m.permissions {
-        match word.parse::<Permission>() {
-            Ok(p) => {
-                permissions.insert(p);
-            }
-            Err(_) => unknown.push(format!("{word:?}")),
-        }
-    }
-    if !unknown.is_empty() {
-        problems.push(format!(
-            "unknown Lever permissions {}: use Lever's words, e.g. \"read posting\" or \"create opportunity\"",
-            unknown.join(", ")
-        ));
-    }
-
-    let mut origins = Vec::new();
-    for host in &m.vendor_hosts {
-        match Origin::parse(host) {
-            Ok(o) if o.scheme() == "https" => origins.push(o),
-            Ok(_) => problems.push(format!("vendor host {host:?} must use https")),
-            Err(e) => problems.push(format!(
-                "vendor host {host:?} is not an origin like https://api.vendor.example[:port]: {e}"
-            )),
-        }
-    }
-
-    if let Err(e) = serde_json::from_str::<serde_json::Value>(&m.config_schema) {
-        problems.push(format!("config schema is not valid JSON: {e}"));
-    }
-    let mut names = BTreeSet::new();
-    for action in &m.actions {
-        if !names.insert(action.name.as_str()) {
-            problems.push(format!("action {:?} is declared twice", action.name));
-        }
-        if let Err(e) = serde_json::from_str::<serde_json::Value>(&action.input_schema) {
-            problems.push(format!(
-                "input schema of action {:?} is not valid JSON: {e}",
-                action.name
-            ));
-        }
-    }
-    let mut names = BTreeSet::new();
-    for schedule in &m.schedules {
-        if !names.insert(schedule.name.as_str()) {
-            problems.push(format!("schedule {:?} is declared twice", schedule.name));
-        }
-        if schedule.every_seconds == 0 {
-            problems.push(format!(
-                "schedule {:?} must have every-seconds > 0",
-                schedule.name
-            ));
-        }
-    }
-    let mut names = BTreeSet::new();
-    for secret in &m.secrets {
-        if secret.is_empty() || !names.insert(secret.as_str()) {
-            problems.push(format!("secret name {secret:?} is empty or declared twice"));
-        }
-    }
-
-    if problems.is_empty() {
-        Ok(ValidManifest {
-            version,
-            permissions,
-            origins,
-        })
-    } else {
-        Err(problems)
-    }
-}
-
-/// Semantic versions, tolerating a leading `v` and a missing patch (`1.2` = `1.2.0`).
-fn parse_version(s: &str) -> Result<semver::Version, semver::Error> {
-    let s = s.trim().strip_prefix('v').unwrap_or(s.trim());
-    semver::Version::parse(s).or_else(|e| {
-        let dots = s
-            .split(['-', '+'])
-            .next()
-            .unwrap_or("")
-            .matches('.')
-            .count();
-        if dots == 1 {
-            let (core, rest) = s.split_at(s.find(['-', '+']).unwrap_or(s.len()));
-            semver::Version::parse(&format!("{core}.0{rest}"))
-        } else {
-            Err(e)
-        }
-    })
-}
-
 /// Versions by plugin id.
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -446,72 +299,6 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::{Action, Schedule};
-
-    fn manifest() -> Manifest {
-        Manifest {
-            id: "remote-tech-work".into(),
-            name: "Remote Tech Work".into(),
-            version: "1.2.3".into(),
-            vendor: "RTW".into(),
-            description: "".into(),
-            permissions: vec!["read posting".into(), "Create Opportunity".into()],
-            vendor_hosts: vec!["https://api.remotetech.work".into()],
-            secrets: vec!["api-token".into()],
-            config_schema: r#"{"type":"object"}"#.into(),
-            lever_events: vec![],
-            schedules: vec![Schedule {
-                name: "sync".into(),
-                description: "".into(),
-                every_seconds: 60,
-            }],
-            actions: vec![Action {
-                name: "run".into(),
-                description: "".into(),
-                input_schema: "{}".into(),
-            }],
-        }
-    }
-
-    #[test]
-    fn a_good_manifest_validates() {
-        let v = validate_manifest(&manifest()).unwrap();
-        assert_eq!(v.version, semver::Version::new(1, 2, 3));
-        assert!(v.permissions.contains(&Permission::CreateOpportunity));
-        assert_eq!(v.origins[0].to_string(), "https://api.remotetech.work");
-    }
-
-    #[test]
-    fn every_problem_is_reported_and_named() {
-        let mut m = manifest();
-        m.id = "Bad Id".into();
-        m.version = "one".into();
-        m.permissions.push("read everything".into());
-        m.vendor_hosts.push("http://plain.example".into());
-        m.vendor_hosts.push("https://x.example/path".into());
-        m.config_schema = "{not json".into();
-        let problems = validate_manifest(&m).err().unwrap();
-        let all = problems.join("\n");
-        assert_eq!(problems.len(), 6, "{all}");
-        assert!(all.contains("\"read everything\""), "{all}");
-        assert!(all.contains("http://plain.example"), "{all}");
-        assert!(all.contains("config schema"), "{all}");
-    }
-
-    #[test]
-    fn versions_are_semverish() {
-        assert_eq!(
-            parse_version("v1.2").unwrap(),
-            semver::Version::new(1, 2, 0)
-        );
-        assert_eq!(
-            parse_version("1.2.3-beta.1").unwrap().to_string(),
-            "1.2.3-beta.1"
-        );
-        assert_eq!(parse_version("1.2-rc1").unwrap().to_string(), "1.2.0-rc1");
-        assert!(parse_version("1").is_err());
-        assert!(parse_version("latest").is_err());
-    }
 
     #[test]
     fn fulcrum_versions_are_read_from_names() {

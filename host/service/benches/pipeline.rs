@@ -10,8 +10,9 @@
 mod world;
 
 use fulcrum_runtime::{Call, Grants, InvocationContext, MemoryAuditLog, MemoryStateStore};
+use fulcrum_service::{installations, tenants};
+use fulcrum_store::NewEvent;
 use fulcrum_store::test_support::on_each_backend;
-use fulcrum_store::{Installation, NewEvent};
 use futures::StreamExt;
 use serde_json::json;
 use std::sync::Arc;
@@ -107,7 +108,10 @@ async fn main() {
             Arc::new(MemoryStateStore::new()),
             Arc::new(MemoryAuditLog::new()),
         )
-        .with_grants(Grants::all_requested(&plugin));
+        .with_grants(Grants::new(
+            plugin.requested_permissions(),
+            lever_model::Permission::ALL,
+        ));
         let input = json!({"name": "Ada Lovelace", "email": "ada@example.com"}).to_string();
         let n = 2000;
         let cpu0 = cpu_seconds();
@@ -136,33 +140,48 @@ async fn main() {
 }
 
 /// 1,000 tenants × 5 installations, host idle: nothing per tenant should stay resident.
+/// Tenants and installations are set up through the admin rules, as an admin would.
 async fn idle_memory(world: &World) {
+    // Five loaded plugins to install: the fixture and four small ones.
+    let mut plugins = vec![PLUGIN.to_owned()];
+    for path in [
+        fulcrum_plugin_artifacts::WELL_BEHAVED_TWIN,
+        fulcrum_plugin_artifacts::INFINITE_LOOP,
+        fulcrum_plugin_artifacts::PANIC,
+        fulcrum_plugin_artifacts::DEEP_RECURSION,
+    ] {
+        plugins.push(world.install_connector(path).await);
+    }
+    let (host, actor) = (&world.host, harness());
     let before = rss_mib();
     for t in 0..1000 {
         let tenant = format!("idle-{t}");
-        world.store.create_tenant(&tenant, &tenant).await.unwrap();
-        for p in 0..5 {
-            let plugin = if p == 0 {
-                PLUGIN.to_owned()
-            } else {
-                format!("plugin-{p}")
-            };
-            world
-                .store
-                .upsert_installation(&Installation {
-                    tenant_id: tenant.clone(),
-                    plugin_id: plugin,
-                    enabled: true,
-                    approved_permissions: json!(["create opportunity"]),
-                    config: json!({}),
-                    schedule_overrides: json!({"tick": {"enabled": false}}),
-                    updated_at: 0,
-                })
+        tenants::create(host.store(), &actor, &tenant, &tenant)
+            .await
+            .unwrap();
+        for plugin in &plugins {
+            installations::add(host, &actor, &tenant, plugin)
+                .await
+                .unwrap();
+            if plugin == PLUGIN {
+                installations::approve(host, &actor, &tenant, plugin, &["create opportunity"])
+                    .await
+                    .unwrap();
+                installations::set_schedule_overrides(
+                    host,
+                    &actor,
+                    &tenant,
+                    plugin,
+                    &json!({"tick": {"enabled": false}}),
+                )
+                .await
+                .unwrap();
+            }
+            installations::enable(host, &actor, &tenant, plugin)
                 .await
                 .unwrap();
         }
     }
-    world.host.sync_all_schedules().await.unwrap();
     // One event per tenant through the pipeline, then idle.
     for t in 0..1000 {
         world

@@ -10,14 +10,20 @@
 //!
 //! - [`Host`] holds the store, the plugin runtime and the tenancy loader; [`Host::spawn`]
 //!   starts the workers, the lease reaper and the scheduler; [`app`] is the HTTP router.
+//! - [`tenants`] and [`installations`] hold the admin rules (what a tenant and an installation
+//!   may be set to, with an audit entry per change by its [`Actor`]); the admin API, the
+//!   command line, the demo and the tests all change tenants and installations through them.
 //! - Exactly-once Lever writes: see `effect_journal` and the runtime's lever capability.
 
+mod actor;
 mod admin;
 mod api_error;
 mod audit_trail;
+mod domain_error;
 mod effect_journal;
 pub mod event_payload;
 mod ingress;
+pub mod installations;
 mod lever_webhooks;
 pub mod metrics_names;
 pub mod observability;
@@ -26,8 +32,11 @@ mod plugins;
 mod scheduler;
 mod staged_state;
 pub mod tenancy;
+pub mod tenants;
 
+pub use actor::Actor;
 pub use api_error::ApiError;
+pub use domain_error::{DomainError, Missing, Problem, ProblemSource};
 pub use pipeline::{Outcome, RetryPolicy};
 pub use plugins::PluginInstallError;
 pub use tenancy::{LeverDefaults, TenancyError};

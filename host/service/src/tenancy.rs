@@ -3,9 +3,10 @@
 //! Lever clients): the installation, its effective grants, config, decrypted vendor secrets,
 //! and the tenant's Lever connection on the plugin's own rate-budget lane.
 
+use fulcrum_runtime::audit::NoAudit;
 use fulcrum_runtime::{
-    AuditSink, EffectJournal, Grants, InvocationContext, LeverAccess, PluginVersion, Runtime,
-    Secrets, StateStore, VendorHttpPolicy,
+    AuditSink, EffectJournal, Grants, InvocationContext, LeverAccess, MemoryStateStore,
+    PluginVersion, Runtime, Secrets, StateStore, VendorHttpPolicy,
 };
 use fulcrum_store::{CredentialKind, Installation, Store, StoreError};
 use lever_client::{ClientConfig, Credential, LeverClient, RateLimits};
@@ -129,8 +130,54 @@ impl Tenancy {
         let plugin = runtime
             .active(plugin_id)
             .ok_or_else(|| TenancyError::PluginNotLoaded(plugin_id.to_owned()))?;
-        let approved = approved_permissions(&installation);
-        let grants = Grants::for_plugin(&plugin, approved);
+        let config = installation.config.to_string();
+        let ctx = self
+            .context(&plugin, &installation, config, handles)
+            .await?;
+        Ok(Prepared {
+            plugin,
+            installation,
+            ctx,
+        })
+    }
+
+    /// The context of a check call (`validate-config`, and any later check): the grants,
+    /// secrets and vendor HTTP policy the plugin gets at ingress, with `config` (a candidate
+    /// not stored yet) as its config. Read-only: state in memory, thrown away afterwards, no
+    /// journal and no Lever connection. Works on a disabled installation, which is when admins
+    /// set one up.
+    pub async fn check_context(
+        &self,
+        plugin: &PluginVersion,
+        installation: &Installation,
+        config: &serde_json::Value,
+    ) -> Result<InvocationContext, TenancyError> {
+        let handles = Handles {
+            state: Arc::new(MemoryStateStore::new()),
+            audit: Arc::new(NoAudit),
+            journal: None,
+            event_id: None,
+            lever: false,
+        };
+        self.context(plugin, installation, config.to_string(), handles)
+            .await
+    }
+
+    /// What every invocation of `plugin` for `installation` is given (pipeline, ingress and
+    /// checks alike): grants (requested ∩ approved), `config_json`, the declared secrets that
+    /// are set, the operator's vendor HTTP policy, and `handles`.
+    async fn context(
+        &self,
+        plugin: &PluginVersion,
+        installation: &Installation,
+        config_json: String,
+        handles: Handles,
+    ) -> Result<InvocationContext, TenancyError> {
+        let (tenant_id, plugin_id) = (&installation.tenant_id, &installation.plugin_id);
+        let grants = Grants::new(
+            plugin.requested_permissions(),
+            approved_permissions(installation),
+        );
         let mut secrets = Secrets::new();
         for name in &plugin.manifest().secrets {
             if let Some(value) = self.store.get_secret(tenant_id, plugin_id, name).await? {
@@ -145,7 +192,7 @@ impl Tenancy {
             handles.audit,
         )
         .with_grants(grants)
-        .with_config(installation.config.to_string())
+        .with_config(config_json)
         .with_secrets(secrets);
         if let Some(id) = handles.event_id {
             ctx = ctx.with_event_id(id);
@@ -159,11 +206,7 @@ impl Tenancy {
         if handles.lever {
             ctx = ctx.with_lever(self.lever_access(tenant_id, plugin_id).await?);
         }
-        Ok(Prepared {
-            plugin,
-            installation,
-            ctx,
-        })
+        Ok(ctx)
     }
 
     /// The tenant's Lever connection on the plugin's lane of the credential's budget.

@@ -1,7 +1,7 @@
-//! The plugin components, built from source for `wasm32-wasip2` (the `plugin` profile) by this crate's build
-//! script: one `&str` path constant per fixture (`WELL_BEHAVED`, `INFINITE_LOOP`, ...), [`ALL`]
-//! as (name, path) pairs, and [`foreach_fixture!`] / [`foreach_connector!`] to make sure every
-//! artifact has a test:
+//! The plugin components for tests and benchmarks, as files: one `&str` path constant per
+//! fixture (`WELL_BEHAVED`, `INFINITE_LOOP`, ...) and connector (`REMOTE_TECH_WORK`, `RELODE`),
+//! [`ALL`] as (name, path) pairs, and [`foreach_fixture!`] / [`foreach_connector!`] to make sure
+//! every artifact has a test:
 //!
 //! ```
 //! mod tests {
@@ -21,6 +21,13 @@
 //! }
 //! # fn main() {}
 //! ```
+//!
+//! This crate's build script builds the fixtures (`plugins/fixtures/<name>`) from source for
+//! `wasm32-wasip2` in one nested cargo build with the `plugin` profile (fat LTO, as connectors
+//! ship: the runtime's benchmark measures `well_behaved` and `cv_render`). The connectors come
+//! from `fulcrum-connectors` (built there once, same profile, same dependencies). Features
+//! `fixtures` and `connectors` (both default) choose the groups; a disabled group has no
+//! constants and an empty `foreach_*!`.
 //!
 //! Building needs the `wasm32-wasip2` target (`rustup target add wasm32-wasip2`).
 

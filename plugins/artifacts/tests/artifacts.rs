@@ -25,9 +25,22 @@ fn every_artifact_is_a_small_component() {
 }
 
 #[test]
+#[cfg(feature = "fixtures")]
 fn constants_match_all() {
     assert!(ALL.contains(&("well_behaved", fulcrum_plugin_artifacts::WELL_BEHAVED)));
     assert!(ALL.contains(&("reads_files_env", fulcrum_plugin_artifacts::READS_FILES_ENV)));
+}
+
+#[test]
+#[cfg(feature = "connectors")]
+fn connectors_are_in_all() {
+    assert!(ALL.contains(&("relode", fulcrum_plugin_artifacts::RELODE)));
+    macro_rules! in_all {
+        ($name:ident) => {
+            assert!(ALL.iter().any(|(name, _)| *name == stringify!($name)));
+        };
+    }
+    fulcrum_plugin_artifacts::foreach_connector!(in_all);
 }
 
 // The `foreach_fixture!` pattern: one module per fixture, and a fixture without one fails to

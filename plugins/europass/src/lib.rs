@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 mod fonts;
 mod layout;
+#[cfg(feature = "test-support")]
+pub mod samples;
 mod writer;
 
 /// A curriculum vitae. Empty strings, `None` and empty lists are left out of the document.

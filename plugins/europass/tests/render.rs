@@ -1,9 +1,7 @@
 //! Renders CVs and reads them back with lopdf's text extraction (which decodes the
 //! ToUnicode CMaps), so these tests check the PDF, not the input.
 
-mod common;
-
-use common::{cjk_cv, full_cv, minimal_cv};
+use europass::samples::{cjk_cv, full_cv, minimal_cv};
 use europass::{Cv, Experience, RenderError, render, sections};
 
 /// Upper bound for a typical CV (two pages of content).

@@ -1,10 +1,14 @@
 //! `fulcrum tenant create|list`: the Lever customers this host serves. The Lever API key is
 //! read from a file or the environment (never from the command line, where `ps` and shell
-//! history would keep it), stored encrypted, and never printed.
+//! history would keep it), stored encrypted, and never printed. Creating goes through the
+//! host's tenant rules (`fulcrum_service::tenants`), as the admin API does: the same checks,
+//! the trimmed name, and an audit entry naming the command line.
 
 use crate::commands::serve::StoreArgs;
 use anyhow::{Context, bail};
-use fulcrum_store::{CredentialKind, LeverSettings, Store, StoreError};
+use fulcrum_service::tenants::{self, LeverConnection};
+use fulcrum_service::{Actor, DomainError};
+use fulcrum_store::CredentialKind;
 use secrecy::SecretString;
 use std::path::PathBuf;
 
@@ -53,25 +57,10 @@ pub async fn run(command: TenantCommand) -> anyhow::Result<()> {
             store,
         } => {
             let key = lever_api_key(lever_api_key_file.as_deref())?;
-            let settings = LeverSettings {
-                base_url: lever_url,
-                acting_user_id: acting_user,
-            };
-            create(&store, &id, &name, key, settings).await
+            create(&store, &id, &name, key, lever_url, acting_user).await
         }
         TenantCommand::List { store } => list(&store).await,
     }
-}
-
-/// Checks a tenant id can sit in a URL path segment as is.
-pub fn validate_id(id: &str) -> anyhow::Result<()> {
-    if !fulcrum_store::is_valid_tenant_id(id) {
-        bail!(
-            "invalid tenant id {id:?}: use 1 to 63 lower-case letters, digits, '-' or '_', \
-             starting with a letter or digit (e.g. \"acme\")"
-        );
-    }
-    Ok(())
 }
 
 /// The key from `--lever-api-key-file`, else LEVER_API_KEY, else none.
@@ -100,58 +89,38 @@ fn lever_api_key(file: Option<&std::path::Path>) -> anyhow::Result<Option<(Secre
     Ok(Some((SecretString::from(key.to_owned()), source)))
 }
 
-/// Creates the tenant, then stores its Lever settings and encrypted credential.
-pub async fn create_tenant(
-    store: &Store,
-    id: &str,
-    name: &str,
-    key: Option<&SecretString>,
-    settings: &LeverSettings,
-) -> anyhow::Result<()> {
-    validate_id(id)?;
-    if name.trim().is_empty() {
-        bail!("the tenant name is empty; pass --name \"Company Inc.\"");
-    }
-    if let Some(url) = &settings.base_url {
-        lever_client::ClientConfig::new(url).with_context(|| {
-            format!("bad --lever-url {url:?}; give Lever's API base, e.g. https://api.lever.co/v1")
-        })?;
-    }
-    store.create_tenant(id, name).await.map_err(|e| match e {
-        StoreError::AlreadyExists(_) => anyhow::anyhow!(
-            "tenant {id:?} already exists; pick another id (see `fulcrum tenant list`)"
-        ),
-        other => anyhow::Error::new(other).context("could not create the tenant"),
-    })?;
-    if settings != &LeverSettings::default() {
-        store
-            .set_lever_settings(id, settings)
-            .await
-            .context("could not store the tenant's Lever settings")?;
-    }
-    if let Some(key) = key {
-        store
-            .set_lever_credential(id, CredentialKind::ApiKey, key)
-            .await
-            .context("could not store the tenant's Lever API key")?;
-    }
-    Ok(())
-}
-
 async fn create(
     args: &StoreArgs,
     id: &str,
     name: &str,
     key: Option<(SecretString, String)>,
-    settings: LeverSettings,
+    lever_url: Option<String>,
+    acting_user: Option<String>,
 ) -> anyhow::Result<()> {
     // Checked before the database is touched, so a typo costs nothing.
-    validate_id(id)?;
+    tenants::check_id(id)?;
+    let lever = LeverConnection {
+        api_key: key.as_ref().map(|(k, _)| k.clone()),
+        base_url: lever_url,
+        acting_user_id: acting_user,
+    };
     let store = args.open().await?;
-    let created = create_tenant(&store, id, name, key.as_ref().map(|(k, _)| k), &settings).await;
+    let actor = Actor::command_line("fulcrum tenant create");
+    let created = match tenants::create_connected(&store, &actor, id, name, &lever).await {
+        Ok(tenant) => store
+            .get_lever_settings(id)
+            .await
+            .map(|settings| (tenant, settings))
+            .context("the tenant was created, but its Lever settings could not be read back"),
+        Err(DomainError::Store(e)) => Err(anyhow::Error::new(e).context(
+            "could not create the tenant; check the database is reachable and migrated \
+             (`fulcrum migrate`), then see `fulcrum tenant list` before running it again",
+        )),
+        Err(refused) => Err(refused.into()),
+    };
     store.close().await;
-    created?;
-    println!("created tenant {id} ({name})");
+    let (tenant, settings) = created?;
+    println!("created tenant {} ({})", tenant.id, tenant.name);
     match &key {
         Some((_, source)) => println!("Lever: API key from {source} stored encrypted"),
         None => println!(
@@ -279,14 +248,5 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00");
         assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00");
         assert_eq!(utc(1_795_387_201_999), "2026-11-22 22:40:01");
-    }
-
-    #[test]
-    fn tenant_ids_must_fit_in_a_url_segment() {
-        assert!(validate_id("acme").is_ok());
-        assert!(validate_id("acme-eu_2").is_ok());
-        for bad in ["", "Acme", "a/b", "-acme", "a b", &"a".repeat(64)] {
-            assert!(validate_id(bad).is_err(), "{bad:?} accepted");
-        }
     }
 }

@@ -5,16 +5,19 @@
 
 use wasmtime::component::{HasSelf, Linker};
 
+use super::{HostCalls, Project};
 use crate::audit::Capability;
 use crate::bindings::PluginError;
 use crate::bindings::fulcrum::connector::config;
-use crate::host::HostState;
 
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    config::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    project: Project<T>,
+) -> wasmtime::Result<()> {
+    config::add_to_linker::<T, HasSelf<HostCalls>>(linker, project)
 }
 
-impl config::Host for HostState {
+impl config::Host for HostCalls {
     async fn get_config(&mut self) -> String {
         match self.begin(Capability::Config, "config.get-config") {
             Ok(call) => {
@@ -53,11 +56,11 @@ impl config::Host for HostState {
 mod tests {
     use crate::audit::MemoryAuditLog;
     use crate::bindings::fulcrum::connector::config::Host as _;
-    use crate::capabilities::state::MemoryStateStore;
+    use crate::call::CallKind;
+    use crate::capabilities::testing;
     use crate::config::RuntimeConfig;
     use crate::grants::{InvocationContext, Secrets};
-    use crate::host::testing;
-    use crate::invoke::CallKind;
+    use crate::state_store::MemoryStateStore;
     use std::sync::Arc;
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! `fulcrum:connector/lever`: Lever's Data API through the host's client.
 //!
-//! Policy, before any I/O: each function maps to one `lever_model::Operation`, whose
-//! permission must be among the installation's effective grants (manifest-requested ∩
+//! Policy, before any I/O: each function names its `LeverFunction`, which maps to one
+//! `lever_model::Operation` (see `function`), whose permission must be among the installation's effective grants (manifest-requested ∩
 //! admin-approved); otherwise the guest gets `forbidden("<Lever's words>")` and the refusal
 //! is audited. The host injects the tenant's credential; the plugin never sees it.
 //!
@@ -19,99 +19,59 @@
 
 mod convert;
 mod cursor;
+mod function;
 mod journaled;
+mod write;
 
 use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use lever_client::{Attachments, FileUpload, LeverClient, LeverError, UserQuery};
-use lever_model::{self as lm, Operation};
+use lever_model as lm;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use wasmtime::component::{HasSelf, Linker};
 
+use super::{HostCall, HostCalls, Project};
 use crate::audit::Capability;
 use crate::bindings::PluginError;
 use crate::bindings::fulcrum::connector::lever::{self as wit};
 use crate::grants::LeverAccess;
-use crate::host::{HostCall, HostState};
-use journaled::LeverWrite;
+use write::LeverWrite;
 
+pub use function::LeverFunction;
 pub use journaled::CLOCK_SLACK_MS;
 
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    project: Project<T>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, HasSelf<HostCalls>>(linker, project)
 }
 
-/// The Lever operation behind each WIT function: the single place that decides which
-/// permission a function needs.
-pub fn operation_of(function: &str) -> Option<Operation> {
-    Some(match function {
-        "list-postings" => Operation::ListPostings,
-        "get-posting" => Operation::GetPosting,
-        "find-opportunities" => Operation::ListOpportunities,
-        "get-opportunity" => Operation::GetOpportunity,
-        "create-opportunity" => Operation::CreateOpportunity,
-        "change-stage" => Operation::UpdateStage,
-        "archive" | "unarchive" => Operation::UpdateArchived,
-        "add-tags" => Operation::AddTags,
-        "remove-tags" => Operation::RemoveTags,
-        "add-sources" => Operation::AddSources,
-        "add-links" => Operation::AddLinks,
-        "add-note" => Operation::CreateNote,
-        "list-notes" => Operation::ListNotes,
-        "upload-file" => Operation::UploadFile,
-        "list-files" => Operation::ListFiles,
-        "download-file" => Operation::DownloadFile,
-        "list-resumes" => Operation::ListResumes,
-        "download-resume" => Operation::DownloadResume,
-        "list-stages" => Operation::ListStages,
-        "list-archive-reasons" => Operation::ListArchiveReasons,
-        "list-users" => Operation::ListUsers,
-        _ => return None,
-    })
+/// A Lever call that passed its policy check: which function (the journal's name for it) and
+/// the host call being audited.
+pub(crate) struct LeverCall {
+    function: LeverFunction,
+    host: HostCall,
 }
 
-/// Every function of the WIT `lever` interface (kept in step with `operation_of` by a test).
-pub const FUNCTIONS: &[&str] = &[
-    "list-postings",
-    "get-posting",
-    "find-opportunities",
-    "get-opportunity",
-    "create-opportunity",
-    "change-stage",
-    "archive",
-    "unarchive",
-    "add-tags",
-    "remove-tags",
-    "add-sources",
-    "add-links",
-    "add-note",
-    "list-notes",
-    "upload-file",
-    "list-files",
-    "download-file",
-    "list-resumes",
-    "download-resume",
-    "list-stages",
-    "list-archive-reasons",
-    "list-users",
-];
-
-impl HostState {
-    /// Policy of every Lever function: capability available, call budget, grant, connection.
-    fn lever_begin(&mut self, function: &str) -> Result<(HostCall, LeverAccess), PluginError> {
-        let op = operation_of(function).ok_or_else(|| {
-            PluginError::Unavailable(format!("{function} has no Lever operation (host bug)"))
-        })?;
-        let call = self.begin(Capability::Lever, op.label())?;
-        let permission = op.permission();
+impl HostCalls {
+    /// Policy of every Lever function: capability available, call budget, the permission of
+    /// the function's operation granted, Lever connected.
+    fn lever_begin(
+        &mut self,
+        function: LeverFunction,
+    ) -> Result<(LeverCall, LeverAccess), PluginError> {
+        let operation = function.operation();
+        let host = self.begin(Capability::Lever, operation.label())?;
+        let permission = operation.permission();
         if !self.ctx.grants.allows(permission) {
-            return Err(self.deny(call, PluginError::Forbidden(permission.as_str().to_owned())));
+            return Err(self.deny(host, PluginError::Forbidden(permission.as_str().to_owned())));
         }
         match self.ctx.lever.clone() {
-            Some(access) => Ok((call, access)),
+            Some(access) => Ok((LeverCall { function, host }, access)),
             None => Err(self.deny(
-                call,
+                host,
                 PluginError::Unavailable("Lever is not connected for this installation".into()),
             )),
         }
@@ -238,19 +198,19 @@ fn check_size(bytes: bytes::Bytes, max: usize) -> Result<Vec<u8>, PluginError> {
     Ok(bytes.to_vec())
 }
 
-impl wit::Host for HostState {
+impl wit::Host for HostCalls {
     async fn list_postings(
         &mut self,
         filter: wit::PostingFilter,
     ) -> Result<wit::PostingPage, PluginError> {
-        let (call, lever) = self.lever_begin("list-postings")?;
+        let (call, lever) = self.lever_begin(LeverFunction::ListPostings)?;
         let request = read_request(&filter);
         let read = postings_page(&lever.client, &filter);
-        self.lever_read(call, "list-postings", request, read).await
+        self.lever_read(call, request, read).await
     }
 
     async fn get_posting(&mut self, id: String) -> Result<wit::Posting, PluginError> {
-        let (call, lever) = self.lever_begin("get-posting")?;
+        let (call, lever) = self.lever_begin(LeverFunction::GetPosting)?;
         let read = async {
             lever
                 .client
@@ -259,23 +219,21 @@ impl wit::Host for HostState {
                 .map(|p| convert::posting(&p))
                 .map_err(lever_error)
         };
-        self.lever_read(call, "get-posting", json!({ "id": id }), read)
-            .await
+        self.lever_read(call, json!({ "id": id }), read).await
     }
 
     async fn find_opportunities(
         &mut self,
         filter: wit::OpportunityFilter,
     ) -> Result<wit::OpportunityPage, PluginError> {
-        let (call, lever) = self.lever_begin("find-opportunities")?;
+        let (call, lever) = self.lever_begin(LeverFunction::FindOpportunities)?;
         let request = read_request(&filter);
         let read = opportunities_page(&lever.client, &filter);
-        self.lever_read(call, "find-opportunities", request, read)
-            .await
+        self.lever_read(call, request, read).await
     }
 
     async fn get_opportunity(&mut self, id: String) -> Result<wit::Opportunity, PluginError> {
-        let (call, lever) = self.lever_begin("get-opportunity")?;
+        let (call, lever) = self.lever_begin(LeverFunction::GetOpportunity)?;
         // Expanded applications carry the posting ids.
         let read = async {
             lever
@@ -285,15 +243,14 @@ impl wit::Host for HostState {
                 .map(|o| convert::opportunity(&o))
                 .map_err(lever_error)
         };
-        self.lever_read(call, "get-opportunity", json!({ "id": id }), read)
-            .await
+        self.lever_read(call, json!({ "id": id }), read).await
     }
 
     async fn create_opportunity(
         &mut self,
         opportunity: wit::NewOpportunity,
     ) -> Result<wit::Opportunity, PluginError> {
-        let (call, lever) = self.lever_begin("create-opportunity")?;
+        let (call, lever) = self.lever_begin(LeverFunction::CreateOpportunity)?;
         let perform_as = opportunity
             .acting_user_id
             .clone()
@@ -312,7 +269,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         stage_id: String,
     ) -> Result<(), PluginError> {
-        let (call, lever) = self.lever_begin("change-stage")?;
+        let (call, lever) = self.lever_begin(LeverFunction::ChangeStage)?;
         let write =
             LeverWrite::change_stage(lever.acting_user_id.clone(), opportunity_id, stage_id);
         self.lever_write::<IgnoredAny>(call, &lever, write)
@@ -325,7 +282,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         reason_id: String,
     ) -> Result<(), PluginError> {
-        let (call, lever) = self.lever_begin("archive")?;
+        let (call, lever) = self.lever_begin(LeverFunction::Archive)?;
         let write = LeverWrite::archive(lever.acting_user_id.clone(), opportunity_id, reason_id);
         self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
@@ -333,7 +290,7 @@ impl wit::Host for HostState {
     }
 
     async fn unarchive(&mut self, opportunity_id: String) -> Result<(), PluginError> {
-        let (call, lever) = self.lever_begin("unarchive")?;
+        let (call, lever) = self.lever_begin(LeverFunction::Unarchive)?;
         let write = LeverWrite::unarchive(lever.acting_user_id.clone(), opportunity_id);
         self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
@@ -345,7 +302,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         tags: Vec<String>,
     ) -> Result<(), PluginError> {
-        let (call, lever) = self.lever_begin("add-tags")?;
+        let (call, lever) = self.lever_begin(LeverFunction::AddTags)?;
         let write = LeverWrite::add_tags(lever.acting_user_id.clone(), opportunity_id, tags);
         self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
@@ -357,7 +314,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         tags: Vec<String>,
     ) -> Result<(), PluginError> {
-        let (call, lever) = self.lever_begin("remove-tags")?;
+        let (call, lever) = self.lever_begin(LeverFunction::RemoveTags)?;
         let write = LeverWrite::remove_tags(lever.acting_user_id.clone(), opportunity_id, tags);
         self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
@@ -369,7 +326,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         sources: Vec<String>,
     ) -> Result<(), PluginError> {
-        let (call, lever) = self.lever_begin("add-sources")?;
+        let (call, lever) = self.lever_begin(LeverFunction::AddSources)?;
         let write = LeverWrite::add_sources(lever.acting_user_id.clone(), opportunity_id, sources);
         self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
@@ -381,7 +338,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         links: Vec<String>,
     ) -> Result<(), PluginError> {
-        let (call, lever) = self.lever_begin("add-links")?;
+        let (call, lever) = self.lever_begin(LeverFunction::AddLinks)?;
         let write = LeverWrite::add_links(lever.acting_user_id.clone(), opportunity_id, links);
         self.lever_write::<IgnoredAny>(call, &lever, write)
             .await
@@ -393,7 +350,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         note: wit::NewNote,
     ) -> Result<String, PluginError> {
-        let (call, lever) = self.lever_begin("add-note")?;
+        let (call, lever) = self.lever_begin(LeverFunction::AddNote)?;
         let body = convert::new_note(&note);
         let write = LeverWrite::add_note(lever.acting_user_id.clone(), opportunity_id, body);
         let created: lm::CreatedNote = self.lever_write(call, &lever, write).await?;
@@ -401,14 +358,14 @@ impl wit::Host for HostState {
     }
 
     async fn list_notes(&mut self, opportunity_id: String) -> Result<Vec<wit::Note>, PluginError> {
-        let (call, lever) = self.lever_begin("list-notes")?;
+        let (call, lever) = self.lever_begin(LeverFunction::ListNotes)?;
         let read = async {
             all(lever.client.notes(&opportunity_id))
                 .await
                 .map(|notes| notes.iter().map(convert::note).collect::<Vec<_>>())
         };
         let request = json!({ "opportunity_id": opportunity_id });
-        self.lever_read(call, "list-notes", request, read).await
+        self.lever_read(call, request, read).await
     }
 
     async fn upload_file(
@@ -416,7 +373,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         file: wit::Attachment,
     ) -> Result<wit::FileInfo, PluginError> {
-        let (call, lever) = self.lever_begin("upload-file")?;
+        let (call, lever) = self.lever_begin(LeverFunction::UploadFile)?;
         let upload = FileUpload::new(file.name, file.content_type, file.bytes);
         let write = LeverWrite::upload_file(lever.acting_user_id.clone(), opportunity_id, upload);
         let uploaded: lm::LeverFile = self.lever_write(call, &lever, write).await?;
@@ -427,14 +384,14 @@ impl wit::Host for HostState {
         &mut self,
         opportunity_id: String,
     ) -> Result<Vec<wit::FileInfo>, PluginError> {
-        let (call, lever) = self.lever_begin("list-files")?;
+        let (call, lever) = self.lever_begin(LeverFunction::ListFiles)?;
         let read = async {
             all(lever.client.files(&opportunity_id))
                 .await
                 .map(|files| files.iter().map(convert::file_info).collect::<Vec<_>>())
         };
         let request = json!({ "opportunity_id": opportunity_id });
-        self.lever_read(call, "list-files", request, read).await
+        self.lever_read(call, request, read).await
     }
 
     async fn download_file(
@@ -442,7 +399,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         file_id: String,
     ) -> Result<Vec<u8>, PluginError> {
-        let (call, lever) = self.lever_begin("download-file")?;
+        let (call, lever) = self.lever_begin(LeverFunction::DownloadFile)?;
         let max = self.max_download();
         let result = lever
             .client
@@ -450,21 +407,21 @@ impl wit::Host for HostState {
             .await
             .map_err(lever_error)
             .and_then(|bytes| check_size(bytes, max));
-        self.finish(call, result)
+        self.finish(call.host, result)
     }
 
     async fn list_resumes(
         &mut self,
         opportunity_id: String,
     ) -> Result<Vec<wit::ResumeInfo>, PluginError> {
-        let (call, lever) = self.lever_begin("list-resumes")?;
+        let (call, lever) = self.lever_begin(LeverFunction::ListResumes)?;
         let read = async {
             all(lever.client.resumes(&opportunity_id))
                 .await
                 .map(|resumes| resumes.iter().map(convert::resume_info).collect::<Vec<_>>())
         };
         let request = json!({ "opportunity_id": opportunity_id });
-        self.lever_read(call, "list-resumes", request, read).await
+        self.lever_read(call, request, read).await
     }
 
     async fn download_resume(
@@ -472,7 +429,7 @@ impl wit::Host for HostState {
         opportunity_id: String,
         resume_id: String,
     ) -> Result<Vec<u8>, PluginError> {
-        let (call, lever) = self.lever_begin("download-resume")?;
+        let (call, lever) = self.lever_begin(LeverFunction::DownloadResume)?;
         let max = self.max_download();
         let result = lever
             .client
@@ -480,22 +437,21 @@ impl wit::Host for HostState {
             .await
             .map_err(lever_error)
             .and_then(|bytes| check_size(bytes, max));
-        self.finish(call, result)
+        self.finish(call.host, result)
     }
 
     async fn list_stages(&mut self) -> Result<Vec<wit::Stage>, PluginError> {
-        let (call, lever) = self.lever_begin("list-stages")?;
+        let (call, lever) = self.lever_begin(LeverFunction::ListStages)?;
         let read = async {
             all(lever.client.stages())
                 .await
                 .map(|stages| stages.iter().map(convert::stage).collect::<Vec<_>>())
         };
-        self.lever_read(call, "list-stages", Value::Null, read)
-            .await
+        self.lever_read(call, Value::Null, read).await
     }
 
     async fn list_archive_reasons(&mut self) -> Result<Vec<wit::ArchiveReason>, PluginError> {
-        let (call, lever) = self.lever_begin("list-archive-reasons")?;
+        let (call, lever) = self.lever_begin(LeverFunction::ListArchiveReasons)?;
         let read = async {
             all(lever.client.archive_reasons(None))
                 .await
@@ -506,18 +462,17 @@ impl wit::Host for HostState {
                         .collect::<Vec<_>>()
                 })
         };
-        self.lever_read(call, "list-archive-reasons", Value::Null, read)
-            .await
+        self.lever_read(call, Value::Null, read).await
     }
 
     async fn list_users(&mut self) -> Result<Vec<wit::User>, PluginError> {
-        let (call, lever) = self.lever_begin("list-users")?;
+        let (call, lever) = self.lever_begin(LeverFunction::ListUsers)?;
         let read = async {
             all(lever.client.users(UserQuery::default()))
                 .await
                 .map(|users| users.iter().map(convert::user).collect::<Vec<_>>())
         };
-        self.lever_read(call, "list-users", Value::Null, read).await
+        self.lever_read(call, Value::Null, read).await
     }
 }
 
@@ -527,36 +482,7 @@ mod tests;
 #[cfg(test)]
 mod mapping_tests {
     use super::*;
-    use lever_model::Permission;
-
-    #[test]
-    fn every_function_has_an_operation_and_permission() {
-        for f in FUNCTIONS {
-            let op = operation_of(f).unwrap_or_else(|| panic!("{f} unmapped"));
-            assert!(Permission::ALL.contains(&op.permission()));
-        }
-        assert_eq!(
-            operation_of("create-opportunity").unwrap().permission(),
-            Permission::CreateOpportunity
-        );
-        assert_eq!(
-            operation_of("add-note").unwrap().permission(),
-            Permission::CreateOpportunityNote
-        );
-        assert_eq!(
-            operation_of("find-opportunities").unwrap().permission(),
-            Permission::ListOpportunities
-        );
-        assert_eq!(
-            operation_of("list-users").unwrap().permission(),
-            Permission::ListUsers
-        );
-        assert_eq!(
-            operation_of("download-resume").unwrap().permission(),
-            Permission::DownloadOpportunityResume
-        );
-        assert_eq!(operation_of("nope"), None);
-    }
+    use lever_model::{Operation, Permission};
 
     #[test]
     fn lever_errors_map_to_wit_errors() {

@@ -6,20 +6,23 @@
 use std::time::Instant;
 use wasmtime::component::{HasSelf, Linker};
 
+use super::{HostCalls, Project, truncate};
 use crate::audit::Capability;
 use crate::bindings::LogLevel;
 use crate::bindings::PluginError;
 use crate::bindings::fulcrum::connector::log;
-use crate::host::{HostState, truncate};
 
 /// The `tracing` target of plugin logs.
 pub const TARGET: &str = "fulcrum::plugin";
 
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    project: Project<T>,
+) -> wasmtime::Result<()> {
+    log::add_to_linker::<T, HasSelf<HostCalls>>(linker, project)
 }
 
-impl log::Host for HostState {
+impl log::Host for HostCalls {
     async fn log(&mut self, level: LogLevel, message: String) {
         let started = Instant::now();
         let limits = &self.shared.config.limits;
@@ -79,11 +82,11 @@ mod tests {
     use super::*;
     use crate::audit::MemoryAuditLog;
     use crate::bindings::fulcrum::connector::log::Host as _;
-    use crate::capabilities::state::MemoryStateStore;
+    use crate::call::CallKind;
+    use crate::capabilities::testing;
     use crate::config::RuntimeConfig;
     use crate::grants::InvocationContext;
-    use crate::host::testing;
-    use crate::invoke::CallKind;
+    use crate::state_store::MemoryStateStore;
     use std::sync::Arc;
 
     #[tokio::test]

@@ -104,7 +104,10 @@ impl Env {
             self.audit.clone(),
         )
         .with_event_id(format!("evt-{}", uuid::Uuid::new_v4()))
-        .with_grants(Grants::all_requested(plugin))
+        .with_grants(Grants::new(
+            plugin.requested_permissions(),
+            lever_model::Permission::ALL,
+        ))
         .with_secrets(Secrets::new().with("api-token", "s3cret"))
     }
 

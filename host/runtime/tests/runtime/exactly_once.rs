@@ -311,9 +311,10 @@ async fn a_diverging_replay_is_a_permanent_invalid_error_without_a_lever_write()
 async fn a_write_without_its_permission_never_touches_the_journal() {
     let s = Setup::new().await;
     let journal = Arc::new(MemoryJournal::new());
-    let ctx = s
-        .ctx(&journal)
-        .with_grants(Grants::all_requested(&s.plugin).without(Permission::CreateOpportunity));
+    let ctx = s.ctx(&journal).with_grants(
+        Grants::new(s.plugin.requested_permissions(), Permission::ALL)
+            .without(Permission::CreateOpportunity),
+    );
     let out = s.create(ctx).await;
     assert_eq!(
         out,

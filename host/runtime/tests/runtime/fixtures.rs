@@ -225,7 +225,10 @@ mod ungranted_permission {
         let ctx = env
             .ctx(&plugin)
             .with_lever(lever.access.clone())
-            .with_grants(Grants::for_plugin(&plugin, [Permission::ListStages]));
+            .with_grants(Grants::new(
+                plugin.requested_permissions(),
+                [Permission::ListStages],
+            ));
         let out = action(&rt, &plugin, ctx, "run", json!({}))
             .await
             .expect("typed error, not a trap");
@@ -257,7 +260,7 @@ mod ungranted_permission {
         let ctx = env
             .ctx(&plugin)
             .with_lever(lever.access.clone())
-            .with_grants(Grants::for_plugin(&plugin, Permission::ALL.iter().copied()));
+            .with_grants(Grants::new(plugin.requested_permissions(), Permission::ALL));
         let out = action(&rt, &plugin, ctx, "unrequested", json!({}))
             .await
             .expect("typed error");
@@ -449,7 +452,9 @@ mod well_behaved {
         let ctx = env
             .ctx(&plugin)
             .with_lever(lever.access.clone())
-            .with_grants(Grants::all_requested(&plugin).without(permission));
+            .with_grants(
+                Grants::new(plugin.requested_permissions(), Permission::ALL).without(permission),
+            );
         let out = action(&rt, &plugin, ctx, action_name, input).await;
         assert_eq!(
             out,
@@ -548,7 +553,10 @@ mod well_behaved {
         let ctx = env
             .ctx(&plugin)
             .with_lever(lever.access.clone())
-            .with_grants(Grants::all_requested(&plugin).without(Permission::ReadOpportunity));
+            .with_grants(
+                Grants::new(plugin.requested_permissions(), Permission::ALL)
+                    .without(Permission::ReadOpportunity),
+            );
         let out = action(&rt, &plugin, ctx, "get", json!({"opportunity_id": id})).await;
         assert_eq!(out, Err(PluginError::Forbidden("read opportunity".into())));
         assert_eq!(env.denied().len(), 1);
@@ -583,7 +591,10 @@ mod well_behaved {
         let ctx = env
             .ctx(&plugin)
             .with_lever(lever.access.clone())
-            .with_grants(Grants::all_requested(&plugin).without(Permission::ListOpportunities));
+            .with_grants(
+                Grants::new(plugin.requested_permissions(), Permission::ALL)
+                    .without(Permission::ListOpportunities),
+            );
         let out = action(
             &rt,
             &plugin,

@@ -6,7 +6,5 @@ mod exactly_once;
 mod fixtures;
 mod lifecycle;
 
-/// The Europass renderer's sample CVs (shared with its own tests).
-#[path = "../../../../plugins/europass/tests/common/mod.rs"]
-#[allow(dead_code)]
-mod cv_samples;
+// The Europass renderer's sample CVs (shared with its own tests).
+use europass::samples as cv_samples;

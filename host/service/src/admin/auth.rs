@@ -17,9 +17,10 @@ use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use fulcrum_store::{NewAuditEntry, Role, Tenant};
+use fulcrum_store::{Role, Tenant};
 
 use crate::Host;
+use crate::actor::{Actor, record_change};
 use crate::api_error::ApiError;
 
 /// The caller, as its token says.
@@ -111,9 +112,7 @@ pub(crate) fn forbidden(message: impl Into<String>) -> ApiError {
 /// The answer for a tenant that does not exist, or that the caller may not see (the same, so
 /// tokens cannot find out which tenants exist).
 pub(crate) fn unknown_tenant(tenant: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "unknown tenant {tenant:?}; check the tenant id (a tenant token only sees its own tenant)"
-    ))
+    ApiError::unknown_tenant(tenant)
 }
 
 impl Principal {
@@ -121,9 +120,17 @@ impl Principal {
         self.role == Role::PlatformOperator
     }
 
+    /// This caller as the author of admin changes.
+    pub fn as_actor(&self) -> Actor {
+        Actor::ApiToken {
+            token_id: self.token_id,
+            role: self.role,
+        }
+    }
+
     /// How this caller is named in the audit log and on admin actions.
     pub fn actor(&self) -> String {
-        format!("api token {} ({})", self.token_id, self.role)
+        self.as_actor().to_string()
     }
 
     /// Platform-operator routes.
@@ -175,8 +182,8 @@ pub(crate) async fn existing_tenant(host: &Host, tenant: &str) -> Result<Tenant,
         .ok_or_else(|| unknown_tenant(tenant))
 }
 
-/// Records an admin change in the tenant's audit log (names only, never values). The change
-/// is already made, so a failure to record it is logged rather than reported as a failure.
+/// Records an admin change made through the API in the tenant's audit log (names only, never
+/// values); changes to tenants and installations are recorded by the domain rules instead.
 pub(crate) async fn audit(
     host: &Host,
     principal: &Principal,
@@ -185,19 +192,13 @@ pub(crate) async fn audit(
     operation: &str,
     detail: Option<String>,
 ) {
-    let entry = NewAuditEntry {
-        tenant_id: tenant.to_owned(),
-        plugin_id: plugin.map(str::to_owned),
-        event_id: None,
-        operation: format!("admin: {operation}"),
-        permission: None,
-        outcome: "done".into(),
-        detail: Some(match detail {
-            Some(detail) => format!("{detail}; by {}", principal.actor()),
-            None => format!("by {}", principal.actor()),
-        }),
-    };
-    if let Err(error) = host.inner.store.audit_append(&entry).await {
-        tracing::error!(%error, tenant, operation, "could not write an admin change to the audit log");
-    }
+    record_change(
+        &host.inner.store,
+        &principal.as_actor(),
+        tenant,
+        plugin,
+        operation,
+        detail,
+    )
+    .await;
 }

@@ -15,10 +15,11 @@ use utoipa_axum::routes;
 use super::ErrorBody;
 use super::auth::{Principal, audit, existing_tenant};
 use super::extract::{JsonBody, PathParams, QueryParams};
-use super::installations::{ProblemsBody, Refusal, installation, loaded_plugin, schema_problems};
+use super::installations::{installation, loaded_plugin};
 use crate::Host;
 use crate::api_error::ApiError;
 use crate::event_payload::{StoredAction, event_ref, kind};
+use crate::installations::schema_problems;
 
 pub(super) fn routes() -> OpenApiRouter<Host> {
     OpenApiRouter::new()
@@ -268,7 +269,7 @@ const MAX_KEY_LEN: usize = 200;
         (status = 403, description = "Role too low", body = ErrorBody),
         (status = 404, description = "Unknown tenant, plugin not installed, or no such action", body = ErrorBody),
         (status = 409, description = "The plugin is disabled for the tenant", body = ErrorBody),
-        (status = 422, description = "The input fails the action's schema", body = ProblemsBody),
+        (status = 422, description = "The input fails the action's schema (each problem in `problems`)", body = ErrorBody),
     )
 )]
 async fn run_action(
@@ -277,7 +278,7 @@ async fn run_action(
     PathParams((tenant, plugin, action)): PathParams<(String, String, String)>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<Value>,
-) -> Result<(StatusCode, Json<ActionQueued>), Refusal> {
+) -> Result<(StatusCode, Json<ActionQueued>), ApiError> {
     // Members too: triggering an action the admins enabled (e.g. on-demand creation) is part
     // of a recruiter's daily work, as on Lever's integration pages.
     principal.require_tenant(&tenant, Role::TenantMember)?;
@@ -290,8 +291,7 @@ async fn run_action(
         return Err(ApiError::not_found(format!(
             "plugin {plugin:?} has no action {action:?}; it has: {}",
             names.join(", ")
-        ))
-        .into());
+        )));
     };
     if !installed.enabled {
         return Err(ApiError::new(
@@ -301,8 +301,7 @@ async fn run_action(
                 "plugin {plugin:?} is disabled for this tenant; a tenant super admin must enable \
                  it first; nothing was queued"
             ),
-        )
-        .into());
+        ));
     }
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
@@ -322,14 +321,15 @@ async fn run_action(
     };
     let problems = schema_problems(&spec.input_schema, "action input", &input)?;
     if !problems.is_empty() {
-        return Err(Refusal::Problems {
-            code: "invalid_input",
-            message: format!(
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            format!(
                 "the input does not match the input schema of action {action:?}; fix it and \
                  send it again; nothing was queued"
             ),
-            problems,
-        });
+        )
+        .with_problems(problems));
     }
     let dedupe_key = idempotency_key.map(|key| format!("action-key:{key}"));
     // Each admin action is its own subject: actions do not wait for each other.

@@ -26,10 +26,9 @@ use crate::Host;
 use crate::api_error::ApiError;
 use axum::http::StatusCode;
 use axum::{Json, Router};
-use serde::Serialize;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -77,18 +76,7 @@ impl Modify for BearerAuth {
 }
 
 /// The error body of every admin route (and of the whole host).
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorDetail {
-    /// Stable, machine-readable: `unauthorized`, `forbidden`, `not_found`, `bad_request`, ...
-    code: String,
-    /// What went wrong and what to do next.
-    message: String,
-}
+pub(crate) use crate::api_error::ErrorBody;
 
 /// Every admin route, with its OpenAPI description.
 pub(crate) fn api() -> OpenApiRouter<Host> {

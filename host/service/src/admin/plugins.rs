@@ -224,9 +224,7 @@ fn current_manifest(host: &Host, id: &str, versions: &[Plugin]) -> Option<Manife
 }
 
 pub(super) fn unknown_plugin(plugin: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "unknown plugin {plugin:?}; GET /admin/v1/plugins lists the plugins on this host"
-    ))
+    ApiError::unknown_plugin(plugin)
 }
 
 /// Upload a plugin component (platform operator): the raw `.wasm` bytes with

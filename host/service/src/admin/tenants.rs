@@ -1,11 +1,12 @@
 //! Tenants (Lever customers) and their Lever connection. Operators create and list tenants and
 //! set the Lever settings; a tenant's people read their own tenant; the Lever API key is set
-//! by an operator or the tenant's super admin and is never shown again.
+//! by an operator or the tenant's super admin and is never shown again. The rules of each
+//! change (id, trimmed name, key and URL checks) are in [`crate::tenants`].
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use fulcrum_store::{CredentialKind, LeverSettings, Role, StoreError, Tenant};
+use fulcrum_store::{Role, Tenant};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,10 +14,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ErrorBody;
-use super::auth::{Principal, audit, existing_tenant};
+use super::auth::{Principal, existing_tenant};
 use super::extract::{JsonBody, PathParams};
 use crate::Host;
 use crate::api_error::ApiError;
+use crate::tenants;
 
 pub(super) fn routes() -> OpenApiRouter<Host> {
     OpenApiRouter::new()
@@ -80,22 +82,6 @@ pub(super) struct LeverSettingsInput {
     acting_user_id: Option<String>,
 }
 
-/// A tenant id sits in URL paths as is (the same rule as `fulcrum tenant create`).
-fn check_tenant_id(id: &str) -> Result<(), ApiError> {
-    if fulcrum_store::is_valid_tenant_id(id) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_tenant_id",
-            format!(
-                "tenant id {id:?} must be 1-63 lower-case letters, digits, '-' or '_', starting \
-                 with a letter or digit; nothing was stored"
-            ),
-        ))
-    }
-}
-
 async fn view(host: &Host, tenant: Tenant) -> Result<TenantView, ApiError> {
     Ok(TenantView {
         lever: lever_view(host, &tenant.id).await?,
@@ -139,27 +125,13 @@ async fn create_tenant(
     JsonBody(input): JsonBody<NewTenant>,
 ) -> Result<(StatusCode, Json<TenantView>), ApiError> {
     principal.require_operator("create tenants")?;
-    check_tenant_id(&input.id)?;
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_name",
-            "the tenant name must be 1-200 characters; nothing was stored",
-        ));
-    }
-    let tenant = match host.inner.store.create_tenant(&input.id, name).await {
-        Ok(tenant) => tenant,
-        Err(StoreError::AlreadyExists(_)) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("tenant {:?} already exists; pick another id", input.id),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    audit(&host, &principal, &tenant.id, None, "create tenant", None).await;
+    let tenant = tenants::create(
+        &host.inner.store,
+        &principal.as_actor(),
+        &input.id,
+        &input.name,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view(&host, tenant).await?)))
 }
 
@@ -222,34 +194,8 @@ async fn set_lever_credential(
     JsonBody(input): JsonBody<LeverCredentialInput>,
 ) -> Result<StatusCode, ApiError> {
     principal.require_tenant_or_operator(&tenant, Role::TenantSuperAdmin)?;
-    existing_tenant(&host, &tenant).await?;
-    let key = input.api_key.trim();
-    if key.is_empty() || key.len() > 512 || key.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_api_key",
-            "api_key must be the Lever API key as Lever shows it: 1-512 characters without \
-             spaces; nothing was stored",
-        ));
-    }
-    host.inner
-        .store
-        .set_lever_credential(
-            &tenant,
-            CredentialKind::ApiKey,
-            &SecretString::from(key.to_owned()),
-        )
-        .await?;
-    audit(
-        &host,
-        &principal,
-        &tenant,
-        None,
-        "set lever credential",
-        None,
-    )
-    .await;
+    let key = SecretString::from(input.api_key);
+    tenants::set_lever_credential(&host.inner.store, &principal.as_actor(), &tenant, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -273,39 +219,13 @@ async fn set_lever_settings(
     JsonBody(input): JsonBody<LeverSettingsInput>,
 ) -> Result<Json<LeverView>, ApiError> {
     principal.require_operator("change a tenant's Lever settings")?;
-    existing_tenant(&host, &tenant).await?;
-    let base_url = match input.base_url.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(text) => match url::Url::parse(text) {
-            Ok(url) if matches!(url.scheme(), "https" | "http") && url.has_host() => {
-                Some(text.trim_end_matches('/').to_owned())
-            }
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_base_url",
-                    format!(
-                        "base_url {text:?} must be an http(s) URL such as https://api.lever.co/v1; \
-                         nothing was stored"
-                    ),
-                ));
-            }
-        },
-    };
-    let acting_user_id = input
-        .acting_user_id
-        .map(|id| id.trim().to_owned())
-        .filter(|id| !id.is_empty());
-    host.inner
-        .store
-        .set_lever_settings(
-            &tenant,
-            &LeverSettings {
-                base_url,
-                acting_user_id,
-            },
-        )
-        .await?;
-    audit(&host, &principal, &tenant, None, "set lever settings", None).await;
+    tenants::set_lever_settings(
+        &host.inner.store,
+        &principal.as_actor(),
+        &tenant,
+        input.base_url.as_deref(),
+        input.acting_user_id.as_deref(),
+    )
+    .await?;
     Ok(Json(lever_view(&host, &tenant).await?))
 }

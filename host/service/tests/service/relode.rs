@@ -567,9 +567,8 @@ async fn bad_relode_submissions_are_refused_and_nothing_reaches_lever() {
         let good = submission("rc_3001", "mallory@example.com", "posting-1");
         let good_bytes = good.to_string().into_bytes();
         let now = now_ms() / 1000;
-        let sign = |secret: &str, t: i64, body: &[u8]| {
-            fulcrum_sdk::signature::sign(secret.as_bytes(), t, body)
-        };
+        let sign =
+            |secret: &str, t: i64, body: &[u8]| fulcrum_signature::sign(secret.as_bytes(), t, body);
         let mut missing = good.clone();
         let c = missing["candidate"].as_object_mut().unwrap();
         c.remove("email");
@@ -707,7 +706,7 @@ async fn a_replayed_submission_makes_one_opportunity() {
         let body = submission("rc_4001", "replay@example.com", &posting);
         let bytes = body.to_string().into_bytes();
         let signed = |bytes: &[u8]| {
-            fulcrum_sdk::signature::sign(WEBHOOK_SECRET.as_bytes(), now_ms() / 1000, bytes)
+            fulcrum_signature::sign(WEBHOOK_SECRET.as_bytes(), now_ms() / 1000, bytes)
         };
         // The same delivery twice (Relode retrying after a timeout): deduped at the ingress.
         for attempt in 0..2 {

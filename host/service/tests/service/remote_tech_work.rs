@@ -4,6 +4,7 @@
 //! (`plugins/remote-tech-work/README.md`), each on SQLite and PostgreSQL.
 
 use crate::world::*;
+use fulcrum_service::installations;
 use fulcrum_store::test_support::on_each_backend;
 use fulcrum_store::{EventFilter, EventStatus};
 use lever_model::{DistributionChannel, PostingState};
@@ -177,20 +178,16 @@ impl Rtw {
     /// Turns the posting schedule on (it is due at once, so a fresh installation syncs without
     /// waiting a period), waits for one PUT per synced posting and for the run to finish.
     async fn sync_on_schedule(&self, postings: usize) -> Vec<Recorded> {
-        self.world
-            .store
-            .set_schedule_overrides(
-                TENANT,
-                PLUGIN_ID,
-                &json!({"sync-postings": {"every_seconds": 3600}}),
-            )
-            .await
-            .unwrap();
-        self.world
-            .host
-            .sync_schedules(TENANT, PLUGIN_ID)
-            .await
-            .unwrap();
+        let overrides = json!({"sync-postings": {"every_seconds": 3600}});
+        installations::set_schedule_overrides(
+            &self.world.host,
+            &harness(),
+            TENANT,
+            PLUGIN_ID,
+            &overrides,
+        )
+        .await
+        .unwrap();
         let puts = self
             .vendor
             .wait_for(
@@ -221,25 +218,15 @@ impl Rtw {
             .unwrap()
     }
 
+    /// Enables or disables the installation through the admin rules (the schedules follow).
     async fn set_enabled(&self, enabled: bool) {
-        let mut installation = self
-            .world
-            .store
-            .get_installation(TENANT, PLUGIN_ID)
-            .await
-            .unwrap()
-            .unwrap();
-        installation.enabled = enabled;
-        self.world
-            .store
-            .upsert_installation(&installation)
-            .await
-            .unwrap();
-        self.world
-            .host
-            .sync_schedules(TENANT, PLUGIN_ID)
-            .await
-            .unwrap();
+        let host = &self.world.host;
+        let done = if enabled {
+            installations::enable(host, &harness(), TENANT, PLUGIN_ID).await
+        } else {
+            installations::disable(host, &harness(), TENANT, PLUGIN_ID).await
+        };
+        done.unwrap();
     }
 
     async fn stop(self) {
@@ -284,7 +271,7 @@ async fn edit_posting(world: &World, posting: &str, write: lever_model::PostingW
 /// An `RTW-Signature` of `body` with `secret`, made `age_seconds` ago.
 fn signed(secret: &str, age_seconds: i64, body: &[u8]) -> String {
     let now = lever_model::timestamp::now_millis() / 1000;
-    fulcrum_sdk::signature::sign(secret.as_bytes(), now - age_seconds, body)
+    fulcrum_signature::sign(secret.as_bytes(), now - age_seconds, body)
 }
 
 /// An `application.submitted` event to `rtw_job_id`.
@@ -811,17 +798,8 @@ async fn check_setup_resolves_the_stage_and_names_the_stages_there_are_when_none
         );
 
         // A stage that does not exist: check-setup names the stages there are.
-        let mut installation = rtw
-            .world
-            .store
-            .get_installation(TENANT, PLUGIN_ID)
-            .await
-            .unwrap()
-            .unwrap();
-        installation.config = json!({"applied_stage": ["Applied"]});
-        rtw.world
-            .store
-            .upsert_installation(&installation)
+        let config = json!({"applied_stage": ["Applied"]});
+        installations::configure(&rtw.world.host, &harness(), TENANT, PLUGIN_ID, &config)
             .await
             .unwrap();
         rtw.action("check-setup", json!({}), "check-1").await;

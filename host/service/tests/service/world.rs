@@ -3,9 +3,12 @@
 //! HTTP app on 127.0.0.1:0.
 
 use fulcrum_runtime::{Runtime, RuntimeConfig};
-use fulcrum_service::{Host, HostConfig, LeverDefaults, RetryPolicy};
+use fulcrum_service::tenants::LeverConnection;
+use fulcrum_service::{
+    Actor, Host, HostConfig, LeverDefaults, RetryPolicy, installations, tenants,
+};
 use fulcrum_store::test_support::TestDatabase;
-use fulcrum_store::{CredentialKind, EventCounts, Installation, LeverSettings, Store};
+use fulcrum_store::{EventCounts, Store};
 use lever_client::ClientConfig;
 use lever_sandbox::{KeySpec, Sandbox, SandboxConfig, SeedSpec};
 use secrecy::SecretString;
@@ -160,65 +163,45 @@ impl World {
     }
 
     /// A tenant connected to the sandbox with the fixture installed, enabled, every requested
-    /// permission approved and the vendor secret set.
+    /// permission approved and the vendor secret set, all through the host's admin rules (as
+    /// the admin API would, by the [`harness`] actor).
     pub async fn add_tenant(&self, tenant: &str) {
-        self.store
-            .create_tenant(tenant, &format!("{tenant} Inc."))
+        let store = self.host.store();
+        tenants::create(store, &harness(), tenant, &format!("{tenant} Inc."))
             .await
             .unwrap();
-        self.store
-            .set_lever_credential(
-                tenant,
-                CredentialKind::ApiKey,
-                &SecretString::from(self.api_key.clone()),
-            )
-            .await
-            .unwrap();
-        self.store
-            .set_lever_settings(
-                tenant,
-                &LeverSettings {
-                    base_url: Some(self.sandbox.api_url()),
-                    acting_user_id: Some(self.sandbox.default_user_id()),
-                },
-            )
+        let lever = LeverConnection {
+            api_key: Some(SecretString::from(self.api_key.clone())),
+            base_url: Some(self.sandbox.api_url()),
+            acting_user_id: Some(self.sandbox.default_user_id()),
+        };
+        tenants::connect_lever(store, &harness(), tenant, &lever)
             .await
             .unwrap();
         self.enable_plugin(tenant, PLUGIN).await;
     }
 
-    /// Installs `plugin` (already installed in the host) for `tenant`: enabled, every
-    /// requested permission approved, the vendor secret set, its schedules off.
+    /// Adds `plugin` (already installed in the host) to `tenant` through the admin rules:
+    /// every requested permission approved, the fixture's vendor secret set if the plugin
+    /// declares it, config `{}` (checked by the plugin's schema and `validate-config`), every
+    /// declared schedule switched off (tests that want one switch it on), then enabled.
     pub async fn enable_plugin(&self, tenant: &str, plugin_id: &str) {
-        let plugin = self.host.runtime().active(plugin_id).unwrap();
-        let approved: Vec<&str> = plugin
-            .requested_permissions()
+        let declares_token = self
+            .host
+            .runtime()
+            .active(plugin_id)
+            .unwrap()
+            .manifest()
+            .secrets
             .iter()
-            .map(|p| p.as_str())
-            .collect();
-        self.store
-            .upsert_installation(&Installation {
-                tenant_id: tenant.into(),
-                plugin_id: plugin_id.into(),
-                enabled: true,
-                approved_permissions: json!(approved),
-                config: json!({}),
-                // Tests that want the fixture's "tick" schedule switch it on themselves.
-                schedule_overrides: json!({"tick": {"enabled": false}}),
-                updated_at: 0,
-            })
-            .await
-            .unwrap();
-        self.store
-            .set_secret(
-                tenant,
-                plugin_id,
-                "api-token",
-                &SecretString::from(VENDOR_SECRET.to_owned()),
-            )
-            .await
-            .unwrap();
-        self.host.sync_schedules(tenant, plugin_id).await.unwrap();
+            .any(|s| s == "api-token");
+        let secrets: &[(&str, &str)] = if declares_token {
+            &[("api-token", VENDOR_SECRET)]
+        } else {
+            &[]
+        };
+        self.enable_connector(tenant, plugin_id, json!({}), secrets)
+            .await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -302,6 +285,11 @@ impl World {
         while self.tasks.join_next().await.is_some() {}
         self.sandbox.shutdown().await;
     }
+}
+
+/// Who the harness's admin changes are by, in the audit log.
+pub fn harness() -> Actor {
+    Actor::local("test harness")
 }
 
 pub fn read(path: &str) -> Vec<u8> {
@@ -496,9 +484,11 @@ impl World {
         version.id().to_owned()
     }
 
-    /// Enables `plugin_id` for `tenant` with every requested permission approved, `config`
-    /// (checked by the plugin's schema and `validate-config`, as the admin API does), the
-    /// given vendor secrets and every schedule switched off (tests run schedules themselves).
+    /// Enables `plugin_id` for `tenant` through the admin rules (idempotent, so a test can call
+    /// it again with another config): added, every requested permission approved, the given
+    /// vendor secrets set, then `config` (checked by the plugin's schema and `validate-config`,
+    /// which sees those secrets; a refused config panics), every schedule switched off (tests
+    /// run schedules themselves), enabled.
     pub async fn enable_connector(
         &self,
         tenant: &str,
@@ -506,42 +496,43 @@ impl World {
         config: Value,
         secrets: &[(&str, &str)],
     ) {
-        let plugin = self.host.runtime().active(plugin_id).unwrap();
-        let approved: Vec<&str> = plugin
-            .requested_permissions()
-            .iter()
-            .map(|p| p.as_str())
-            .collect();
-        let schedules: serde_json::Map<String, Value> = plugin
+        let (host, actor) = (&self.host, harness());
+        installations::add(host, &actor, tenant, plugin_id)
+            .await
+            .unwrap();
+        installations::approve_requested(host, &actor, tenant, plugin_id)
+            .await
+            .unwrap();
+        for (name, value) in secrets {
+            installations::set_secret(
+                host,
+                &actor,
+                tenant,
+                plugin_id,
+                name,
+                &SecretString::from(value.to_string()),
+            )
+            .await
+            .unwrap();
+        }
+        installations::configure(host, &actor, tenant, plugin_id, &config)
+            .await
+            .unwrap_or_else(|e| panic!("{plugin_id} refuses the config {config}: {e}"));
+        let schedules: serde_json::Map<String, Value> = host
+            .runtime()
+            .active(plugin_id)
+            .unwrap()
             .manifest()
             .schedules
             .iter()
             .map(|s| (s.name.clone(), json!({"enabled": false})))
             .collect();
-        self.store
-            .upsert_installation(&Installation {
-                tenant_id: tenant.into(),
-                plugin_id: plugin_id.into(),
-                enabled: true,
-                approved_permissions: json!(approved),
-                config,
-                schedule_overrides: Value::Object(schedules),
-                updated_at: 0,
-            })
+        installations::set_schedule_overrides(host, &actor, tenant, plugin_id, &schedules.into())
             .await
             .unwrap();
-        for (name, value) in secrets {
-            self.store
-                .set_secret(
-                    tenant,
-                    plugin_id,
-                    name,
-                    &SecretString::from(value.to_string()),
-                )
-                .await
-                .unwrap();
-        }
-        self.host.sync_schedules(tenant, plugin_id).await.unwrap();
+        installations::enable(host, &actor, tenant, plugin_id)
+            .await
+            .unwrap();
     }
 
     /// POSTs `body` to `/ingress/{tenant}/{plugin}{path}` with the given headers (JSON
@@ -572,7 +563,7 @@ impl World {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// [`World::post_vendor`] signed with `fulcrum_sdk::signature` (`t=..,v1=HMAC`) in
+    /// [`World::post_vendor`] signed with `fulcrum_signature` (`t=..,v1=HMAC`) in
     /// `signature_header`, as the vendor's webhook sender would.
     pub async fn post_signed(
         &self,
@@ -585,7 +576,7 @@ impl World {
     ) -> (u16, Value) {
         let bytes = body.to_string().into_bytes();
         let now = lever_model::timestamp::now_millis() / 1000;
-        let signature = fulcrum_sdk::signature::sign(secret.as_bytes(), now, &bytes);
+        let signature = fulcrum_signature::sign(secret.as_bytes(), now, &bytes);
         self.post_vendor(
             tenant,
             plugin_id,

@@ -1,0 +1,6 @@
+//! The sandbox over real HTTP, in one test binary (each test binary links the whole HTTP
+//! stack again): raw-JSON shapes of every resource, and behaviour from auth to shutdown.
+
+mod behaviour;
+mod common;
+mod shapes;

@@ -1,0 +1,211 @@
+//! The policy around every function: grants, call kinds, connection, Lever's own refusals.
+
+use super::*;
+
+#[tokio::test]
+async fn policy_is_checked_before_any_io_and_audited() {
+    let setup = Setup::new(SeedSpec::vocabulary_only(6)).await;
+    // Not granted.
+    let mut host = setup.host(
+        &[Permission::ListStages],
+        CallKind::Action,
+        RuntimeConfig::default(),
+    );
+    let denied = host.download_resume("o".into(), "r".into()).await;
+    assert_eq!(
+        denied,
+        Err(PluginError::Forbidden("download opportunity resume".into()))
+    );
+    // Not available in this kind of call, even with the grant.
+    let mut verifying = setup.host(
+        Permission::ALL,
+        CallKind::VerifyVendorRequest,
+        RuntimeConfig::default(),
+    );
+    let refused = verifying.list_stages().await;
+    assert_eq!(
+        refused,
+        Err(PluginError::Forbidden(
+            "lever is not available during verify-vendor-request".into()
+        ))
+    );
+    // Out of host calls.
+    let mut config = RuntimeConfig::default();
+    config.limits.max_host_calls = 1;
+    let mut budget = setup.host(Permission::ALL, CallKind::Action, config);
+    budget.list_stages().await.expect("first call");
+    let over = budget.list_stages().await;
+    assert_eq!(
+        over,
+        Err(PluginError::LimitExceeded(
+            "more than 1 host calls in one invocation".into()
+        ))
+    );
+    // Only the allowed listing reached Lever (in several pages of 3).
+    let reached: Vec<String> = setup.sandbox.stats().requests.into_keys().collect();
+    assert_eq!(reached, ["GET /stages"]);
+    let operations: Vec<String> = setup
+        .audit
+        .denied()
+        .into_iter()
+        .map(|r| r.operation)
+        .collect();
+    assert_eq!(
+        operations,
+        [
+            "GET /opportunities/:opportunity/resumes/:resume/download",
+            "GET /stages",
+            "GET /stages"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn lever_refusals_are_typed_and_audited_as_failures() {
+    let setup = Setup::new(SeedSpec::vocabulary_only(8)).await;
+    // Granted by the admin, but the tenant's Lever key lacks the permission: Lever says 403.
+    let ctx = InvocationContext::new(
+        "t",
+        "i",
+        "unit",
+        Arc::new(MemoryStateStore::new()),
+        setup.audit.clone(),
+    )
+    .with_grants(Grants::new(Permission::ALL, Permission::ALL))
+    .with_lever(access(
+        &setup.sandbox,
+        KeySpec::only("narrow", [Permission::ListStages]),
+    ));
+    let mut host = testing::state(
+        RuntimeConfig::default(),
+        testing::plugin(Permission::ALL, &[], &[]),
+        ctx,
+        CallKind::Action,
+    );
+    let refused = host.list_users().await;
+    assert_eq!(refused, Err(PluginError::Forbidden("list users".into())));
+    let records = setup.audit.records();
+    assert_eq!(
+        records[0].outcome,
+        AuditOutcome::Failed {
+            error_kind: "forbidden".into()
+        }
+    );
+
+    // No Lever connection at all: unavailable, nothing sent.
+    let ctx = InvocationContext::new(
+        "t",
+        "i",
+        "unit",
+        Arc::new(MemoryStateStore::new()),
+        setup.audit.clone(),
+    )
+    .with_grants(Grants::new(Permission::ALL, Permission::ALL));
+    let mut unconnected = testing::state(
+        RuntimeConfig::default(),
+        testing::plugin(Permission::ALL, &[], &[]),
+        ctx,
+        CallKind::Action,
+    );
+    let refused = unconnected.list_stages().await;
+    assert!(
+        matches!(refused, Err(PluginError::Unavailable(_))),
+        "{refused:?}"
+    );
+}
+
+/// The "no-permission" twin of every Lever function: with every permission granted except the
+/// one its operation needs, the call is refused with that permission's words, audited as
+/// denied, and nothing reaches Lever.
+#[tokio::test]
+async fn every_function_is_refused_without_its_permission() {
+    let setup = Setup::new(SeedSpec::vocabulary_only(11)).await;
+    let attachment = || wit::Attachment {
+        name: "cv.pdf".into(),
+        content_type: "application/pdf".into(),
+        bytes: b"%PDF-1.4".to_vec(),
+    };
+    let (o, f) = (|| "opp".to_owned(), || "file".to_owned());
+    for function in LeverFunction::ALL {
+        let permission = function.operation().permission();
+        let granted: Vec<Permission> = Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| *p != permission)
+            .collect();
+        let mut host = setup.host(&granted, CallKind::Action, RuntimeConfig::default());
+        let refused = match function {
+            LeverFunction::ListPostings => host
+                .list_postings(wit::PostingFilter {
+                    states: vec![],
+                    channels: vec![],
+                    updated_since: None,
+                    cursor: None,
+                    limit: None,
+                })
+                .await
+                .err(),
+            LeverFunction::GetPosting => host.get_posting("p".into()).await.err(),
+            LeverFunction::FindOpportunities => host
+                .find_opportunities(wit::OpportunityFilter {
+                    email: None,
+                    posting_id: None,
+                    tag: None,
+                    stage_id: None,
+                    archived: None,
+                    updated_since: None,
+                    cursor: None,
+                    limit: None,
+                })
+                .await
+                .err(),
+            LeverFunction::GetOpportunity => host.get_opportunity(o()).await.err(),
+            LeverFunction::CreateOpportunity => host
+                .create_opportunity(new_opportunity("A", "a@example.com"))
+                .await
+                .err(),
+            LeverFunction::ChangeStage => host.change_stage(o(), "offer".into()).await.err(),
+            LeverFunction::Archive => host.archive(o(), "reason".into()).await.err(),
+            LeverFunction::Unarchive => host.unarchive(o()).await.err(),
+            LeverFunction::AddTags => host.add_tags(o(), vec!["t".into()]).await.err(),
+            LeverFunction::RemoveTags => host.remove_tags(o(), vec!["t".into()]).await.err(),
+            LeverFunction::AddSources => host.add_sources(o(), vec!["s".into()]).await.err(),
+            LeverFunction::AddLinks => host
+                .add_links(o(), vec!["https://x.example".into()])
+                .await
+                .err(),
+            LeverFunction::AddNote => host
+                .add_note(
+                    o(),
+                    wit::NewNote {
+                        value: "n".into(),
+                        secret: false,
+                        score: None,
+                    },
+                )
+                .await
+                .err(),
+            LeverFunction::ListNotes => host.list_notes(o()).await.err(),
+            LeverFunction::UploadFile => host.upload_file(o(), attachment()).await.err(),
+            LeverFunction::ListFiles => host.list_files(o()).await.err(),
+            LeverFunction::DownloadFile => host.download_file(o(), f()).await.err(),
+            LeverFunction::ListResumes => host.list_resumes(o()).await.err(),
+            LeverFunction::DownloadResume => host.download_resume(o(), f()).await.err(),
+            LeverFunction::ListStages => host.list_stages().await.err(),
+            LeverFunction::ListArchiveReasons => host.list_archive_reasons().await.err(),
+            LeverFunction::ListUsers => host.list_users().await.err(),
+        };
+        assert_eq!(
+            refused,
+            Some(PluginError::Forbidden(permission.as_str().to_owned())),
+            "{}",
+            function.name()
+        );
+    }
+    assert_eq!(
+        setup.sandbox.stats().total_requests(),
+        0,
+        "no refused call reached Lever"
+    );
+    assert_eq!(setup.audit.denied().len(), LeverFunction::ALL.len());
+}

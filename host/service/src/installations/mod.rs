@@ -1,0 +1,392 @@
+//! The rules for a plugin installed for a tenant, whoever makes the change (admin API, demo,
+//! test harnesses, tools):
+//!
+//! - a plugin is added disabled, with nothing approved; adding it again changes nothing;
+//! - only permissions the plugin requests can be approved (approved ⊆ requested); a word
+//!   Lever does not have, or one the plugin did not request, is a problem and nothing is
+//!   approved;
+//! - a config must match the plugin's JSON Schema, then pass the plugin's `validate-config`,
+//!   which sees the installation's secrets as it would at ingress (so set secrets first);
+//! - a secret must be one the plugin declares, 1-8192 bytes;
+//! - schedule overrides name schedules the plugin declares (`{"every_seconds": N ≥ 1}` or
+//!   `{"enabled": false}`), and the schedules follow at once, as they do on enable and
+//!   disable;
+//! - every change is written to the tenant's audit log with its [`Actor`].
+//!
+//! Who may make which change is the caller's business (the admin API checks roles first).
+
+mod config_check;
+
+use fulcrum_runtime::{InvocationContext, PluginVersion};
+use fulcrum_store::Installation;
+use lever_model::Permission;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::Host;
+use crate::actor::{Actor, record_change};
+use crate::domain_error::{DomainError, Missing, Problem};
+
+pub(crate) use config_check::schema_problems;
+
+/// Longest secret value, in bytes.
+pub const MAX_SECRET_LEN: usize = 8192;
+
+/// What [`add`] did.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub installation: Installation,
+    /// `false`: the tenant had the plugin already, and it was left as it was.
+    pub created: bool,
+}
+
+/// The installation, which must exist, with its tenant checked first.
+async fn existing(host: &Host, tenant: &str, plugin: &str) -> Result<Installation, DomainError> {
+    crate::tenants::existing(host.store(), tenant).await?;
+    reread(host, tenant, plugin).await
+}
+
+/// The installation as stored (after a change, or once its tenant is known to exist).
+async fn reread(host: &Host, tenant: &str, plugin: &str) -> Result<Installation, DomainError> {
+    host.store()
+        .get_installation(tenant, plugin)
+        .await?
+        .ok_or_else(|| {
+            DomainError::NotFound(Missing::Installation {
+                tenant: tenant.to_owned(),
+                plugin: plugin.to_owned(),
+            })
+        })
+}
+
+/// The plugin's active version on this host.
+fn loaded(host: &Host, plugin: &str) -> Result<Arc<PluginVersion>, DomainError> {
+    host.runtime()
+        .active(plugin)
+        .ok_or_else(|| DomainError::NotFound(Missing::Plugin(plugin.to_owned())))
+}
+
+/// An installation to change by the plugin's manifest: it exists and its plugin is loaded.
+async fn changeable(
+    host: &Host,
+    tenant: &str,
+    plugin: &str,
+) -> Result<(Installation, Arc<PluginVersion>), DomainError> {
+    let installation = existing(host, tenant, plugin).await?;
+    Ok((installation, loaded(host, plugin)?))
+}
+
+/// Adds `plugin` (loaded on this host) to the tenant: disabled, nothing approved, config `{}`.
+/// Idempotent: a tenant that has it already keeps it as it is (`created: false`).
+pub async fn add(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+) -> Result<Added, DomainError> {
+    crate::tenants::existing(host.store(), tenant).await?;
+    loaded(host, plugin)?;
+    if let Some(installation) = host.store().get_installation(tenant, plugin).await? {
+        return Ok(Added {
+            installation,
+            created: false,
+        });
+    }
+    let installation = host
+        .store()
+        .upsert_installation(&Installation {
+            tenant_id: tenant.to_owned(),
+            plugin_id: plugin.to_owned(),
+            enabled: false,
+            approved_permissions: json!([]),
+            config: json!({}),
+            schedule_overrides: json!({}),
+            updated_at: 0,
+        })
+        .await?;
+    record_change(
+        host.store(),
+        actor,
+        tenant,
+        Some(plugin),
+        "add plugin",
+        None,
+    )
+    .await;
+    Ok(Added {
+        installation,
+        created: true,
+    })
+}
+
+/// The permissions to approve, in Lever's words, as a set the plugin requests; or every
+/// problem with them.
+fn approvable(
+    plugin: &PluginVersion,
+    words: &[impl AsRef<str>],
+) -> Result<BTreeSet<Permission>, DomainError> {
+    let requested = plugin.requested_permissions();
+    let mut approved = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (n, word) in words.iter().enumerate() {
+        let word: &str = word.as_ref();
+        let pointer = format!("/permissions/{n}");
+        match word.parse::<Permission>() {
+            Ok(p) if requested.contains(&p) => {
+                approved.insert(p);
+            }
+            Ok(_) => problems.push(Problem::host(
+                pointer,
+                format!(
+                    "{word:?} is not requested by plugin {:?}; only requested permissions can \
+                     be approved",
+                    plugin.id()
+                ),
+            )),
+            Err(_) => problems.push(Problem::host(
+                pointer,
+                format!(
+                    "{word:?} is not a Lever permission; use Lever's words, e.g. \"read posting\""
+                ),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        return Ok(approved);
+    }
+    let requested: Vec<_> = requested.iter().map(|p| p.as_str()).collect();
+    Err(DomainError::Invalid {
+        code: "invalid_permissions",
+        message: format!(
+            "nothing was approved; plugin {:?} requests: {}; approve only those",
+            plugin.id(),
+            requested.join(", ")
+        ),
+        problems,
+    })
+}
+
+/// Approves (replaces) the permissions the plugin gets, in Lever's words; each must be one the
+/// plugin requests.
+pub async fn approve(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+    permissions: &[impl AsRef<str>],
+) -> Result<Installation, DomainError> {
+    let (_, loaded) = changeable(host, tenant, plugin).await?;
+    let approved = approvable(&loaded, permissions)?;
+    let words: Vec<&str> = approved.iter().map(|p| p.as_str()).collect();
+    host.store()
+        .approve_permissions(tenant, plugin, &json!(words))
+        .await?;
+    record_change(
+        host.store(),
+        actor,
+        tenant,
+        Some(plugin),
+        "approve permissions",
+        Some(format!("approved: {}", words.join(", "))),
+    )
+    .await;
+    reread(host, tenant, plugin).await
+}
+
+/// Approves every permission the plugin requests (setups that trust the plugin: the demo,
+/// tests).
+pub async fn approve_requested(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+) -> Result<Installation, DomainError> {
+    let requested: Vec<&str> = loaded(host, plugin)?
+        .requested_permissions()
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    approve(host, actor, tenant, plugin, &requested).await
+}
+
+/// Sets (replaces) the installation's config once it matches the plugin's config schema and
+/// passes the plugin's `validate-config`; otherwise every problem is listed and nothing is
+/// stored.
+pub async fn configure(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+    config: &Value,
+) -> Result<Installation, DomainError> {
+    let (installation, loaded) = changeable(host, tenant, plugin).await?;
+    config_check::check_config(host, &loaded, &installation, config).await?;
+    host.store()
+        .set_installation_config(tenant, plugin, config)
+        .await?;
+    record_change(
+        host.store(),
+        actor,
+        tenant,
+        Some(plugin),
+        "set config",
+        None,
+    )
+    .await;
+    reread(host, tenant, plugin).await
+}
+
+/// Sets (replaces) one of the secrets the plugin declares, stored encrypted.
+pub async fn set_secret(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+    name: &str,
+    value: &SecretString,
+) -> Result<(), DomainError> {
+    let (_, loaded) = changeable(host, tenant, plugin).await?;
+    let declared = &loaded.manifest().secrets;
+    if !declared.iter().any(|d| d == name) {
+        let declared = if declared.is_empty() {
+            "none".to_owned()
+        } else {
+            declared.join(", ")
+        };
+        return Err(DomainError::invalid(
+            "unknown_secret",
+            format!(
+                "plugin {plugin:?} declares no secret named {name:?}; it declares: {declared}; \
+                 nothing was stored"
+            ),
+        ));
+    }
+    let len = value.expose_secret().len();
+    if len == 0 || len > MAX_SECRET_LEN {
+        return Err(DomainError::invalid(
+            "invalid_secret",
+            format!("the secret's value must be 1-{MAX_SECRET_LEN} bytes; nothing was stored"),
+        ));
+    }
+    host.store().set_secret(tenant, plugin, name, value).await?;
+    record_change(
+        host.store(),
+        actor,
+        tenant,
+        Some(plugin),
+        "set secret",
+        Some(format!("secret {name:?}")),
+    )
+    .await;
+    Ok(())
+}
+
+/// Enables the plugin for the tenant: its events run and its schedules start.
+pub async fn enable(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+) -> Result<Installation, DomainError> {
+    set_enabled(host, actor, tenant, plugin, true).await
+}
+
+/// Disables the plugin for the tenant: its ingress answers 403 and its schedules stop. Works
+/// even when the plugin is no longer loaded on this host.
+pub async fn disable(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+) -> Result<Installation, DomainError> {
+    set_enabled(host, actor, tenant, plugin, false).await
+}
+
+async fn set_enabled(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+    enabled: bool,
+) -> Result<Installation, DomainError> {
+    existing(host, tenant, plugin).await?;
+    host.store()
+        .set_installation_enabled(tenant, plugin, enabled)
+        .await?;
+    host.sync_schedules(tenant, plugin).await?;
+    let operation = if enabled {
+        "enable plugin"
+    } else {
+        "disable plugin"
+    };
+    record_change(host.store(), actor, tenant, Some(plugin), operation, None).await;
+    reread(host, tenant, plugin).await
+}
+
+/// Sets (replaces) the installation's schedule overrides: `{"<schedule>": {"every_seconds":
+/// N}}` or `{"<schedule>": {"enabled": false}}`, for schedules the plugin declares. The
+/// schedules follow at once.
+pub async fn set_schedule_overrides(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+    overrides: &Value,
+) -> Result<Installation, DomainError> {
+    let (_, loaded) = changeable(host, tenant, plugin).await?;
+    let declared: Vec<&str> = loaded
+        .manifest()
+        .schedules
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let problems: Vec<Problem> = crate::scheduler::override_problems(overrides, &declared)
+        .into_iter()
+        .map(|(pointer, message)| Problem::host(pointer, message))
+        .collect();
+    if !problems.is_empty() {
+        let declared = if declared.is_empty() {
+            "none".to_owned()
+        } else {
+            declared.join(", ")
+        };
+        return Err(DomainError::Invalid {
+            code: "invalid_schedule_overrides",
+            message: format!(
+                "nothing was stored; plugin {plugin:?} declares the schedules: {declared}"
+            ),
+            problems,
+        });
+    }
+    host.store()
+        .set_schedule_overrides(tenant, plugin, overrides)
+        .await?;
+    host.sync_schedules(tenant, plugin).await?;
+    record_change(
+        host.store(),
+        actor,
+        tenant,
+        Some(plugin),
+        "set schedule overrides",
+        None,
+    )
+    .await;
+    reread(host, tenant, plugin).await
+}
+
+/// The context every check call of the installation gets (see
+/// [`crate::tenancy::Tenancy::check_context`]), with `config` as its config (`None`: the
+/// stored one); and the plugin version to invoke it on.
+pub async fn check_context(
+    host: &Host,
+    tenant: &str,
+    plugin: &str,
+    config: Option<&Value>,
+) -> Result<(Arc<PluginVersion>, InvocationContext), DomainError> {
+    let (installation, loaded) = changeable(host, tenant, plugin).await?;
+    let config = config.unwrap_or(&installation.config);
+    let ctx = config_check::check_context(host, &loaded, &installation, config).await?;
+    Ok((loaded, ctx))
+}
