@@ -162,6 +162,7 @@ impl LeverSnapshot {
 mod tests {
     use super::*;
     use lever_client::{ClientConfig, Credential, LeverClient, NewNote};
+    use lever_sandbox::{SandboxConfig, SeedSpec};
 
     /// What a connector's scenario reports for an opportunity it changed rather than created.
     #[tokio::test]
