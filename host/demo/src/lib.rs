@@ -274,11 +274,9 @@ async fn start_host(
         .spawn(shutdown.clone())
         .await
         .context("could not start the event workers")?;
-    let app = fulcrum_service::app(host.clone());
+    let host = host.clone();
     tasks.spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let served = fulcrum_service::serve(listener, host, shutdown.cancelled_owned()).await;
         if let Err(error) = served {
             tracing::error!(%error, "the demo host's HTTP server failed");
         }
@@ -296,7 +294,7 @@ async fn serve_until_ctrl_c(
     println!();
     println!("Serving until Ctrl-C:");
     println!(
-        "  host:   {} (GET /healthz, /metrics; POST /ingress/{TENANT}/PLUGIN/...)",
+        "  host:   {} (GET /healthz; POST /ingress/{TENANT}/PLUGIN/...)",
         demo.host_url
     );
     println!(

@@ -47,4 +47,7 @@ pub enum Command {
     /// Print a new master key (base64 of 32 random bytes) for encrypting credentials and
     /// secrets at rest. Store it in a secret manager; set it as FULCRUM_MASTER_KEY.
     Keygen,
+    /// Master key rotation: re-encrypt every encrypted column under a new key.
+    #[command(subcommand)]
+    Keys(crate::commands::keys::KeysCommand),
 }

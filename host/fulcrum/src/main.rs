@@ -23,5 +23,6 @@ async fn main() -> anyhow::Result<()> {
         #[cfg(not(feature = "demo"))]
         Command::Demo { .. } => fulcrum::commands::demo::run().await,
         Command::Keygen => fulcrum::commands::keygen::run(),
+        Command::Keys(command) => fulcrum::commands::keys::run(command).await,
     }
 }

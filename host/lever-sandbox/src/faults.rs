@@ -1,9 +1,12 @@
 //! Fault injection for `/v1`: scripted faults for deterministic tests, random rates for soak
 //! runs. Applied by the gate after authentication, before the request touches any data, so a
-//! faulted request never changes state.
+//! faulted request never changes state; except *after-apply* faults, which let the request be
+//! handled and then replace its answer with an error: the change is made, the caller never
+//! learns it (a lost answer, what a client's reconciliation is for).
 //!
 //! JSON form (admin API `PUT /_sandbox/faults`):
-//! `{"rate_500": 0.1, "slow_rate": 0.2, "slow_ms": 300, "fail_next": [{"status": 503}, "drop", {"slow_ms": 50}]}`.
+//! `{"rate_500": 0.1, "slow_rate": 0.2, "slow_ms": 300, "rate_after_apply": 0.05,
+//!   "fail_next": [{"status": 503}, "drop", {"slow_ms": 50}, {"after_apply": 500}]}`.
 
 use crate::error::ApiError;
 use http::StatusCode;
@@ -26,6 +29,8 @@ pub struct FaultConfig {
     pub slow_ms: u64,
     /// Probability of closing the TCP connection without any response, before handling.
     pub drop_rate: f64,
+    /// Probability, per *write*, of handling it and then answering 500 instead of its answer.
+    pub rate_after_apply: f64,
     /// Applied to the next authenticated `/v1` requests in order, one each, then removed.
     pub fail_next: Vec<ScriptedFault>,
 }
@@ -39,13 +44,14 @@ impl FaultConfig {
             ("rate_503", self.rate_503),
             ("slow_rate", self.slow_rate),
             ("drop_rate", self.drop_rate),
+            ("rate_after_apply", self.rate_after_apply),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1, got {rate}"));
             }
         }
         for f in &self.fail_next {
-            if let ScriptedFault::Status(s) = f
+            if let ScriptedFault::Status(s) | ScriptedFault::AfterApply(s) = f
                 && !(400..=599).contains(s)
             {
                 return Err(format!(
@@ -63,10 +69,12 @@ impl FaultConfig {
             || self.rate_503 > 0.0
             || self.slow_rate > 0.0
             || self.drop_rate > 0.0
+            || self.rate_after_apply > 0.0
     }
 }
 
-/// One deterministic fault. Serde: `{"status": 503}`, `"drop"`, `{"slow_ms": 250}`.
+/// One deterministic fault. Serde: `{"status": 503}`, `"drop"`, `{"slow_ms": 250}`,
+/// `{"after_apply": 500}`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ScriptedFault {
@@ -76,14 +84,25 @@ pub enum ScriptedFault {
     Drop,
     /// Wait this long, then handle the request normally.
     SlowMs(u64),
+    /// Handle the request, then answer with this status instead (if it succeeded).
+    AfterApply(u16),
 }
 
 /// What to do with one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Plan {
-    Status { delay_ms: u64, status: u16 },
+    Status {
+        delay_ms: u64,
+        status: u16,
+    },
     Drop,
-    Continue { delay_ms: u64 },
+    Continue {
+        delay_ms: u64,
+    },
+    /// Handle the request; a successful answer is replaced by this status.
+    AfterApply {
+        status: u16,
+    },
 }
 
 pub(crate) struct FaultInjector {
@@ -107,6 +126,7 @@ impl FaultInjector {
             &mut c.rate_503,
             &mut c.slow_rate,
             &mut c.drop_rate,
+            &mut c.rate_after_apply,
         ] {
             *r = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
         }
@@ -117,8 +137,9 @@ impl FaultInjector {
         self.config.lock().clone()
     }
 
-    /// Decide the fate of one request: the next scripted fault if any, else the random rates.
-    pub fn plan(&self) -> Option<Plan> {
+    /// Decide the fate of one request: the next scripted fault if any, else the random rates
+    /// (`rate_after_apply` only for writes).
+    pub fn plan(&self, is_write: bool) -> Option<Plan> {
         let mut c = self.config.lock();
         if !c.fail_next.is_empty() {
             return Some(match c.fail_next.remove(0) {
@@ -128,6 +149,7 @@ impl FaultInjector {
                 },
                 ScriptedFault::Drop => Plan::Drop,
                 ScriptedFault::SlowMs(ms) => Plan::Continue { delay_ms: ms },
+                ScriptedFault::AfterApply(status) => Plan::AfterApply { status },
             });
         }
         if !c.is_active() {
@@ -143,6 +165,9 @@ impl FaultInjector {
             if roll(rate) {
                 return Some(Plan::Status { delay_ms, status });
             }
+        }
+        if delay_ms == 0 && is_write && roll(c.rate_after_apply) {
+            return Some(Plan::AfterApply { status: 500 });
         }
         (delay_ms > 0).then_some(Plan::Continue { delay_ms })
     }
@@ -178,7 +203,7 @@ mod tests {
     #[test]
     fn scripted_faults_come_first_and_in_order() {
         let f = FaultInjector::new();
-        assert_eq!(f.plan(), None);
+        assert_eq!(f.plan(true), None);
         f.set(FaultConfig {
             fail_next: vec![
                 ScriptedFault::Status(503),
@@ -188,15 +213,15 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(
-            f.plan(),
+            f.plan(true),
             Some(Plan::Status {
                 delay_ms: 0,
                 status: 503
             })
         );
-        assert_eq!(f.plan(), Some(Plan::Drop));
-        assert_eq!(f.plan(), Some(Plan::Continue { delay_ms: 5 }));
-        assert_eq!(f.plan(), None);
+        assert_eq!(f.plan(true), Some(Plan::Drop));
+        assert_eq!(f.plan(true), Some(Plan::Continue { delay_ms: 5 }));
+        assert_eq!(f.plan(true), None);
         assert!(f.get().fail_next.is_empty());
     }
 
@@ -208,7 +233,7 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(
-            f.plan(),
+            f.plan(true),
             Some(Plan::Status {
                 delay_ms: 0,
                 status: 500
@@ -238,6 +263,36 @@ mod tests {
         assert!(
             FaultConfig {
                 fail_next: vec![ScriptedFault::Status(200)],
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn after_apply_faults_are_scripted_or_rolled_for_writes_only() {
+        let f = FaultInjector::new();
+        f.set(FaultConfig {
+            fail_next: vec![ScriptedFault::AfterApply(502)],
+            ..Default::default()
+        });
+        // Scripted: the next request, whatever it is.
+        assert_eq!(f.plan(false), Some(Plan::AfterApply { status: 502 }));
+        f.set(FaultConfig {
+            rate_after_apply: 1.0,
+            ..Default::default()
+        });
+        assert_eq!(f.plan(false), None, "reads are never answered after-apply");
+        assert_eq!(f.plan(true), Some(Plan::AfterApply { status: 500 }));
+        let c: FaultConfig =
+            serde_json::from_str(r#"{"rate_after_apply":0.1,"fail_next":[{"after_apply":500}]}"#)
+                .unwrap();
+        assert_eq!(c.fail_next, vec![ScriptedFault::AfterApply(500)]);
+        assert!(c.validate().is_ok() && c.is_active());
+        assert!(
+            FaultConfig {
+                fail_next: vec![ScriptedFault::AfterApply(204)],
                 ..Default::default()
             }
             .validate()

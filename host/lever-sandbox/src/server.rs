@@ -196,7 +196,19 @@ async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Response
         }
     };
     let resp = match admit(&s, op, &mut req).await {
-        Ok(()) => next.run(req).await,
+        Ok(None) => next.run(req).await,
+        Ok(Some(status)) => {
+            let applied = next.run(req).await;
+            if applied.status().is_success() {
+                // Applied, but the caller gets an error instead of the answer.
+                s.stats
+                    .lock()
+                    .record_lost_answer(&op.label(), op.is_write());
+                injected_error(status).into_response()
+            } else {
+                applied
+            }
+        }
         Err(e) => e.into_response(),
     };
     s.stats
@@ -205,7 +217,9 @@ async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Response
     resp
 }
 
-async fn admit(s: &Shared, op: Operation, req: &mut Request) -> Result<(), ApiError> {
+/// Lets a request through to its handler, or refuses it. `Some(status)`: an after-apply
+/// fault, to answer with once the handler has run.
+async fn admit(s: &Shared, op: Operation, req: &mut Request) -> Result<Option<u16>, ApiError> {
     let cred = s.credentials.authenticate(req.headers())?;
     auth::authorize(&cred, op)?;
     if !s.rate_limit.allow(&cred.secret) {
@@ -214,7 +228,8 @@ async fn admit(s: &Shared, op: Operation, req: &mut Request) -> Result<(), ApiEr
             "Rate limit exceeded: at most 10 requests per second (bursts of 20) per API key",
         ));
     }
-    if let Some(plan) = s.faults.plan() {
+    let mut after_apply = None;
+    if let Some(plan) = s.faults.plan(op.is_write()) {
         s.stats.lock().injected_faults += 1;
         match plan {
             Plan::Drop => {
@@ -234,6 +249,7 @@ async fn admit(s: &Shared, op: Operation, req: &mut Request) -> Result<(), ApiEr
             Plan::Continue { delay_ms } => {
                 tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             }
+            Plan::AfterApply { status } => after_apply = Some(status),
         }
     }
     let query = Arc::new(RawQuery::parse(req.uri().query()));
@@ -242,7 +258,7 @@ async fn admit(s: &Shared, op: Operation, req: &mut Request) -> Result<(), ApiEr
         auth::perform_as(op, &query, &db)?
     };
     req.extensions_mut().insert(Ctx { cred, actor, query });
-    Ok(())
+    Ok(after_apply)
 }
 
 /// Rewrite any non-JSON error (axum's rejections: 405, 413, bad paths, …) into Lever's body.

@@ -11,7 +11,8 @@ pub const UNMATCHED: &str = "(unmatched)";
 pub struct Stats {
     /// Operation label ("POST /opportunities") → HTTP status → count of answered requests.
     pub requests: BTreeMap<String, BTreeMap<u16, u64>>,
-    /// Successful (2xx) writes per operation label.
+    /// Successful (2xx) writes per operation label, and writes applied whose answer an
+    /// after-apply fault replaced.
     pub writes: BTreeMap<String, u64>,
     /// Requests refused by the rate limiter (not by injected 429s).
     pub rate_limited: u64,
@@ -19,6 +20,9 @@ pub struct Stats {
     pub injected_faults: u64,
     /// Connections closed without a response by a drop fault.
     pub dropped_connections: u64,
+    /// Requests handled whose successful answer an after-apply fault replaced with an error,
+    /// per operation label (writes among them are also in `writes`).
+    pub lost_answers: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -47,6 +51,20 @@ impl Stats {
             .get(&op.label())
             .map(|m| m.values().sum())
             .unwrap_or(0)
+    }
+
+    /// Requests of one operation whose answer an after-apply fault replaced.
+    pub fn lost_answers_of(&self, op: Operation) -> u64 {
+        self.lost_answers.get(&op.label()).copied().unwrap_or(0)
+    }
+
+    /// A request handled successfully whose answer is replaced by an injected error (the
+    /// error itself is recorded with [`Stats::record`]).
+    pub(crate) fn record_lost_answer(&mut self, label: &str, is_write: bool) {
+        *self.lost_answers.entry(label.to_owned()).or_default() += 1;
+        if is_write {
+            *self.writes.entry(label.to_owned()).or_default() += 1;
+        }
     }
 
     pub(crate) fn record(&mut self, label: &str, status: u16, is_write: bool) {

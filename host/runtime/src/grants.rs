@@ -206,7 +206,8 @@ impl InvocationContext {
     }
 
     /// Journals this invocation's Lever writes in `journal`, the journal of the one event
-    /// (run, request) being handled. Pass the same journal to every attempt of that event.
+    /// (run, request) being handled. Pass the same journal, and the same `event_id`, to every
+    /// attempt of that event (a create's attempt marker is derived from both).
     pub fn with_journal(mut self, journal: Arc<dyn EffectJournal>) -> Self {
         self.journal = Some(journal);
         self

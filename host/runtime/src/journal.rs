@@ -12,7 +12,7 @@
 //! simply made again. Downloads (file bytes) are not journaled.
 //!
 //! ```text
-//! begin(seq, operation, digest) ─┬─ Fresh          → send to Lever, then record(seq, response)
+//! begin(seq, operation, digest) ─┬─ Fresh{..}      → send to Lever, then record(seq, response)
 //!                                ├─ Done(response) → answer from the journal, nothing sent
 //!                                ├─ Unknown{..}    → begun earlier, never recorded: reconcile
 //!                                │                   against Lever, then record or send again
@@ -75,8 +75,10 @@ impl std::fmt::Display for CallSeq {
 /// What the journal knows about one write (see [`EffectJournal::begin`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum JournalEntry {
-    /// First time: send, then `record`.
-    Fresh,
+    /// First time: send, then `record`. `begun_at_ms` is when this `begin` stored the write
+    /// (Unix ms), the value a later `Unknown` answers with: the host derives the write's
+    /// attempt marker from it (see `capabilities::lever`), so every attempt derives the same.
+    Fresh { begun_at_ms: i64 },
     /// Begun earlier but never recorded (crash/timeout between send and record): reconcile
     /// before sending again. `begun_at_ms` is when the write was *first* begun (Unix ms).
     Unknown { begun_at_ms: i64 },
@@ -99,7 +101,8 @@ pub enum JournalError {
 ///
 /// Contract for implementations (the host's SQL journal, [`MemoryJournal`]):
 /// - `begin` is atomic per `call_seq`: the first `begin` of a sequence number stores
-///   `(operation, request_digest, begun_at = now)` and answers [`JournalEntry::Fresh`]; a
+///   `(operation, request_digest, begun_at = now)` and answers [`JournalEntry::Fresh`] with
+///   that `begun_at`; a
 ///   later `begin` of the same number answers [`JournalEntry::Done`] with the recorded
 ///   response, or [`JournalEntry::Unknown`] with the *first* `begun_at` when nothing was
 ///   recorded, or [`JournalError::Diverged`] when `operation` or `request_digest` differ from
@@ -203,6 +206,7 @@ impl EffectJournal for MemoryJournal {
     ) -> Result<JournalEntry, JournalError> {
         let mut entries = self.entries.lock();
         let Some(entry) = entries.get(&seq) else {
+            let begun_at_ms = lever_model::timestamp::now_millis();
             entries.insert(
                 seq,
                 JournalRecord {
@@ -211,11 +215,11 @@ impl EffectJournal for MemoryJournal {
                     },
                     operation: operation.to_owned(),
                     request_digest: request_digest.to_owned(),
-                    begun_at_ms: lever_model::timestamp::now_millis(),
+                    begun_at_ms,
                     response: None,
                 },
             );
-            return Ok(JournalEntry::Fresh);
+            return Ok(JournalEntry::Fresh { begun_at_ms });
         };
         if entry.operation != operation || entry.request_digest != request_digest {
             return Err(JournalError::Diverged(divergence(
@@ -338,11 +342,9 @@ mod tests {
         const W0: CallSeq = CallSeq::Write(0);
         let journal = MemoryJournal::new();
         let op = "POST /opportunities";
-        assert_eq!(
-            journal.begin(W0, op, "sha256:a").await.unwrap(),
-            JournalEntry::Fresh
-        );
+        let fresh = journal.begin(W0, op, "sha256:a").await.unwrap();
         let begun = journal.entries()[0].begun_at_ms;
+        assert_eq!(fresh, JournalEntry::Fresh { begun_at_ms: begun });
         assert!(matches!(
             journal.begin(W0, op, "sha256:a").await.unwrap(),
             JournalEntry::Unknown { begun_at_ms } if begun_at_ms == begun
@@ -391,20 +393,20 @@ mod tests {
 
         let journal = MemoryJournal::new();
         let read = CallSeq::Read(0);
-        assert_eq!(
+        assert!(matches!(
             journal
                 .begin(read, "GET /opportunities", "sha256:r")
                 .await
                 .unwrap(),
-            JournalEntry::Fresh
-        );
-        assert_eq!(
+            JournalEntry::Fresh { .. }
+        ));
+        assert!(matches!(
             journal
                 .begin(CallSeq::Write(0), "POST /opportunities", "sha256:w")
                 .await
                 .unwrap(),
-            JournalEntry::Fresh
-        );
+            JournalEntry::Fresh { .. }
+        ));
         journal.record(read, &json!({"data": []})).await.unwrap();
         assert_eq!(
             journal

@@ -1,23 +1,19 @@
 //! End-to-end pipeline benchmark: vendor events → ingress → queue → workers → plugin → Lever
-//! sandbox (rate limit off), on SQLite and on PostgreSQL; then idle memory with 1,000 tenants
-//! × 5 installations.
+//! sandbox (rate limit off), on SQLite (`synchronous=NORMAL`, then the default `FULL`, each on
+//! a fresh database, printed side by side) and on PostgreSQL; then idle memory with 1,000
+//! tenants × 5 installations.
 //!
 //! `cargo bench -p fulcrum-service --bench pipeline` (EVENTS=2000 to change the count).
 //! CPU figures are the whole process (host + the in-process sandbox), from /proc.
 
-#[path = "../tests/service/world.rs"]
-#[allow(dead_code)]
-mod world;
-
 use fulcrum_runtime::{Call, Grants, InvocationContext, MemoryAuditLog, MemoryStateStore};
-use fulcrum_service::{installations, tenants};
-use fulcrum_store::NewEvent;
-use fulcrum_store::test_support::on_each_backend;
+use fulcrum_store::test_support::{TestDatabase, on_each_backend};
+use fulcrum_store::{NewEvent, SqliteDurability};
+use fulcrum_testkit::*;
 use futures::StreamExt;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use world::*;
 
 /// User + system CPU seconds of this process so far (Linux /proc; 0 elsewhere).
 fn cpu_seconds() -> f64 {
@@ -56,48 +52,35 @@ async fn main() {
         .unwrap_or(2000);
     eprintln!("pipeline benchmark: {events} vendor events per backend (2 tokio workers)");
     on_each_backend(move |db| async move {
-        let mut options = Options::new();
-        options.host.workers = 8;
-        // One tenant × one plugin: let it use every worker.
-        options.host.max_running_per_installation = 8;
-        // Lever's own budget (10 req/s per key) would measure the limiter, not the host.
-        options.lever_client.rate_per_second = 1_000_000;
-        options.lever_client.burst = 1_000_000;
-        let world = World::start_with(&db, options).await;
-        // Warm up: compile cache, connections.
-        world.post_event(TENANT, &create_event(usize::MAX, false), None, None).await;
-        world.settle(Duration::from_secs(60)).await;
-
-        let cpu0 = cpu_seconds();
-        let started = Instant::now();
-        let sent = futures::stream::iter(0..events)
-            .map(|n| {
-                let world = &world;
-                async move {
-                    let (status, _) = world
-                        .post_event(TENANT, &create_event(n, false), Some(&format!("b-{n}")), None)
-                        .await;
-                    assert_eq!(status, 202);
-                }
-            })
-            .buffer_unordered(16)
-            .count()
-            .await;
-        let accepted_in = started.elapsed();
-        let counts = world.settle(Duration::from_secs(600)).await;
-        let elapsed = started.elapsed();
-        let cpu = cpu_seconds() - cpu0;
-        assert_eq!(counts.done as usize, sent + 1);
-        println!(
-            "{:<9} {sent} events → opportunities in {:.2} s: {:.0} events/s end to end \
-             (ingress accepted all in {:.2} s: {:.0}/s); process CPU {:.0} µs/event",
-            db.backend(),
-            elapsed.as_secs_f64(),
-            sent as f64 / elapsed.as_secs_f64(),
-            accepted_in.as_secs_f64(),
-            sent as f64 / accepted_in.as_secs_f64(),
-            cpu * 1e6 / sent as f64,
-        );
+        let mut throughput = Vec::new();
+        if db.backend() == "sqlite" {
+            // The same run with SQLite fsyncing only at checkpoints, on a fresh database, to
+            // show what the default FULL (an fsync per commit) costs.
+            let dir = std::env::temp_dir().join(format!(
+                "fulcrum-bench-{}-{}",
+                std::process::id(),
+                fulcrum_store::now_ms()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("normal.db");
+            let normal = TestDatabase {
+                url: format!("sqlite://{}?mode=rwc", path.display()),
+                sqlite_path: Some(path),
+                sqlite_durability: SqliteDurability::Normal,
+                ..db.clone()
+            };
+            let world = end_to_end(&normal, events, &mut throughput).await;
+            world.stop().await;
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        let world = end_to_end(&db, events, &mut throughput).await;
+        if let [(normal_label, normal), (full_label, full)] = &throughput[..] {
+            println!(
+                "sqlite    durability: {full_label} {full:.0} events/s vs {normal_label} {normal:.0} events/s \
+                 ({:+.0}% for an fsync per commit)",
+                (full / normal - 1.0) * 100.0
+            );
+        }
 
         // The plugin invocation alone: the same mapping without Lever (pure `map` action).
         let plugin = world.host.runtime().active(PLUGIN).unwrap();
@@ -139,69 +122,168 @@ async fn main() {
     .await;
 }
 
-/// 1,000 tenants × 5 installations, host idle: nothing per tenant should stay resident.
-/// Tenants and installations are set up through the admin rules, as an admin would.
-async fn idle_memory(world: &World) {
-    // Five loaded plugins to install: the fixture and four small ones.
-    let mut plugins = vec![PLUGIN.to_owned()];
-    for path in [
+/// Starts a host on `db` and sends `events` vendor events through it; prints and records
+/// (in `throughput`: label, events/s) the end-to-end rate. Returns the running host.
+async fn end_to_end(
+    db: &TestDatabase,
+    events: usize,
+    throughput: &mut Vec<(String, f64)>,
+) -> World {
+    let mut options = Options::new();
+    options.host.workers = 8;
+    // One tenant × one plugin: let it use every worker.
+    options.host.max_running_per_installation = 8;
+    // Lever's own budget (10 req/s per key) would measure the limiter, not the host.
+    options.lever_client.rate_per_second = 1_000_000;
+    options.lever_client.burst = 1_000_000;
+    let world = World::start_with(db, options).await;
+    // Warm up: compile cache, connections.
+    world
+        .post_event(TENANT, &create_event(usize::MAX, false), None, None)
+        .await;
+    world.settle(Duration::from_secs(60)).await;
+
+    let cpu0 = cpu_seconds();
+    let started = Instant::now();
+    let sent = futures::stream::iter(0..events)
+        .map(|n| {
+            let world = &world;
+            async move {
+                let (status, _) = world
+                    .post_event(
+                        TENANT,
+                        &create_event(n, false),
+                        Some(&format!("b-{n}")),
+                        None,
+                    )
+                    .await;
+                assert_eq!(status, 202);
+            }
+        })
+        .buffer_unordered(16)
+        .count()
+        .await;
+    let accepted_in = started.elapsed();
+    let counts = world.settle(Duration::from_secs(600)).await;
+    let elapsed = started.elapsed();
+    let cpu = cpu_seconds() - cpu0;
+    assert_eq!(counts.done as usize, sent + 1);
+    let label = match db.backend() {
+        "sqlite" => format!(
+            "synchronous={}",
+            db.sqlite_durability.as_str().to_uppercase()
+        ),
+        other => other.to_owned(),
+    };
+    let rate = sent as f64 / elapsed.as_secs_f64();
+    println!(
+        "{:<9} {sent} events → opportunities in {:.2} s: {rate:.0} events/s end to end \
+         (ingress accepted all in {:.2} s: {:.0}/s); process CPU {:.0} µs/event{}",
+        db.backend(),
+        elapsed.as_secs_f64(),
+        accepted_in.as_secs_f64(),
+        sent as f64 / accepted_in.as_secs_f64(),
+        cpu * 1e6 / sent as f64,
+        if db.backend() == "sqlite" {
+            format!(" [{label}]")
+        } else {
+            String::new()
+        },
+    );
+    throughput.push((label, rate));
+    world
+}
+
+/// The installations each idle tenant gets besides the fixture (`PLUGIN`, which
+/// [`World::add_tenant`] enables): (plugin artifact, secrets, the action each runs once). Each
+/// action reads through the host (Lever with the tenant's credential, or nothing for
+/// `cv-render`) and writes nothing, so the measurement is of the host, not of a growing
+/// sandbox.
+const MORE_INSTALLATIONS: [(&str, &[&str], &str); 4] = [
+    (
         fulcrum_plugin_artifacts::WELL_BEHAVED_TWIN,
-        fulcrum_plugin_artifacts::INFINITE_LOOP,
-        fulcrum_plugin_artifacts::PANIC,
-        fulcrum_plugin_artifacts::DEEP_RECURSION,
-    ] {
-        plugins.push(world.install_connector(path).await);
+        &["api-token"],
+        "stages",
+    ),
+    (fulcrum_plugin_artifacts::CV_RENDER, &[], "trivial"),
+    (
+        fulcrum_plugin_artifacts::RELODE,
+        &["api-token", "webhook-secret"],
+        "check-setup",
+    ),
+    (
+        fulcrum_plugin_artifacts::REMOTE_TECH_WORK,
+        &["api-token", "webhook-secret"],
+        "check-setup",
+    ),
+];
+
+/// 1,000 tenants × 5 installations, host idle: nothing per tenant should stay resident. Each
+/// tenant is connected to Lever (its own credential), each installation is enabled through
+/// the admin rules with its secrets and a config its plugin accepts, and runs once before the
+/// host goes idle; the run must succeed, or the figure would be of plugins that never ran.
+async fn idle_memory(world: &World) {
+    let mut plugins = vec![(PLUGIN.to_owned(), "stages")];
+    let mut more = Vec::new();
+    for (path, secrets, action) in MORE_INSTALLATIONS {
+        let plugin = world.install_connector(path).await;
+        plugins.push((plugin.clone(), action));
+        more.push((plugin, secrets));
     }
-    let (host, actor) = (&world.host, harness());
+    // Relode's owner must be an active Lever user.
+    let owner = world.sandbox.read(|db| {
+        let user = db.users().find(|u| u.is_active()).expect("an active user");
+        json!({"name": user.name.clone(), "email": user.email.clone()})
+    });
+    let config = |plugin: &str| match plugin {
+        "relode" => json!({"owner": owner, "career_page_url": "https://careers.example.com"}),
+        _ => json!({}),
+    };
     let before = rss_mib();
+    let done_before = world.counts().await.done;
     for t in 0..1000 {
         let tenant = format!("idle-{t}");
-        tenants::create(host.store(), &actor, &tenant, &tenant)
-            .await
-            .unwrap();
-        for plugin in &plugins {
-            installations::add(host, &actor, &tenant, plugin)
-                .await
-                .unwrap();
-            if plugin == PLUGIN {
-                installations::approve(host, &actor, &tenant, plugin, &["create opportunity"])
-                    .await
-                    .unwrap();
-                installations::set_schedule_overrides(
-                    host,
-                    &actor,
-                    &tenant,
-                    plugin,
-                    &json!({"tick": {"enabled": false}}),
-                )
-                .await
-                .unwrap();
-            }
-            installations::enable(host, &actor, &tenant, plugin)
+        // Connected to the sandbox with its own credential, the fixture enabled.
+        world.add_tenant(&tenant).await;
+        for (plugin, secrets) in &more {
+            let secrets: Vec<(&str, &str)> = secrets
+                .iter()
+                .map(|name| (*name, "idle-tenant-secret"))
+                .collect();
+            world
+                .enable_connector(&tenant, plugin, config(plugin), &secrets)
+                .await;
+        }
+    }
+    // Each installation runs once through the pipeline, then the host idles.
+    for t in 0..1000 {
+        for (plugin, action) in &plugins {
+            world
+                .host
+                .enqueue(&NewEvent {
+                    tenant_id: format!("idle-{t}"),
+                    plugin_id: plugin.clone(),
+                    kind: fulcrum_service::event_payload::kind::ACTION.into(),
+                    subject_key: format!("idle-{plugin}"),
+                    payload: json!({"name": action, "input": "{}", "requested_by": null}),
+                    dedupe_key: None,
+                })
                 .await
                 .unwrap();
         }
     }
-    // One event per tenant through the pipeline, then idle.
-    for t in 0..1000 {
-        world
-            .host
-            .enqueue(&NewEvent {
-                tenant_id: format!("idle-{t}"),
-                plugin_id: PLUGIN.into(),
-                kind: "action".into(),
-                subject_key: "idle".into(),
-                payload: json!({"name": "trivial", "input": "{}", "requested_by": null}),
-                dedupe_key: None,
-            })
-            .await
-            .unwrap();
-    }
-    world.settle(Duration::from_secs(300)).await;
+    let counts = world.settle(Duration::from_secs(600)).await;
+    assert_eq!(
+        (counts.done - done_before, counts.dead),
+        (5000, 0),
+        "every idle installation ran once, successfully: {counts:?}"
+    );
+    // Let the runtime's pools and the allocator settle before reading RSS.
     tokio::time::sleep(Duration::from_secs(2)).await;
     println!(
-        "sqlite    idle RSS with 1,000 tenants × 5 installations (each tenant's plugin run once): \
-         {:.0} MiB (was {:.0} MiB before adding them; whole process incl. sandbox and wasmtime pools)",
+        "sqlite    idle RSS with 1,000 tenants × 5 installations (each enabled with its credential, \
+         secrets and config, and run once): {:.0} MiB (was {:.0} MiB before adding them; whole \
+         process incl. sandbox and wasmtime pools)",
         rss_mib(),
         before
     );

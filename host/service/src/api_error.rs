@@ -33,8 +33,9 @@ pub(crate) struct ErrorDetail {
     code: String,
     /// What went wrong and what to do next.
     message: String,
-    /// Every problem with the input, when a 422 is about a config, permissions, schedule
-    /// overrides or an action input.
+    /// Every problem with the input: on a 422 about a body of the wrong shape, a config,
+    /// permissions, schedule overrides or an action input, and on a 409 from enabling an
+    /// installation that is not ready.
     #[serde(skip_serializing_if = "Option::is_none")]
     problems: Option<Vec<Problem>>,
 }
@@ -116,7 +117,28 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What the caller is told.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The machine-readable code of the answer.
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The problems listed with the input (none for most errors).
+    #[cfg(test)]
+    pub(crate) fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
 }
+
+/// The `code` of an error answer, in the response's extensions: what the admin API's refusal
+/// log names (the body is not read again).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ErrorCode(pub &'static str);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -128,6 +150,7 @@ impl IntoResponse for ApiError {
             },
         });
         let mut response = (self.status, body).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
         if self.close {
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,
@@ -145,7 +168,7 @@ impl From<fulcrum_store::StoreError> for ApiError {
 }
 
 /// The admin rules' refusals as HTTP: 404 for what is missing (in the API's words, with its
-/// routes), 409 for a taken id, 422 with every problem for bad input or a plugin check that did
+/// routes), 409 for a taken id or an installation not ready to enable (with `problems`), 422 with every problem for bad input or a plugin check that did
 /// not finish, 500 (logged, not shown) for the database.
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
@@ -157,6 +180,9 @@ impl From<DomainError> for ApiError {
             }
             DomainError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            DomainError::NotReady { message, problems } => {
+                ApiError::new(StatusCode::CONFLICT, "not_ready", message).with_problems(problems)
             }
             DomainError::Invalid {
                 code,

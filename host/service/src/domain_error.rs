@@ -87,6 +87,13 @@ pub enum DomainError {
         message: String,
         problems: Vec<Problem>,
     },
+    /// The change needs something set first (enabling an installation whose secrets or config
+    /// are missing or invalid): every missing thing is in `problems`.
+    #[error("{}", with_problems(message, problems))]
+    NotReady {
+        message: String,
+        problems: Vec<Problem>,
+    },
     /// The plugin's check did not run to an answer (trap, limit, timeout).
     #[error("{message}")]
     PluginFailed { code: &'static str, message: String },
@@ -103,10 +110,13 @@ impl DomainError {
         }
     }
 
-    /// The problems listed with an [`DomainError::Invalid`] (none for the other cases).
+    /// The problems listed with an [`DomainError::Invalid`] or [`DomainError::NotReady`] (none
+    /// for the other cases).
     pub fn problems(&self) -> &[Problem] {
         match self {
-            DomainError::Invalid { problems, .. } => problems,
+            DomainError::Invalid { problems, .. } | DomainError::NotReady { problems, .. } => {
+                problems
+            }
             _ => &[],
         }
     }

@@ -42,7 +42,9 @@ impl EffectJournal for SqlJournal {
         let entry = begun.entry;
         Ok(match entry.status {
             EffectStatus::Done => JournalEntry::Done(entry.response.unwrap_or_default()),
-            EffectStatus::Pending if begun.fresh => JournalEntry::Fresh,
+            EffectStatus::Pending if begun.fresh => JournalEntry::Fresh {
+                begun_at_ms: entry.created_at,
+            },
             EffectStatus::Pending => JournalEntry::Unknown {
                 begun_at_ms: entry.created_at,
             },

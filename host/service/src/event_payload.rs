@@ -8,6 +8,7 @@ use fulcrum_runtime::Call;
 use fulcrum_runtime::bindings::{
     ActionRequest, Header, LeverEvent, LeverEventKind, ScheduledRun, VendorRequest,
 };
+use fulcrum_store::{Event, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -26,12 +27,22 @@ pub struct StoredVendorRequest {
     pub method: String,
     pub path: String,
     pub query: String,
+    /// The headers, in order, except the credential headers taken out by
+    /// [`StoredVendorRequest::take_credentials`].
     pub headers: Vec<(String, String)>,
     /// Base64 of the raw body.
     pub body: String,
     /// Unix ms.
     pub received_at: i64,
+    /// The credential headers taken out: their position among the request's headers and
+    /// their name. Their values are sealed with the event
+    /// (`Store::event_sealed_headers`), never stored here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealed_headers: Vec<(usize, String)>,
 }
+
+/// What is sealed for one credential header: position, name, value.
+type SealedHeader = (usize, String, String);
 
 impl StoredVendorRequest {
     pub fn new(
@@ -49,7 +60,52 @@ impl StoredVendorRequest {
             headers,
             body: BASE64.encode(body),
             received_at,
+            sealed_headers: Vec::new(),
         }
+    }
+
+    /// Takes the headers named in `credential_headers` (lower-case names) out of `headers`,
+    /// noting where they were in `sealed_headers`; returns what to seal with the event (none
+    /// when the request carried no such header).
+    pub fn take_credentials(&mut self, credential_headers: &[String]) -> Option<Vec<u8>> {
+        let is_credential = |name: &str| {
+            credential_headers
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(name))
+        };
+        let mut taken: Vec<SealedHeader> = Vec::new();
+        let mut kept = Vec::with_capacity(self.headers.len());
+        for (position, (name, value)) in std::mem::take(&mut self.headers).into_iter().enumerate() {
+            if is_credential(&name) {
+                taken.push((position, name, value));
+            } else {
+                kept.push((name, value));
+            }
+        }
+        self.headers = kept;
+        if taken.is_empty() {
+            return None;
+        }
+        self.sealed_headers = taken.iter().map(|(p, n, _)| (*p, n.clone())).collect();
+        serde_json::to_vec(&taken).ok()
+    }
+
+    /// Puts the credential headers opened from the event's sealed row back where they were.
+    pub fn restore_credentials(&mut self, opened: &[u8]) -> Result<(), PayloadError> {
+        let sealed: Vec<SealedHeader> = serde_json::from_slice(opened)
+            .map_err(|e| PayloadError(format!("sealed headers are unreadable: {e}")))?;
+        let slots: Vec<(usize, String)> = sealed.iter().map(|(p, n, _)| (*p, n.clone())).collect();
+        if slots != self.sealed_headers {
+            return Err(PayloadError(
+                "the sealed headers do not match the event's payload".into(),
+            ));
+        }
+        for (position, name, value) in sealed {
+            let at = position.min(self.headers.len());
+            self.headers.insert(at, (name, value));
+        }
+        self.sealed_headers.clear();
+        Ok(())
     }
 
     /// The WIT request with the host's id for it.
@@ -161,8 +217,45 @@ pub fn lever_event_kind(event: &str) -> Option<LeverEventKind> {
 #[error("stored event payload is unusable: {0}")]
 pub struct PayloadError(pub String);
 
+/// Why [`call_for_event`] has no call.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The payload cannot become a call: retrying cannot help.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// The event's sealed headers could not be read (database down, master key not loaded):
+    /// worth retrying once the operator fixed it.
+    #[error("could not open the event's sealed headers: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl CallError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, CallError::Store(_))
+    }
+}
+
+/// The plugin call for a stored event, with the credential headers of a vendor request
+/// opened from their sealed row.
+pub async fn call_for_event(store: &Store, event: &Event) -> Result<Call, CallError> {
+    if event.kind == kind::VENDOR {
+        let mut request = StoredVendorRequest::deserialize(&event.payload)
+            .map_err(|e| PayloadError(e.to_string()))?;
+        if !request.sealed_headers.is_empty() {
+            let opened = store
+                .event_sealed_headers(event.id)
+                .await?
+                .ok_or_else(|| PayloadError("the event's sealed headers are missing".into()))?;
+            request.restore_credentials(&opened)?;
+        }
+        return Ok(Call::VendorEvent(request.to_wit(event_ref(event.id))?));
+    }
+    Ok(call_for(&event.kind, event.id, &event.payload)?)
+}
+
 /// The plugin call for a stored event. The host's id for the event (identical on every retry)
-/// is `evt-<queue id>`.
+/// is `evt-<queue id>`. A vendor request whose credential headers were sealed needs
+/// [`call_for_event`].
 pub fn call_for(
     kind: &str,
     event_id: i64,
@@ -175,9 +268,15 @@ pub fn call_for(
         T::deserialize(payload).map_err(|e| PayloadError(e.to_string()))
     }
     match kind {
-        kind::VENDOR => Ok(Call::VendorEvent(
-            parse::<StoredVendorRequest>(payload)?.to_wit(id)?,
-        )),
+        kind::VENDOR => {
+            let request = parse::<StoredVendorRequest>(payload)?;
+            if !request.sealed_headers.is_empty() {
+                return Err(PayloadError(
+                    "the request's credential headers are sealed: use call_for_event".into(),
+                ));
+            }
+            Ok(Call::VendorEvent(request.to_wit(id)?))
+        }
         kind::SCHEDULE => {
             let run: StoredScheduledRun = parse(payload)?;
             Ok(Call::Schedule(ScheduledRun {
@@ -239,6 +338,49 @@ mod tests {
 
         let unknown = json!({"event": "somethingNew", "triggered_at": 1, "data": {}});
         assert!(call_for(kind::LEVER, 1, &unknown).is_err());
+    }
+
+    #[test]
+    fn credential_headers_are_taken_out_and_put_back_in_place() {
+        let headers = [
+            ("content-type", "application/json"),
+            ("Authorization", "Bearer s3cret"),
+            ("x-signature", "t=1,v1=ab"),
+            ("x-api-key", "k3y"),
+        ];
+        let mut request = StoredVendorRequest::new(
+            "POST",
+            "/e",
+            "",
+            headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            b"{}",
+            1,
+        );
+        let original = request.headers.clone();
+        let credentials = ["authorization".to_owned(), "x-api-key".to_owned()];
+        let sealed = request.take_credentials(&credentials).unwrap();
+        let stored = serde_json::to_string(&request).unwrap();
+        assert!(
+            !stored.contains("s3cret") && !stored.contains("k3y"),
+            "{stored}"
+        );
+        assert_eq!(request.headers.len(), 2);
+
+        let mut back: StoredVendorRequest = serde_json::from_str(&stored).unwrap();
+        assert!(call_for(kind::VENDOR, 1, &serde_json::to_value(&back).unwrap()).is_err());
+        back.restore_credentials(&sealed).unwrap();
+        assert_eq!(back.headers, original);
+        // Nothing to seal: nothing noted, the payload stays as before.
+        let mut plain = StoredVendorRequest::new("POST", "/", "", vec![], b"", 0);
+        assert!(plain.take_credentials(&credentials).is_none());
+        assert!(!serde_json::to_string(&plain).unwrap().contains("sealed"));
+        // Sealed values that do not match the payload's slots are refused.
+        let mut other = StoredVendorRequest::new("POST", "/", "", vec![], b"", 0);
+        other.sealed_headers = vec![(0, "cookie".into())];
+        assert!(other.restore_credentials(&sealed).is_err());
     }
 
     #[test]

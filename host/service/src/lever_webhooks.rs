@@ -5,12 +5,20 @@
 //! each tenant's signature tokens encrypted (`Store::set_lever_webhook_token`) and accepts a
 //! delivery signed with any of them.
 //!
-//! Order: size (413) and content type (415), JSON (400), the tenant (404), the signature
-//! (401; nothing stored); then one event of kind `lever` per enabled installation whose plugin
-//! subscribed to the event type, all in one transaction, and only after the commit a 2xx.
-//! Lever retries anything else, and its retries (and replays of the same delivery) are
-//! deduped on its signed `token` + `triggeredAt` (not Lever's unsigned event `id`).
-//! Events about one opportunity (or contact) are handled in order.
+//! Order: size (413), a stalled (408) or unreadable (400) body, content type (415), JSON
+//! (400), a signature at all (401), `triggeredAt` within the freshness window (401 `stale`),
+//! then the signature against the tenant's tokens (401; an unknown tenant, a tenant without
+//! tokens and a wrong signature get the same answer). Nothing is stored for a refusal.
+//!
+//! Lever signs only `token + triggeredAt`, not `event`, `data` or `id`. So every verified
+//! delivery is consumed once per tenant, named by exactly what the signature covers, before
+//! anything else is decided from it (its event type, which plugins subscribe): a captured
+//! delivery sent again — as is, or with `event`/`data` edited — is a duplicate, whatever
+//! plugins are enabled by then. Then one event of kind `lever` per enabled installation whose
+//! plugin subscribed to the event type, in the same transaction as the consumption, and only
+//! after the commit a 2xx. `data` stays Lever's unsigned word: plugins that tell a vendor
+//! about Lever state read that state from Lever (SDK README). Events about one opportunity (or
+//! contact) are handled in order.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -18,20 +26,24 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use fulcrum_store::NewEvent;
+use fulcrum_store::{NewEvent, now_ms};
 use lever_model::WebhookDelivery;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 use tracing::Instrument as _;
 
 use crate::api_error::ApiError;
 use crate::event_payload::{StoredLeverEvent, event_ref, kind, lever_event_kind};
-use crate::ingress::read_json_body;
+use crate::ingress::{prune_replay_guards, read_json_body};
+use crate::observability::log_refusal;
 use crate::{Host, metrics_names as m};
 
 /// Longest Lever token used verbatim in a dedupe key; longer ones are hashed.
 const MAX_KEY_PART: usize = 128;
+/// Checked when a tenant has no signature token, so that answer takes as long as a mismatch.
+const NO_TOKEN: &str = "no Lever webhook signature token is registered";
 
 pub(crate) fn router() -> Router<Host> {
     Router::new().route("/webhooks/lever/{tenant}", post(delivery))
@@ -44,8 +56,8 @@ enum Accepted {
         event_ids: Vec<String>,
         duplicate: bool,
     },
-    /// No enabled plugin of the tenant subscribes to this event type.
-    Ignored { event: String },
+    /// No enabled plugin of the tenant subscribed to it (when it was first delivered).
+    Ignored { duplicate: bool },
 }
 
 async fn delivery(
@@ -64,28 +76,37 @@ async fn delivery(
         }) => "accepted",
         Ok(Accepted::Queued {
             duplicate: true, ..
-        }) => "duplicate",
-        Ok(Accepted::Ignored { .. }) => "ignored",
+        })
+        | Ok(Accepted::Ignored { duplicate: true }) => "duplicate",
+        Ok(Accepted::Ignored { duplicate: false }) => "ignored",
+        Err(e) if e.code() == "stale" => "stale",
         Err(e) if e.status() == StatusCode::UNAUTHORIZED => "unauthorized",
         Err(e) if e.status().is_client_error() => "rejected",
         Err(_) => "error",
     };
     metrics::counter!(m::LEVER_WEBHOOKS_TOTAL, "outcome" => outcome).increment(1);
-    Ok(match result? {
-        Accepted::Queued {
+    Ok(match result {
+        Err(e) => {
+            // Signature refusals were logged with their real reason where they happened.
+            if e.status().is_client_error() && e.status() != StatusCode::UNAUTHORIZED {
+                log_refusal("lever_webhook", &tenant, None, e.status(), e.message());
+            }
+            return Err(e);
+        }
+        Ok(Accepted::Queued {
             event_ids,
             duplicate,
-        } => (
+        }) => (
             StatusCode::ACCEPTED,
             Json(json!({ "event_ids": event_ids, "duplicate": duplicate })),
         )
             .into_response(),
-        Accepted::Ignored { event } => (
+        Ok(Accepted::Ignored { duplicate }) => (
             StatusCode::OK,
             Json(json!({
                 "event_ids": [],
-                "duplicate": false,
-                "ignored": format!("no enabled plugin of this tenant subscribes to {event:?}"),
+                "duplicate": duplicate,
+                "ignored": "no enabled plugin of this tenant subscribes to this event type",
             })),
         )
             .into_response(),
@@ -112,42 +133,51 @@ async fn accept(
              event, data, token and signature"
         ))
     })?;
-
-    if inner.store.get_tenant(tenant).await?.is_none() {
-        return Err(ApiError::not_found(format!(
-            "unknown tenant {tenant:?}; check the webhook URL configured in Lever"
-        )));
+    if delivery.signature.as_deref().is_none_or(str::is_empty) {
+        // Said as it is: it does not depend on the tenant, so it tells nothing about it.
+        log_refusal(
+            "lever_webhook",
+            tenant,
+            None,
+            StatusCode::UNAUTHORIZED,
+            "no signature",
+        );
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the delivery carries no signature; Lever signs every webhook created since 2021, \
+             nothing was stored",
+        ));
     }
+    check_fresh(
+        tenant,
+        delivery.triggered_at,
+        now_ms(),
+        inner.config.lever_webhook_max_age,
+        inner.config.lever_webhook_clock_skew,
+    )?;
     verify(host, tenant, &delivery).await?;
 
-    let Some(event_kind) = lever_event_kind(&delivery.event) else {
-        tracing::info!(event = %delivery.event, "Lever event unknown to the plugin contract; ignored");
-        return Ok(Accepted::Ignored {
-            event: delivery.event,
-        });
-    };
+    // Which plugins get it; an enabled plugin not loaded here makes Lever retry (nothing is
+    // consumed) instead of losing the event for that plugin.
     let mut plugins = Vec::new();
-    for installation in inner.store.list_installations(tenant).await? {
-        if !installation.enabled {
-            continue;
+    if let Some(event_kind) = lever_event_kind(&delivery.event) {
+        for installation in inner.store.list_installations(tenant).await? {
+            if !installation.enabled {
+                continue;
+            }
+            let Some(plugin) = inner.runtime.active(&installation.plugin_id) else {
+                return Err(ApiError::unavailable(
+                    "a plugin enabled for this tenant is not loaded on this host",
+                    format!("plugin {:?} is not loaded", installation.plugin_id),
+                ));
+            };
+            if plugin.manifest().lever_events.contains(&event_kind) {
+                plugins.push(installation.plugin_id);
+            }
         }
-        let Some(plugin) = inner.runtime.active(&installation.plugin_id) else {
-            // Skipping it would lose the event for that plugin; refusing makes Lever retry
-            // once the operator has loaded it.
-            return Err(ApiError::unavailable(
-                "a plugin enabled for this tenant is not loaded on this host",
-                format!("plugin {:?} is not loaded", installation.plugin_id),
-            ));
-        };
-        if plugin.manifest().lever_events.contains(&event_kind) {
-            plugins.push(installation.plugin_id);
-        }
-    }
-    if plugins.is_empty() {
-        tracing::debug!(event = %delivery.event, "no plugin subscribes to this Lever event");
-        return Ok(Accepted::Ignored {
-            event: delivery.event,
-        });
+    } else {
+        tracing::info!(event = %delivery.event, "Lever event unknown to the plugin contract; consumed, not queued");
     }
 
     let dedupe_key = dedupe_key(&delivery);
@@ -170,62 +200,133 @@ async fn accept(
             dedupe_key: Some(dedupe_key.clone()),
         })
         .collect();
-    let enqueued = inner
+    let accepted = inner
         .store
-        .enqueue_events(&events)
+        .accept_lever_delivery(
+            tenant,
+            &signed_digest(&delivery),
+            delivery.triggered_at,
+            &events,
+        )
         .await
         .map_err(|e| ApiError::unavailable("could not store the Lever event", e))?;
-    for (plugin, queued) in plugins.iter().zip(&enqueued) {
-        if !queued.duplicate {
+    prune_replay_guards(inner);
+    if accepted.duplicate {
+        tracing::info!(lever_event = %delivery.event, "a Lever delivery already consumed was sent again; nothing queued");
+    } else {
+        for (plugin, id) in plugins.iter().zip(&accepted.event_ids) {
             inner.wake.notify_one();
+            tracing::info!(plugin = %plugin, event_id = id, lever_event = %delivery.event, "Lever event queued");
         }
-        tracing::info!(
-            plugin = %plugin, event_id = queued.id, lever_event = %delivery.event,
-            duplicate = queued.duplicate, "Lever event queued"
-        );
+    }
+    if accepted.event_ids.is_empty() {
+        tracing::debug!(event = %delivery.event, "no plugin subscribes to this Lever event");
+        return Ok(Accepted::Ignored {
+            duplicate: accepted.duplicate,
+        });
     }
     Ok(Accepted::Queued {
-        event_ids: enqueued.iter().map(|e| event_ref(e.id)).collect(),
-        duplicate: enqueued.iter().all(|e| e.duplicate),
+        event_ids: accepted.event_ids.iter().map(|id| event_ref(*id)).collect(),
+        duplicate: accepted.duplicate,
     })
 }
 
-/// Checks the body's signature against every signature token of the tenant, each in
-/// constant time (HMAC verification), without revealing which token matched.
-async fn verify(host: &Host, tenant: &str, delivery: &WebhookDelivery) -> Result<(), ApiError> {
-    let unauthorized = |message: &str| {
-        tracing::warn!(reason = message, "Lever webhook refused");
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-    };
-    if delivery.signature.as_deref().is_none_or(str::is_empty) {
-        return Err(unauthorized(
-            "the delivery carries no signature; Lever signs every webhook created since 2021, \
-             nothing was stored",
-        ));
-    }
-    let tokens = host.inner.store.lever_webhook_tokens(tenant).await?;
-    if tokens.is_empty() {
-        return Err(unauthorized(
-            "no Lever webhook signature token is registered for this tenant; a tenant admin \
-             must add the webhook's signature token, nothing was stored",
-        ));
-    }
-    let matched = tokens.iter().fold(false, |matched, t| {
-        delivery.verify(t.token.expose_secret()).is_ok() | matched
-    });
-    if matched {
-        Ok(())
+/// Refuses a delivery whose `triggeredAt` (signed) is older than `max_age` or ahead of this
+/// host's clock, each with `skew` of slack: a captured delivery can be sent again only within
+/// that window, and within it the consumed signature makes it a duplicate.
+fn check_fresh(
+    tenant: &str,
+    triggered_at: i64,
+    now: i64,
+    max_age: Duration,
+    skew: Duration,
+) -> Result<(), ApiError> {
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let age = now.saturating_sub(triggered_at);
+    let problem = if age > ms(max_age).saturating_add(ms(skew)) {
+        format!(
+            "triggeredAt is {}s old; deliveries are accepted up to {}s after Lever sent them",
+            age / 1000,
+            max_age.as_secs()
+        )
+    } else if age < -ms(skew) {
+        format!(
+            "triggeredAt is {}s ahead of this host's clock (more than the {}s allowed)",
+            -age / 1000,
+            skew.as_secs()
+        )
     } else {
-        Err(unauthorized(
-            "the signature does not match any of this tenant's Lever webhook signature tokens; \
-             nothing was stored",
-        ))
-    }
+        return Ok(());
+    };
+    log_refusal(
+        "lever_webhook",
+        tenant,
+        None,
+        StatusCode::UNAUTHORIZED,
+        &problem,
+    );
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "stale",
+        format!(
+            "stale delivery: {problem}, so that a captured delivery cannot be replayed later; \
+             check both clocks; nothing was stored"
+        ),
+    ))
 }
 
-/// Names the delivery by what its signature covers: the one-time `token` and `triggeredAt`.
-/// Not Lever's event `id`: it is outside the signature, so a captured delivery with an edited
-/// id would otherwise run again. Long tokens are hashed to bound the key.
+/// Checks the body's signature against every signature token of the tenant, each in
+/// constant time (HMAC verification), without revealing which token matched — or whether the
+/// tenant exists or has tokens: all of these get the same answer.
+async fn verify(host: &Host, tenant: &str, delivery: &WebhookDelivery) -> Result<(), ApiError> {
+    let tokens = host.inner.store.lever_webhook_tokens(tenant).await?;
+    let matched = if tokens.is_empty() {
+        let _ = delivery.verify(NO_TOKEN);
+        false
+    } else {
+        tokens.iter().fold(false, |matched, t| {
+            delivery.verify(t.token.expose_secret()).is_ok() | matched
+        })
+    };
+    if matched {
+        return Ok(());
+    }
+    let reason = if !tokens.is_empty() {
+        "the signature matches none of the tenant's signature tokens"
+    } else if host.inner.store.get_tenant(tenant).await?.is_some() {
+        "the tenant has no Lever webhook signature token"
+    } else {
+        "unknown tenant"
+    };
+    log_refusal(
+        "lever_webhook",
+        tenant,
+        None,
+        StatusCode::UNAUTHORIZED,
+        reason,
+    );
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "the signature does not match any Lever webhook signature token registered for this \
+         URL (a tenant super admin registers the token Lever shows for the webhook); nothing \
+         was stored",
+    ))
+}
+
+/// Names the delivery by exactly what its signature covers: SHA-256 of the bytes Lever
+/// signs, `token` then `triggeredAt` in decimal. So a delivery whose token and time are cut
+/// differently from the same bytes is the same delivery.
+fn signed_digest(delivery: &WebhookDelivery) -> String {
+    let mut digest = Sha256::new();
+    digest.update(delivery.token.as_bytes());
+    digest.update(delivery.triggered_at.to_string().as_bytes());
+    hex::encode(digest.finalize())
+}
+
+/// The events' dedupe key (per plugin, as before consumption existed): the one-time `token`
+/// and `triggeredAt`. Not Lever's event `id`: it is outside the signature. Long tokens are
+/// hashed to bound the key.
 fn dedupe_key(delivery: &WebhookDelivery) -> String {
     let token = if delivery.token.len() <= MAX_KEY_PART {
         delivery.token.clone()
@@ -278,6 +379,41 @@ mod tests {
         );
         let long = "x".repeat(1000);
         assert!(dedupe_key(&delivery(None, &long)).len() < 100);
+    }
+
+    #[test]
+    fn the_consumed_name_is_the_signed_bytes_however_they_are_cut() {
+        let mut a = delivery(None, "abc1");
+        a.triggered_at = 23;
+        let mut b = delivery(None, "abc");
+        b.triggered_at = 123;
+        // Lever signs "abc123" for both: the same signature, so the same delivery.
+        assert_eq!(
+            lever_model::webhook::sign("k", &a.token, a.triggered_at),
+            lever_model::webhook::sign("k", &b.token, b.triggered_at)
+        );
+        assert_eq!(signed_digest(&a), signed_digest(&b));
+        assert_ne!(signed_digest(&a), signed_digest(&delivery(None, "abc1")));
+        // Unsigned fields do not change it.
+        let mut edited = a.clone();
+        edited.event = "candidateHired".into();
+        edited.data.insert("toStageId".into(), json!("hired"));
+        assert_eq!(signed_digest(&a), signed_digest(&edited));
+    }
+
+    #[test]
+    fn only_fresh_deliveries_pass() {
+        let (age, skew) = (Duration::from_secs(300), Duration::from_secs(60));
+        let now = 1_000_000_000;
+        let at = |offset_s: i64| now + offset_s * 1000;
+        for ok in [0, -300, -359, 59] {
+            assert!(check_fresh("t", at(ok), now, age, skew).is_ok(), "{ok}");
+        }
+        for stale in [-361, 61, -86_400] {
+            let error = check_fresh("t", at(stale), now, age, skew).unwrap_err();
+            assert_eq!(error.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(error.code(), "stale", "{}", error.message());
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! - [`Host`] holds the store, the plugin runtime and the tenancy loader; [`Host::spawn`]
-//!   starts the workers, the lease reaper and the scheduler; [`app`] is the HTTP router.
+//!   starts the workers, the lease reaper, the scheduler and retention; [`app`] is the HTTP
+//!   router.
 //! - [`tenants`] and [`installations`] hold the admin rules (what a tenant and an installation
 //!   may be set to, with an audit entry per change by its [`Actor`]); the admin API, the
 //!   command line, the demo and the tests all change tenants and installations through them.
@@ -29,16 +30,22 @@ pub mod metrics_names;
 pub mod observability;
 mod pipeline;
 mod plugins;
+mod retention;
 mod scheduler;
+pub mod server;
 mod staged_state;
 pub mod tenancy;
 pub mod tenants;
+mod workers;
 
 pub use actor::Actor;
 pub use api_error::ApiError;
 pub use domain_error::{DomainError, Missing, Problem, ProblemSource};
-pub use pipeline::{Outcome, RetryPolicy};
+pub use ingress::DEFAULT_CREDENTIAL_HEADERS;
+pub use pipeline::{MAX_RETRY_AFTER, Outcome, RetryPolicy};
 pub use plugins::PluginInstallError;
+pub use retention::RetentionConfig;
+pub use server::HttpLimits;
 pub use tenancy::{LeverDefaults, TenancyError};
 
 use axum::Router;
@@ -56,15 +63,18 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     /// This process's name among the hosts sharing the database; worker ids are
-    /// `<node_id>:<n>`. On start, events still claimed by this node's workers (from before a
-    /// crash) go straight back to the queue.
+    /// `<node_id>:<n>`. The default, `<hostname>-<random>`, is new for every process, so two
+    /// hosts never share one. On start, events claimed under this id whose lease has run out
+    /// (a previous run with the same, operator-set, id) go straight back to the queue; claims
+    /// still within their lease are left alone, as another live process may hold them.
     pub node_id: String,
     pub workers: usize,
     /// At most this many events of one tenant × plugin run at once (at least 1), so one
     /// plugin's backlog leaves workers free for the others' events.
     pub max_running_per_installation: usize,
-    /// How long a claimed event is reserved for its worker before the reaper requeues it.
-    /// At least twice the runtime's wall-clock limit.
+    /// How long a claimed event is reserved for its worker before the reaper requeues it
+    /// (at least 1 s). The worker renews it every third of it while the event runs, so it
+    /// bounds how long a crashed node's events wait, not how long a handler may take.
     pub lease: Duration,
     /// How often idle workers look for due events (they are also woken on enqueue).
     pub poll_interval: Duration,
@@ -73,12 +83,35 @@ pub struct HostConfig {
     pub max_ingress_body: usize,
     /// Where uploaded components are kept (content-addressed) so a restart can load them.
     pub components_dir: PathBuf,
+    /// How long events, journal rows and audit rows are kept.
+    pub retention: RetentionConfig,
+    /// Timeouts, connection limit and header size of the HTTP server ([`serve`]).
+    pub http: HttpLimits,
+    /// Most bytes of request headers (names and values) a vendor request may carry; they are
+    /// stored with its event. Larger: 431.
+    pub max_ingress_header_bytes: usize,
+    /// Vendor request headers that carry credentials: never stored in plaintext (sealed
+    /// under the master key with the event; the plugin still sees them). Lower-case names;
+    /// [`DEFAULT_CREDENTIAL_HEADERS`] by default.
+    pub credential_headers: Vec<String>,
+    /// How long a verified vendor request's body digest makes the same request a duplicate,
+    /// whatever its `Idempotency-Key`. At least the plugins' signature tolerance.
+    pub vendor_replay_window: Duration,
+    /// Lever webhook deliveries whose `triggeredAt` is older than this (plus the clock skew)
+    /// are refused as stale.
+    pub lever_webhook_max_age: Duration,
+    /// How far Lever's clock may be from this host's, either way.
+    pub lever_webhook_clock_skew: Duration,
+    /// `GET /metrics` on the main listener answers only `Authorization: Bearer <token>`;
+    /// without a token it is not served there (serve [`observability::metrics_app`] on a
+    /// private address instead).
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 impl Default for HostConfig {
     fn default() -> Self {
         HostConfig {
-            node_id: "node-1".into(),
+            node_id: workers::default_node_id(),
             workers: 8,
             max_running_per_installation: 4,
             lease: Duration::from_secs(60),
@@ -87,6 +120,17 @@ impl Default for HostConfig {
             retry: RetryPolicy::default(),
             max_ingress_body: 1024 * 1024,
             components_dir: PathBuf::from("fulcrum-data/components"),
+            retention: RetentionConfig::default(),
+            http: HttpLimits::default(),
+            max_ingress_header_bytes: 16 * 1024,
+            credential_headers: ingress::DEFAULT_CREDENTIAL_HEADERS
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
+            vendor_replay_window: Duration::from_secs(3600),
+            lever_webhook_max_age: Duration::from_secs(300),
+            lever_webhook_clock_skew: Duration::from_secs(60),
+            metrics_token: None,
         }
     }
 }
@@ -104,6 +148,8 @@ pub(crate) struct HostInner {
     pub(crate) config: HostConfig,
     /// Wakes idle workers when an event is queued.
     pub(crate) wake: Notify,
+    /// When (unix ms) the ingress last forgot expired replay guards.
+    pub(crate) replay_guards_pruned: std::sync::atomic::AtomicI64,
 }
 
 impl HostInner {
@@ -122,8 +168,7 @@ impl HostInner {
     }
 
     pub(crate) fn lease(&self) -> Duration {
-        let wall = self.runtime.config().limits.wall_clock_timeout;
-        self.config.lease.max(wall * 2)
+        self.config.lease.max(workers::MIN_LEASE)
     }
 }
 
@@ -143,6 +188,7 @@ impl Host {
                 tenancy,
                 config,
                 wake: Notify::new(),
+                replay_guards_pruned: std::sync::atomic::AtomicI64::new(0),
             }),
         }
     }
@@ -202,7 +248,7 @@ impl Host {
             return Ok(None);
         };
         let id = event.id;
-        Ok(Some((id, pipeline::process(&self.inner, event).await?)))
+        Ok(Some((id, workers::run_claimed(&self.inner, event).await?)))
     }
 
     /// Fires the schedules due at `now` (unix ms); returns how many this call fired.
@@ -210,25 +256,36 @@ impl Host {
         scheduler::fire_due(&self.inner, now).await
     }
 
-    /// Starts the background work: `workers` event workers, the lease reaper and the
-    /// scheduler. First returns this node's leftover claims (from a crash) to the queue.
+    /// Deletes the rows older than `config.retention` allows at `now` (unix ms), as the
+    /// background retention pass does; returns (and counts in metrics) what it deleted.
+    pub async fn run_retention(&self, now: i64) -> Result<fulcrum_store::Purged, StoreError> {
+        retention::run(&self.inner, now, None).await
+    }
+
+    /// Starts the background work: `workers` event workers, the lease reaper, the
+    /// scheduler and retention. First returns this node's leftover claims whose lease ran out
+    /// (from a crash of a run with the same node id) to the queue.
     pub async fn spawn(&self, shutdown: CancellationToken) -> Result<JoinSet<()>, StoreError> {
         let node = &self.inner.config.node_id;
         let released = self.inner.store.release_claims(&format!("{node}:")).await?;
         if released > 0 {
-            tracing::warn!(events = released, node = %node, "requeued events this node held when it stopped");
+            tracing::warn!(events = released, node = %node, "requeued expired events this node id held when it stopped");
         }
         let mut tasks = JoinSet::new();
         for n in 0..self.inner.config.workers.max(1) {
             let worker_id = format!("{node}:{n}");
-            tasks.spawn(pipeline::worker_loop(
+            tasks.spawn(workers::worker_loop(
                 self.inner.clone(),
                 worker_id,
                 shutdown.clone(),
             ));
         }
-        tasks.spawn(pipeline::reaper_loop(self.inner.clone(), shutdown.clone()));
+        tasks.spawn(workers::reaper_loop(self.inner.clone(), shutdown.clone()));
         tasks.spawn(scheduler::scheduler_loop(
+            self.inner.clone(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(retention::retention_loop(
             self.inner.clone(),
             shutdown.clone(),
         ));
@@ -244,19 +301,33 @@ pub fn app(host: Host) -> Router {
         .merge(ingress::router())
         .merge(lever_webhooks::router())
         .merge(admin::router())
-        .route("/metrics", get(observability::metrics))
-        .fallback(|| async {
-            ApiError::not_found("no such route; see the README for the host's routes")
-        })
+        .route("/metrics", get(observability::metrics_with_token))
+        .fallback(|| async { no_such_route() })
         .with_state(host)
 }
 
+pub(crate) fn no_such_route() -> ApiError {
+    ApiError::not_found("no such route; see the README for the host's routes")
+}
+
+/// Serves [`app`] on `listener` with the host's [`HttpLimits`] until `shutdown` completes,
+/// then lets open connections finish (bounded by the limits' grace period).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    host: Host,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let limits = host.config().http.clone();
+    server::serve(listener, app(host), limits, shutdown).await
+}
+
+/// `GET /readyz`: one `SELECT 1` (no table is read), so probes stay cheap.
 async fn readyz(
     axum::extract::State(host): axum::extract::State<Host>,
 ) -> Result<&'static str, ApiError> {
     host.inner
         .store
-        .count_events(None)
+        .ping()
         .await
         .map_err(|e| ApiError::unavailable("the database is not reachable", e))?;
     Ok("ready")

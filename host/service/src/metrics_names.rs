@@ -3,8 +3,10 @@
 //! (`fulcrum_lever_requests_total{lane,operation,status}`, the lane being the plugin) and
 //! rate-limit waits are recorded by `lever-client`: see `lever_client::metrics_names`.
 //!
-//! Labels never carry secrets, bodies or ids chosen by unauthenticated callers beyond the
-//! tenant and plugin of the URL.
+//! Every label is bounded: its values are a fixed list, or ids of tenants and plugins this
+//! host has (never a value taken from an unauthenticated request's URL as it came). Labels
+//! never carry secrets or bodies. The tenant label makes `/metrics` tenant-identifying, which
+//! is why it is served only with the metrics token or on a private listener.
 
 /// Counter: events finished per attempt; labels `tenant`, `plugin`, `outcome` (done,
 /// retrying, dead).
@@ -17,18 +19,34 @@ pub const INVOCATION_SECONDS: &str = "fulcrum_invocation_seconds";
 /// Counter: invocations stopped by one of the runtime's limits; labels `plugin`, `limit`
 /// (`cpu`, `memory`, `wall_clock`, `table`, `stack`).
 pub const LIMIT_KILLS_TOTAL: &str = "fulcrum_limit_kills_total";
-/// Counter: vendor requests at the ingress; labels `plugin`, `outcome` (accepted, rejected,
-/// error).
+/// Counter: vendor requests at the ingress; labels `plugin` (a plugin loaded on this host, else
+/// `other`: the URL's plugin is caller-chosen), `outcome` (accepted, duplicate, unauthorized —
+/// unknown tenant or plugin, disabled installation or bad signature, alike —, rejected, error).
 pub const INGRESS_TOTAL: &str = "fulcrum_ingress_requests_total";
 /// Counter: Lever webhook deliveries; label `outcome` (accepted, duplicate, ignored — no
-/// plugin subscribed —, unauthorized, rejected, error).
+/// plugin subscribed —, unauthorized, stale — `triggeredAt` outside the window —, rejected,
+/// error).
 pub const LEVER_WEBHOOKS_TOTAL: &str = "fulcrum_lever_webhooks_total";
 /// Counter: schedule runs fired by this node; label `plugin`.
 pub const SCHEDULE_FIRES_TOTAL: &str = "fulcrum_schedule_fires_total";
+/// Counter: due schedule slots folded into a run of the schedule still queued (nothing new
+/// queued); label `plugin`.
+pub const SCHEDULE_RUNS_COALESCED_TOTAL: &str = "fulcrum_schedule_runs_coalesced_total";
+/// Counter: events this node's workers gave up because their claim was lost (the lease ran
+/// out and the event went to another worker); label `plugin`.
+pub const CLAIMS_LOST_TOTAL: &str = "fulcrum_claims_lost_total";
+/// Gauge: dead letters that hold back later events of their subject; labels `tenant`,
+/// `plugin`. Replay (or resolve) them: nothing behind them runs until then.
+pub const DEAD_LETTERS_BLOCKING: &str = "fulcrum_dead_letters_blocking";
+/// Gauge: queued events waiting behind those dead letters; labels `tenant`, `plugin`.
+pub const EVENTS_BLOCKED: &str = "fulcrum_events_blocked";
+/// Counter: rows deleted by retention; label `table` (`events`, `effect_journal`,
+/// `audit_log`).
+pub const RETENTION_DELETED_TOTAL: &str = "fulcrum_retention_deleted_total";
 
 /// Registers units and help texts with the installed recorder; harmless to call twice.
 pub fn describe() {
-    use metrics::{Unit, describe_counter, describe_histogram};
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_counter!(
         EVENTS_TOTAL,
         "Event attempts finished, by tenant, plugin and outcome (done, retrying, dead)."
@@ -49,14 +67,34 @@ pub fn describe() {
     );
     describe_counter!(
         INGRESS_TOTAL,
-        "Vendor requests at the ingress, by plugin and outcome (accepted, rejected, error)."
+        "Vendor requests at the ingress, by plugin (loaded plugins; other) and outcome (accepted, duplicate, unauthorized, rejected, error)."
     );
     describe_counter!(
         LEVER_WEBHOOKS_TOTAL,
-        "Lever webhook deliveries, by outcome (accepted, duplicate, ignored, unauthorized, rejected, error)."
+        "Lever webhook deliveries, by outcome (accepted, duplicate, ignored, unauthorized, stale, rejected, error)."
+    );
+    describe_counter!(
+        RETENTION_DELETED_TOTAL,
+        "Rows deleted by retention for their age, by table (events, effect_journal, audit_log)."
     );
     describe_counter!(
         SCHEDULE_FIRES_TOTAL,
         "Schedule runs fired by this node, by plugin."
+    );
+    describe_counter!(
+        SCHEDULE_RUNS_COALESCED_TOTAL,
+        "Due schedule slots folded into a run still queued, by plugin."
+    );
+    describe_counter!(
+        CLAIMS_LOST_TOTAL,
+        "Events given up by this node's workers because their claim was lost, by plugin."
+    );
+    describe_gauge!(
+        DEAD_LETTERS_BLOCKING,
+        "Dead letters holding back later events of their subject, by tenant and plugin."
+    );
+    describe_gauge!(
+        EVENTS_BLOCKED,
+        "Queued events waiting behind a dead letter of their subject, by tenant and plugin."
     );
 }

@@ -2,8 +2,10 @@
 //! claim rule), run its plugin with staged state, the event's effect journal and a fresh audit
 //! trail, then commit the outcome: done (with the state writes, in one transaction), queued
 //! again with backoff for transient failures, or dead-lettered for permanent ones and after
-//! the last attempt. Events are claimed under a lease, so a crashed worker's event is picked
-//! up again; the journal makes that re-run answer its Lever writes instead of repeating them.
+//! the last attempt. Events are claimed under a lease (renewed while they run, see
+//! `workers`), so a crashed worker's event is picked up again; the journal makes that re-run
+//! answer its Lever writes instead of repeating them. Every outcome is recorded under the
+//! event's claim: a worker that lost its claim cannot record one.
 
 use fulcrum_runtime::{CallOutput, InvocationError, PluginError};
 use fulcrum_store::{Event, FailOutcome, StoreError, now_ms};
@@ -17,10 +19,15 @@ use tracing::Instrument as _;
 use crate::HostInner;
 use crate::audit_trail::InvocationAudit;
 use crate::effect_journal::SqlJournal;
-use crate::event_payload::{call_for, event_ref};
+use crate::event_payload::{call_for_event, event_ref};
 use crate::metrics_names as m;
 use crate::staged_state::StagedState;
 use crate::tenancy::{Handles, TenancyError};
+
+/// Longest wait a plugin's `retry_after` (a `rate-limited` error) may impose before the next
+/// attempt: a plugin (or the vendor it relays) asking for days would park the event and,
+/// through per-subject order, every later event of its subject.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Backoff between attempts of a failed event.
 #[derive(Debug, Clone)]
@@ -40,7 +47,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Exponential with ±25% jitter, capped, and never sooner than a `retry_after` Lever gave.
+    /// Exponential with ±25% jitter, capped, and never sooner than a `retry_after` the plugin
+    /// gave, itself capped at [`MAX_RETRY_AFTER`].
     pub fn delay(&self, failures: i64, retry_after: Option<Duration>) -> Duration {
         let exp = u32::try_from(failures.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
         let raw = self
@@ -48,7 +56,8 @@ impl RetryPolicy {
             .saturating_mul(2u32.saturating_pow(exp))
             .min(self.max);
         let jitter = rand::rng().random_range(0.75..1.25);
-        raw.mul_f64(jitter).max(retry_after.unwrap_or_default())
+        let asked = retry_after.unwrap_or_default().min(MAX_RETRY_AFTER);
+        raw.mul_f64(jitter).max(asked)
     }
 }
 
@@ -79,6 +88,9 @@ enum Failure {
     },
     /// Retrying cannot help (bad input, missing permission, non-deterministic handler).
     Permanent { error: String },
+    /// The worker lost its claim while the plugin ran (see `workers::run_claimed`): the
+    /// invocation was stopped and nothing is recorded; the event's new claimant runs it.
+    ClaimLost,
 }
 
 fn classify_plugin_error(e: &PluginError) -> Failure {
@@ -108,8 +120,13 @@ fn classify_invocation_error(e: &InvocationError) -> Failure {
     }
 }
 
-/// Runs one claimed event to an outcome and records it.
-pub(crate) async fn process(host: &HostInner, event: Event) -> Result<Outcome, StoreError> {
+/// Runs one claimed event to an outcome and records it under the event's claim. `lost` is
+/// cancelled when the claim is known to be lost: the plugin's invocation stops there.
+pub(crate) async fn process(
+    host: &HostInner,
+    event: Event,
+    lost: &CancellationToken,
+) -> Result<Outcome, StoreError> {
     let started = Instant::now();
     // Everything logged while handling the event (the runtime's invocation logs included)
     // carries the tenant, plugin and event ids. `instrument`, not `enter`: a guard held across
@@ -120,21 +137,26 @@ pub(crate) async fn process(host: &HostInner, event: Event) -> Result<Outcome, S
         plugin = %event.plugin_id,
         event_id = event.id,
         kind = %event.kind,
-        attempt = event.attempts + 1,
+        // The claim counted this try.
+        attempt = event.attempts,
     );
-    process_in_span(host, event, started).instrument(span).await
+    process_in_span(host, event, started, lost)
+        .instrument(span)
+        .await
 }
 
 async fn process_in_span(
     host: &HostInner,
     event: Event,
     started: Instant,
+    lost: &CancellationToken,
 ) -> Result<Outcome, StoreError> {
     let store = &host.store;
-    let failure = match run(host, &event).await {
+    let claim = event.claim();
+    let failure = match run(host, &event, lost).await {
         Ok((writes, result)) => {
             store
-                .complete_event_with_result(event.id, &writes, result.as_ref())
+                .complete_event_with_result(claim, &writes, result.as_ref())
                 .await?;
             None
         }
@@ -142,15 +164,21 @@ async fn process_in_span(
     };
     let outcome = match failure {
         None => Outcome::Done,
+        Some(Failure::ClaimLost) => {
+            return Err(StoreError::ClaimLost {
+                event_id: event.id,
+                action: "finished",
+            });
+        }
         Some(Failure::Permanent { error }) => {
-            let attempts = store.dead_letter_event(event.id, &error).await?;
+            let attempts = store.dead_letter_event(claim, &error).await?;
             Outcome::Dead { attempts, error }
         }
         Some(Failure::Transient { error, retry_after }) => {
-            let delay = host.config.retry.delay(event.attempts + 1, retry_after);
+            let delay = host.config.retry.delay(event.attempts, retry_after);
             let retry_at =
                 now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
-            match store.fail_event(event.id, retry_at, &error).await? {
+            match store.fail_event(claim, retry_at, &error).await? {
                 FailOutcome::Retrying { attempts } => Outcome::Retrying { attempts, error },
                 FailOutcome::Dead { attempts } => Outcome::Dead { attempts, error },
             }
@@ -180,9 +208,21 @@ async fn process_in_span(
 /// The staged state writes of a successful attempt, and an admin action's answer.
 type Completion = (Vec<fulcrum_store::StateWrite>, Option<Value>);
 
-async fn run(host: &HostInner, event: &Event) -> Result<Completion, Failure> {
-    let call = call_for(&event.kind, event.id, &event.payload).map_err(|e| Failure::Permanent {
-        error: e.to_string(),
+async fn run(
+    host: &HostInner,
+    event: &Event,
+    lost: &CancellationToken,
+) -> Result<Completion, Failure> {
+    let call = call_for_event(&host.store, event).await.map_err(|e| {
+        let error = e.to_string();
+        if e.is_transient() {
+            Failure::Transient {
+                error,
+                retry_after: None,
+            }
+        } else {
+            Failure::Permanent { error }
+        }
     })?;
     let state = Arc::new(StagedState::new(host.store.clone()));
     let audit = Arc::new(InvocationAudit::for_event(Some(event.id)));
@@ -205,19 +245,25 @@ async fn run(host: &HostInner, event: &Event) -> Result<Completion, Failure> {
         .map_err(tenancy_failure)?;
     let call_kind = call.kind().as_str();
     let invoked = Instant::now();
-    let result = host
-        .runtime
-        .invoke(&prepared.plugin, prepared.ctx, call)
-        .await;
+    // Only the invocation stops on a lost claim: recording an outcome is never cut short (it is
+    // refused by the store instead).
+    let result = tokio::select! {
+        result = host.runtime.invoke(&prepared.plugin, prepared.ctx, call) => Some(result),
+        _ = lost.cancelled() => None,
+    };
     metrics::histogram!(m::INVOCATION_SECONDS,
         "plugin" => event.plugin_id.clone(), "call" => call_kind)
     .record(invoked.elapsed().as_secs_f64());
+    // Also for a stopped invocation: the calls it made are audited.
     let entries = audit.take();
     if !entries.is_empty()
         && let Err(e) = host.store.audit_append_many(&entries).await
     {
         tracing::warn!(error = %e, lost = entries.len(), "could not write the audit trail of an invocation");
     }
+    let Some(result) = result else {
+        return Err(Failure::ClaimLost);
+    };
     match result {
         Ok(CallOutput::Handled(Ok(()))) => Ok((state.writes(), None)),
         // Kept for the admin API; an answer that is not JSON is kept as a JSON string.
@@ -269,65 +315,6 @@ fn tenancy_failure(e: TenancyError) -> Failure {
     }
 }
 
-/// A worker: claims and runs events until `shutdown`; finishes the event in hand first.
-pub(crate) async fn worker_loop(
-    host: Arc<HostInner>,
-    worker_id: String,
-    shutdown: CancellationToken,
-) {
-    tracing::debug!(worker = %worker_id, "worker started");
-    while !shutdown.is_cancelled() {
-        match host.claim(&worker_id).await {
-            Ok(Some(event)) => {
-                if let Err(e) = process(&host, event).await {
-                    // The outcome could not be recorded: the lease expires and the event runs
-                    // again, answered from its journal.
-                    tracing::error!(worker = %worker_id, error = %e, "could not record an event's outcome");
-                    pause(&host, &shutdown).await;
-                }
-            }
-            Ok(None) => {
-                tokio::select! {
-                    _ = host.wake.notified() => {}
-                    _ = tokio::time::sleep(host.config.poll_interval) => {}
-                    _ = shutdown.cancelled() => {}
-                }
-            }
-            Err(e) => {
-                tracing::error!(worker = %worker_id, error = %e, "could not claim events; is the database reachable?");
-                pause(&host, &shutdown).await;
-            }
-        }
-    }
-    tracing::debug!(worker = %worker_id, "worker stopped");
-}
-
-async fn pause(host: &HostInner, shutdown: &CancellationToken) {
-    tokio::select! {
-        _ = tokio::time::sleep(host.config.poll_interval.max(Duration::from_millis(500))) => {}
-        _ = shutdown.cancelled() => {}
-    }
-}
-
-/// Puts events whose worker vanished (lease expired) back in the queue.
-pub(crate) async fn reaper_loop(host: Arc<HostInner>, shutdown: CancellationToken) {
-    let every = (host.lease() / 4).max(Duration::from_millis(200));
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.cancelled() => return,
-        }
-        match host.store.requeue_expired(now_ms()).await {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::warn!(events = n, "requeued events whose worker stopped answering");
-                host.wake.notify_waiters();
-            }
-            Err(e) => tracing::error!(error = %e, "could not requeue expired events"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +331,18 @@ mod tests {
         assert!(fourth >= Duration::from_secs(6) && fourth <= Duration::from_secs(10));
         assert!(policy.delay(40, None) <= Duration::from_secs(75));
         assert!(policy.delay(1, Some(Duration::from_secs(30))) >= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_plugins_retry_after_is_capped() {
+        let policy = RetryPolicy::default();
+        for asked in [
+            Duration::from_secs(7 * 86_400),
+            Duration::from_millis(u64::MAX),
+        ] {
+            let delay = policy.delay(1, Some(asked));
+            assert_eq!(delay, MAX_RETRY_AFTER, "for {asked:?}");
+        }
     }
 
     #[test]

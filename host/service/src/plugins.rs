@@ -28,29 +28,42 @@ fn component_path(host: &HostInner, sha256: &str) -> PathBuf {
     host.config.components_dir.join(format!("{sha256}.wasm"))
 }
 
+/// One install at a time in this process, so a concurrent install of the same component
+/// cannot see the version registered by another that is about to roll it back.
+static INSTALLING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Installs a component so that the component file, the store's record and the runtime's
+/// registry agree whatever fails:
+///
+/// 1. compile and describe it (the runtime registers it, in memory only);
+/// 2. keep the file (content-addressed: a crash after this leaves at most a file no record
+///    names, which nothing loads);
+/// 3. record the version in the store (what a restarted host loads, from the file of step 2).
+///
+/// If step 2 or 3 fails, the version is taken out of the registry again (unless it was there
+/// before this install). A file kept by step 2 stays: no record names it, so nothing loads
+/// it, and removing it could pull it from under another host sharing the directory that
+/// recorded the same component meanwhile.
 pub(crate) async fn install(
     host: &HostInner,
     bytes: Vec<u8>,
 ) -> Result<Arc<PluginVersion>, PluginInstallError> {
+    let _one_at_a_time = INSTALLING.lock().await;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let path = component_path(host, &sha256);
+    let registered_before = host
+        .runtime
+        .plugin_ids()
+        .iter()
+        .flat_map(|id| host.runtime.versions(id))
+        .any(|version| version.content_hash() == sha256);
     let plugin = host.runtime.install(bytes.clone()).await?;
-    let manifest = serde_json::to_value(plugin.manifest()).unwrap_or_default();
-    host.store
-        .record_plugin(
-            plugin.id(),
-            &plugin.version().to_string(),
-            &sha256,
-            &manifest,
-        )
-        .await?;
-    if !path.exists() {
-        write_atomically(&path, &bytes)
-            .await
-            .map_err(|error| PluginInstallError::Disk {
-                path: path.clone(),
-                error,
-            })?;
+    let kept = keep_and_record(host, &plugin, &sha256, &path, &bytes).await;
+    if let Err(error) = kept {
+        if !registered_before {
+            host.runtime.remove_version(plugin.id(), plugin.version());
+        }
+        return Err(error);
     }
     for tenant in host.store.list_tenants().await? {
         if host
@@ -63,6 +76,34 @@ pub(crate) async fn install(
         }
     }
     Ok(plugin)
+}
+
+/// Steps 2 and 3 of [`install`].
+async fn keep_and_record(
+    host: &HostInner,
+    plugin: &PluginVersion,
+    sha256: &str,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<(), PluginInstallError> {
+    if !path.exists() {
+        write_atomically(path, bytes)
+            .await
+            .map_err(|error| PluginInstallError::Disk {
+                path: path.to_owned(),
+                error,
+            })?;
+    }
+    let manifest = serde_json::to_value(plugin.manifest()).unwrap_or_default();
+    host.store
+        .record_plugin(
+            plugin.id(),
+            &plugin.version().to_string(),
+            sha256,
+            &manifest,
+        )
+        .await?;
+    Ok(())
 }
 
 async fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -2,9 +2,11 @@
 //! may change a period or switch a job off. The store keeps one row per tenant × plugin ×
 //! schedule with its next due time; any worker may fire a due row, and a compare-and-set on
 //! that time makes exactly one of them win. After downtime a schedule fires once and then
-//! continues on its grid: no storm of missed runs.
+//! continues on its grid: no storm of missed runs. A schedule keeps at most one run queued (a
+//! slot that comes while one waits folds into it), and a dead run (a missing credential, say)
+//! holds back none of the next runs: it stays in the dead letters, and the schedule goes on.
 
-use fulcrum_store::{NewEvent, now_ms};
+use fulcrum_store::{Fired, NewEvent, now_ms};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,7 +119,7 @@ pub(crate) async fn sync_installation(
 }
 
 /// Fires every schedule due at `now` that no other worker fired first; returns how many this
-/// call fired.
+/// call fired (a slot folded into a run still queued counts as fired: it was this call's).
 pub(crate) async fn fire_due(
     host: &HostInner,
     now: i64,
@@ -135,7 +137,8 @@ pub(crate) async fn fire_due(
                 tenant_id: schedule.tenant_id.clone(),
                 plugin_id: schedule.plugin_id.clone(),
                 kind: kind::SCHEDULE.to_owned(),
-                // Runs of one schedule never overlap: the next waits for the previous.
+                // Runs of one schedule never overlap: the next waits for the previous (unless
+                // that one is dead: see `Store::fire_schedule`).
                 subject_key: format!("schedule:{}", schedule.name),
                 payload: serde_json::to_value(StoredScheduledRun {
                     name: schedule.name.clone(),
@@ -147,21 +150,30 @@ pub(crate) async fn fire_due(
                     schedule.name, schedule.next_fire_at
                 )),
             };
-            if host
-                .store
-                .fire_schedule(&schedule, now, &event)
-                .await?
-                .is_some()
-            {
-                fired += 1;
-                tracing::debug!(
-                    tenant = %schedule.tenant_id, plugin = %schedule.plugin_id,
-                    schedule = %schedule.name, due = schedule.next_fire_at,
-                    "schedule fired"
-                );
-                metrics::counter!(crate::metrics_names::SCHEDULE_FIRES_TOTAL,
-                    "plugin" => schedule.plugin_id.clone())
-                .increment(1);
+            match host.store.fire_schedule(&schedule, now, &event).await? {
+                None => {}
+                Some(Fired::Enqueued(_)) => {
+                    fired += 1;
+                    tracing::debug!(
+                        tenant = %schedule.tenant_id, plugin = %schedule.plugin_id,
+                        schedule = %schedule.name, due = schedule.next_fire_at,
+                        "schedule fired"
+                    );
+                    metrics::counter!(crate::metrics_names::SCHEDULE_FIRES_TOTAL,
+                        "plugin" => schedule.plugin_id.clone())
+                    .increment(1);
+                }
+                Some(Fired::Coalesced { pending }) => {
+                    fired += 1;
+                    tracing::debug!(
+                        tenant = %schedule.tenant_id, plugin = %schedule.plugin_id,
+                        schedule = %schedule.name, due = schedule.next_fire_at, pending,
+                        "schedule slot folded into the run still queued"
+                    );
+                    metrics::counter!(crate::metrics_names::SCHEDULE_RUNS_COALESCED_TOTAL,
+                        "plugin" => schedule.plugin_id.clone())
+                    .increment(1);
+                }
             }
         }
         if fired > 0 {

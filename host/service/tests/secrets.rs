@@ -4,19 +4,15 @@
 //! work. A separate test binary, because it installs a global subscriber: a thread-local one
 //! races with callsite interest caching when tests run in parallel.
 
-#[path = "service/world.rs"]
-#[allow(dead_code)]
-mod world;
-
 use fulcrum_store::EventFilter;
 use fulcrum_store::test_support::on_each_backend;
+use fulcrum_testkit::*;
 use parking_lot::Mutex;
 use secrecy::SecretString;
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use world::*;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -102,16 +98,31 @@ async fn secrets_never_reach_the_database_or_the_logs() {
         for secret in [world.api_key.as_str(), vendor_token] {
             assert!(!dumped.contains(secret), "{} found in stored rows", secret);
         }
-        // The raw database file and its WAL.
+        // The raw database file and its WAL (which may not exist after a checkpoint).
         if let Some(path) = &db.sqlite_path {
-            for file in [path.clone(), path.with_extension("db-wal")] {
-                let bytes = std::fs::read(&file).unwrap_or_default();
+            let mut files = vec![(
+                path.clone(),
+                std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display())),
+            )];
+            let wal = path.with_extension("db-wal");
+            match std::fs::read(&wal) {
+                Ok(bytes) => files.push((wal, bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("read {}: {e}", wal.display()),
+            }
+            // The scan saw the rows: the tenant's name is stored in the clear.
+            let marker = format!("{TENANT} Inc.");
+            assert!(
+                files.iter().any(|(_, bytes)| contains(bytes, &marker)),
+                "{marker:?} is in neither database file: the scan read nothing of the data"
+            );
+            for (file, bytes) in &files {
                 // Not VENDOR_SECRET: the fixture's signature header is that secret verbatim and
                 // is kept with the request (real connectors sign with HMAC). The secrets table
                 // itself is covered by the store's ciphertext tests.
                 for secret in [world.api_key.as_str(), vendor_token] {
                     assert!(
-                        !contains(&bytes, secret),
+                        !contains(bytes, secret),
                         "{secret} readable in {}",
                         file.display()
                     );
@@ -233,6 +244,133 @@ async fn logs_carry_tenant_plugin_and_event_ids_and_no_secret() {
             }
             world.stop().await;
         }
+    })
+    .await;
+}
+
+/// The JSON log lines of refused admin requests whose path starts with `prefix`.
+fn refusal_lines(logs: &Captured, prefix: &str) -> Vec<serde_json::Value> {
+    logs.json_lines()
+        .into_iter()
+        .filter(|l| {
+            l["fields"]["message"] == "admin request refused"
+                && l["fields"]["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with(prefix))
+        })
+        .collect()
+}
+
+/// Sends a request that is refused with `status` until a log line of it matching `wanted`
+/// shows up (the log is rate-limited process-wide, so one may be left out); that line.
+async fn refused_until_logged(
+    world: &World,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+    status: u16,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let method = if body.is_some() {
+        reqwest::Method::PUT
+    } else {
+        reqwest::Method::GET
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let (got, _) = world.admin(method.clone(), path, token, body.clone()).await;
+        assert_eq!(got, status, "{path}");
+        if let Some(line) = refusal_lines(logs(), path).into_iter().find(|l| wanted(l)) {
+            return line;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no log line for the refused {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_admin_requests_are_logged_rate_limited_and_without_secrets() {
+    use fulcrum_store::Role;
+    let logs = logs();
+    on_each_backend(move |db| async move {
+        let world = World::start(&db).await;
+        // A tenant of its own, so the lines are this run's.
+        let tenant = format!("refusals-{}", db.backend());
+        world.add_tenant(&tenant).await;
+        let base = format!("/admin/v1/tenants/{tenant}");
+        let member = world
+            .admin_token(Role::TenantMember, Some(tenant.as_str()))
+            .await;
+        let member_id = world
+            .store
+            .list_api_tokens(Some(tenant.as_str()))
+            .await
+            .unwrap()[0]
+            .id;
+        let forged = "fulcrum_forged-token-never-to-be-logged-3b9f";
+        let secret_value = "member-tried-this-secret-77c1";
+
+        // An unknown token: method, path, status and code; no token id (there is none).
+        let unknown = refused_until_logged(&world, &base, Some(forged), None, 401, |_| true).await;
+        assert_eq!(unknown["fields"]["method"], "GET");
+        assert_eq!(unknown["fields"]["status"], 401);
+        assert_eq!(unknown["fields"]["code"], "unauthorized");
+        assert!(unknown["fields"].get("token_id").is_none(), "{unknown}");
+        // A member setting a secret: who it was (the token's id and role, not the token).
+        let secret_path = format!("{base}/installations/{PLUGIN}/secrets/api-token");
+        let forbidden = refused_until_logged(
+            &world,
+            &secret_path,
+            Some(member.as_str()),
+            Some(json!({"value": secret_value})),
+            403,
+            |_| true,
+        )
+        .await;
+        assert_eq!(forbidden["fields"]["method"], "PUT");
+        assert_eq!(forbidden["fields"]["code"], "forbidden");
+        assert_eq!(forbidden["fields"]["token_id"], member_id);
+        assert_eq!(forbidden["fields"]["role"], "tenant-member");
+        assert_eq!(forbidden["fields"]["tenant"], json!(tenant));
+        // Another tenant's path: a 404 to the caller, a refusal in the log.
+        let elsewhere = format!("/admin/v1/tenants/{TENANT}");
+        let probing =
+            refused_until_logged(&world, &elsewhere, Some(member.as_str()), None, 404, |l| {
+                l["fields"]["tenant"] == json!(tenant)
+            })
+            .await;
+        assert_eq!(probing["fields"]["token_id"], member_id);
+        assert_eq!(probing["fields"]["tenant"], json!(tenant));
+        let text = String::from_utf8_lossy(&logs.0.lock()).into_owned();
+        for secret in [forged, secret_value, member.as_str()] {
+            assert!(!text.contains(secret), "the logs show {secret}");
+        }
+
+        // A flood of refusals does not flood the log; a later line says how many were left out.
+        let flood = format!("{base}/events");
+        for n in 0..300 {
+            let (status, _) = world
+                .admin(
+                    reqwest::Method::GET,
+                    &format!("{flood}/{n}"),
+                    Some(forged),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 401);
+        }
+        let logged = refusal_lines(logs, &flood).len();
+        assert!(logged < 300, "all 300 refusals logged");
+        refused_until_logged(&world, &base, None, None, 401, |l| {
+            l["fields"]["refusals_left_out"]
+                .as_u64()
+                .is_some_and(|n| n > 0)
+        })
+        .await;
+        world.stop().await;
     })
     .await;
 }

@@ -2,7 +2,10 @@
 //!
 //! A token is `fulcrum_` + base64url of 32 random bytes. It is handed out once, when issued;
 //! the store keeps only its SHA-256 (a fast hash suffices: 256 random bits cannot be guessed
-//! from the hash), so neither the database nor a listing ever shows a usable token.
+//! from the hash), so neither the database nor a listing ever shows a usable token. A token may
+//! carry an expiry, set when it is issued (migration 0011); past it the token no longer
+//! authenticates and [`Store::check_api_token`] says so, so the caller can tell its holder to
+//! get a new one.
 
 use crate::{Result, Store, StoreError, now_ms};
 use base64::Engine as _;
@@ -103,6 +106,26 @@ pub struct ApiToken {
     pub label: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// Unix milliseconds after which the token no longer works; `None`: it never expires.
+    pub expires_at: Option<i64>,
+}
+
+impl ApiToken {
+    /// Whether the token has expired at `now` (Unix milliseconds).
+    pub fn is_expired_at(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// What a presented token turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCheck {
+    /// Issued, not revoked, not expired.
+    Valid(ApiToken),
+    /// Issued and not revoked, but past its expiry: its holder needs a new one.
+    Expired(ApiToken),
+    /// Not a token this store issued, or a revoked one.
+    Unknown,
 }
 
 /// A newly issued token: the only time its value exists outside the caller's hands.
@@ -120,6 +143,7 @@ struct ApiTokenRow {
     label: String,
     created_at: i64,
     revoked_at: Option<i64>,
+    expires_at: Option<i64>,
 }
 
 impl ApiTokenRow {
@@ -135,11 +159,12 @@ impl ApiTokenRow {
             label: self.label,
             created_at: self.created_at,
             revoked_at: self.revoked_at,
+            expires_at: self.expires_at,
         })
     }
 }
 
-const TOKEN_COLUMNS: &str = "id, role, tenant_id, label, created_at, revoked_at";
+const TOKEN_COLUMNS: &str = "id, role, tenant_id, label, created_at, revoked_at, expires_at";
 /// Longest label accepted.
 pub const MAX_TOKEN_LABEL: usize = 200;
 
@@ -148,13 +173,26 @@ fn token_sha256(plaintext: &str) -> String {
 }
 
 impl Store {
-    /// Issues a token for `role`: platform operators have no tenant, tenant roles must name an
-    /// existing tenant. Returns the plaintext, which is not kept.
+    /// Issues a token for `role` that never expires: platform operators have no tenant, tenant
+    /// roles must name an existing tenant. Returns the plaintext, which is not kept.
     pub async fn issue_api_token(
         &self,
         role: Role,
         tenant_id: Option<&str>,
         label: &str,
+    ) -> Result<IssuedToken> {
+        self.issue_api_token_with_expiry(role, tenant_id, label, None)
+            .await
+    }
+
+    /// [`Store::issue_api_token`], working until `expires_at` (Unix milliseconds, in the
+    /// future) when given.
+    pub async fn issue_api_token_with_expiry(
+        &self,
+        role: Role,
+        tenant_id: Option<&str>,
+        label: &str,
+        expires_at: Option<i64>,
     ) -> Result<IssuedToken> {
         match (role.is_tenant_role(), tenant_id) {
             (false, Some(_)) => {
@@ -179,21 +217,31 @@ impl Store {
         {
             return Err(StoreError::NotFound(format!("tenant {tenant:?}")));
         }
+        let created_at = now_ms();
+        if let Some(at) = expires_at
+            && at <= created_at
+        {
+            return Err(StoreError::Invalid(
+                "the expiry must be in the future".into(),
+            ));
+        }
         let mut bytes = [0u8; TOKEN_BYTES];
         rand::rng().fill_bytes(&mut bytes);
         let plaintext = format!("{API_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-        let created_at = now_ms();
-        let id = on_pool!(self, |pool| sqlx::query_scalar::<_, i64>(
-            "INSERT INTO api_tokens (token_sha256, role, tenant_id, label, created_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id"
+        let id = on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+            "INSERT INTO api_tokens (token_sha256, role, tenant_id, label, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
         )
         .bind(token_sha256(&plaintext))
         .bind(role.as_str())
         .bind(tenant_id)
         .bind(label)
         .bind(created_at)
+        .bind(expires_at)
         .fetch_one(pool)
-        .await?);
+        .await?
+        });
         Ok(IssuedToken {
             token: ApiToken {
                 id,
@@ -202,16 +250,26 @@ impl Store {
                 label: label.to_owned(),
                 created_at,
                 revoked_at: None,
+                expires_at,
             },
             plaintext: SecretString::from(plaintext),
         })
     }
 
-    /// The live (not revoked) token with this value, if any.
+    /// The live (not revoked, not expired) token with this value, if any.
     pub async fn authenticate_api_token(&self, plaintext: &str) -> Result<Option<ApiToken>> {
+        Ok(match self.check_api_token(plaintext, now_ms()).await? {
+            TokenCheck::Valid(token) => Some(token),
+            TokenCheck::Expired(_) | TokenCheck::Unknown => None,
+        })
+    }
+
+    /// What the token with this value is at `now` (Unix milliseconds): valid, expired (so the
+    /// caller can say a new one is needed), or unknown (never issued, or revoked).
+    pub async fn check_api_token(&self, plaintext: &str, now: i64) -> Result<TokenCheck> {
         // Not our format: no need to ask the database.
         if !plaintext.starts_with(API_TOKEN_PREFIX) || plaintext.len() > 128 {
-            return Ok(None);
+            return Ok(TokenCheck::Unknown);
         }
         let row = on_pool!(self, |pool| {
             sqlx::query_as::<_, ApiTokenRow>(
@@ -223,7 +281,11 @@ impl Store {
         .fetch_optional(pool)
         .await?
         });
-        row.map(ApiTokenRow::into_token).transpose()
+        Ok(match row.map(ApiTokenRow::into_token).transpose()? {
+            None => TokenCheck::Unknown,
+            Some(token) if token.is_expired_at(now) => TokenCheck::Expired(token),
+            Some(token) => TokenCheck::Valid(token),
+        })
     }
 
     pub async fn get_api_token(&self, id: i64) -> Result<Option<ApiToken>> {

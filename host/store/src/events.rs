@@ -3,18 +3,14 @@
 //! recorded effects instead of repeating them.
 
 use crate::records::expect_one;
-use crate::state::{STATE_DELETE, STATE_UPSERT, StateWrite};
-use crate::{Result, Store, StoreError, StorePool, now_ms, parse_json};
+use crate::{Result, Store, StoreError, now_ms, parse_json};
 use serde_json::Value;
-use std::time::Duration;
+
+pub use blocking::BlockedLane;
+pub use claim::Claim;
 
 /// Most events one [`Store::list_events`] call returns, whatever the filter asks.
 pub const MAX_LIST_EVENTS: u32 = 1000;
-
-/// `last_error` of an event put back in the queue because its claim lease ran out.
-const LEASE_EXPIRED: &str = "worker lost: lease expired";
-/// `last_error` of an event put back in the queue by [`Store::release_claims`].
-const WORKER_RESTARTED: &str = "worker restarted";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventStatus {
@@ -115,6 +111,8 @@ pub struct Event {
     pub subject_key: String,
     pub payload: Value,
     pub status: EventStatus,
+    /// Tries made: counted when the event is claimed (1 while its first try runs and after
+    /// it), including a try whose worker was lost; a replay starts again from 0.
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
@@ -126,6 +124,14 @@ pub struct Event {
     pub lease_until: Option<i64>,
     /// What a completed admin action answered (its JSON); `None` for other events.
     pub result: Option<Value>,
+    /// How many times the event was claimed (never reset): the latest claim's number, which
+    /// every transition must name (see [`Event::claim`]).
+    pub claims: i64,
+    /// The schedule that fired this event (see [`Store::fire_schedule`]); `None` for others.
+    pub schedule_name: Option<String>,
+    /// For a dead event holding its subject: how many later events of that subject are queued
+    /// behind it, waiting for it to be replayed (0 for every other event).
+    pub waiting_behind: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -146,6 +152,11 @@ struct EventRow {
     dedupe_key: Option<String>,
     lease_until: Option<i64>,
     result: Option<String>,
+    claims: i64,
+    schedule_name: Option<String>,
+    // Only selected by the listing queries ([`WAITING_BEHIND`]); claims return running events.
+    #[sqlx(default)]
+    waiting_behind: i64,
 }
 
 impl EventRow {
@@ -171,6 +182,9 @@ impl EventRow {
                 .as_deref()
                 .map(|text| parse_json("action result", text))
                 .transpose()?,
+            claims: self.claims,
+            schedule_name: self.schedule_name,
+            waiting_behind: self.waiting_behind,
         })
     }
 }
@@ -178,9 +192,9 @@ impl EventRow {
 /// What `fail_event` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailOutcome {
-    /// Queued again for `retry_at`; `attempts` failures so far.
+    /// Queued again for `retry_at`; `attempts` tries so far.
     Retrying { attempts: i64 },
-    /// Attempts exhausted: parked until someone replays it.
+    /// Tries exhausted: parked until someone replays it.
     Dead { attempts: i64 },
 }
 
@@ -222,10 +236,12 @@ struct EffectRow {
     response: Option<String>,
     created_at: i64,
     updated_at: i64,
+    #[sqlx(flatten)]
+    sealed: crate::journal_sealing::SealedColumns,
 }
 
 impl EffectRow {
-    fn into_entry(self) -> Result<EffectEntry> {
+    fn into_entry(self, keys: &crate::Keyring) -> Result<EffectEntry> {
         let status = match self.status.as_str() {
             "pending" => EffectStatus::Pending,
             "done" => EffectStatus::Done,
@@ -237,11 +253,13 @@ impl EffectRow {
             }
         };
         Ok(EffectEntry {
-            response: self
-                .response
-                .as_deref()
-                .map(|r| parse_json("effect response", r))
-                .transpose()?,
+            response: crate::journal_sealing::open_response(
+                keys,
+                self.event_id,
+                self.call_seq,
+                self.response.as_deref(),
+                &self.sealed,
+            )?,
             status,
             event_id: self.event_id,
             call_seq: self.call_seq,
@@ -255,54 +273,59 @@ impl EffectRow {
 
 macro_rules! event_columns {
     () => {
-        "id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at, dedupe_key, lease_until, result"
+        "id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at, dedupe_key, lease_until, result, claims, schedule_name"
     };
 }
 
-// The oldest due queued event whose subject has no earlier unfinished event. A dead event
-// blocks its subject on purpose: later events must not overtake it until it is replayed.
-const CLAIM_SQLITE: &str = concat!(
-    "UPDATE events SET status = 'running', claimed_by = $1, updated_at = $2, lease_until = $3
-     WHERE id = (
-         SELECT e.id FROM events e
-         WHERE e.status = 'queued' AND e.next_attempt_at <= $2
-           AND NOT EXISTS (
-               SELECT 1 FROM events p
-               WHERE p.tenant_id = e.tenant_id AND p.plugin_id = e.plugin_id
-                 AND p.subject_key = e.subject_key AND p.id < e.id AND p.status <> 'done')
-           AND (SELECT count(*) FROM events r
-                WHERE r.tenant_id = e.tenant_id AND r.plugin_id = e.plugin_id
-                  AND r.status = 'running') < $4
-         ORDER BY e.next_attempt_at, e.id LIMIT 1)
-     RETURNING ",
-    event_columns!()
-);
+// For a dead event (of `events e`) that holds its subject, the later events of the subject
+// waiting behind it; 0 for every other event. A dead schedule run holds nothing (see `claim`).
+macro_rules! waiting_behind {
+    () => {
+        "CASE WHEN e.status = 'dead' AND e.schedule_name IS NULL THEN (
+             SELECT COUNT(*) FROM events w
+             WHERE w.tenant_id = e.tenant_id AND w.plugin_id = e.plugin_id
+               AND w.subject_key = e.subject_key AND w.id > e.id AND w.status = 'queued')
+         ELSE 0 END AS waiting_behind"
+    };
+}
 
-// Same query; SKIP LOCKED lets concurrent claimers pass over rows another claimer holds, and
-// the outer status check drops a row that was claimed between the sub-select and the update.
-const CLAIM_POSTGRES: &str = concat!(
-    "UPDATE events SET status = 'running', claimed_by = $1, updated_at = $2, lease_until = $3
-     WHERE status = 'queued' AND id = (
-         SELECT e.id FROM events e
-         WHERE e.status = 'queued' AND e.next_attempt_at <= $2
-           AND NOT EXISTS (
-               SELECT 1 FROM events p
-               WHERE p.tenant_id = e.tenant_id AND p.plugin_id = e.plugin_id
-                 AND p.subject_key = e.subject_key AND p.id < e.id AND p.status <> 'done')
-           AND (SELECT count(*) FROM events r
-                WHERE r.tenant_id = e.tenant_id AND r.plugin_id = e.plugin_id
-                  AND r.status = 'running') < $4
-         ORDER BY e.next_attempt_at, e.id LIMIT 1
-         FOR UPDATE SKIP LOCKED)
-     RETURNING ",
-    event_columns!()
-);
+/// The statement that inserts an event, per backend. A key already used by the tenant ×
+/// plugin makes it a no-op returning no row.
+pub(crate) trait InsertEvent {
+    const INSERT_EVENT: &'static str;
+}
 
-// A key already used by the tenant × plugin makes the insert a no-op returning no row.
-pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, created_at, updated_at, dedupe_key)
-     VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $6, $7)
+impl InsertEvent for sqlx::Sqlite {
+    // One writer at a time: ids are in commit order.
+    const INSERT_EVENT: &'static str = "INSERT INTO events (tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, created_at, updated_at, dedupe_key, schedule_name)
+     VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $6, $7, $8)
      ON CONFLICT (tenant_id, plugin_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
      RETURNING id";
+}
+
+impl InsertEvent for sqlx::Postgres {
+    // Concurrent transactions take ids in one order and may commit in another, and a claimer
+    // that saw a later id of a subject committed but not an earlier one would run them out of
+    // order. So the insert first takes its subject's advisory lock (namespace 4608339, 'FQS';
+    // a hash collision only serializes two subjects' enqueues), held to commit: an enqueue of
+    // the subject takes its id only after the previous one committed. The lock is taken in a
+    // materialized CTE, evaluated before the row (and its id) is formed.
+    const INSERT_EVENT: &'static str = "WITH subject_lock AS MATERIALIZED (
+         SELECT pg_advisory_xact_lock(4608339, hashtext($1 || '/' || $2 || '/' || $4)))
+     INSERT INTO events (tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, created_at, updated_at, dedupe_key, schedule_name)
+     SELECT $1, $2, $3, $4, $5, 'queued', 0, $6, $6, $6, $7, $8 FROM subject_lock
+     ON CONFLICT (tenant_id, plugin_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+     RETURNING id";
+}
+
+/// The insert statement for the backend `_executor` runs on.
+pub(crate) fn insert_event_sql<'e, E>(_executor: &E) -> &'static str
+where
+    E: sqlx::Executor<'e>,
+    E::Database: InsertEvent,
+{
+    <E::Database as InsertEvent>::INSERT_EVENT
+}
 
 pub(crate) const EVENT_BY_DEDUPE_KEY: &str =
     "SELECT id FROM events WHERE tenant_id = $1 AND plugin_id = $2 AND dedupe_key = $3";
@@ -312,14 +335,20 @@ pub(crate) const EVENT_BY_DEDUPE_KEY: &str =
 /// `ON CONFLICT DO NOTHING`, then look the key up: a concurrent enqueue of the same key waits
 /// for the other insert's outcome instead of failing, so exactly one of them inserts.
 macro_rules! enqueue_on {
-    ($conn:expr, $event:expr) => {{
+    ($conn:expr, $event:expr) => {
+        $crate::events::enqueue_on!($conn, $event, None::<&str>)
+    };
+    // `$schedule`: the schedule firing it (`Option<&str>`), kept in `schedule_name`.
+    ($conn:expr, $event:expr, $schedule:expr) => {{
         let event: &$crate::NewEvent = $event;
+        let schedule_name: Option<&str> = $schedule;
         let now = $crate::now_ms();
         let mut outcome = None;
         // The lookup misses only if the row holding the key vanished in between (its tenant
         // was deleted); the next insert then succeeds.
         for _ in 0..3 {
-            let inserted = sqlx::query_scalar::<_, i64>($crate::events::INSERT_EVENT)
+            let sql = $crate::events::insert_event_sql(&$conn);
+            let inserted = sqlx::query_scalar::<_, i64>(sql)
                 .bind(&event.tenant_id)
                 .bind(&event.plugin_id)
                 .bind(&event.kind)
@@ -327,6 +356,7 @@ macro_rules! enqueue_on {
                 .bind(event.payload.to_string())
                 .bind(now)
                 .bind(&event.dedupe_key)
+                .bind(schedule_name)
                 .fetch_optional($conn)
                 .await?;
             if let Some(id) = inserted {
@@ -360,13 +390,14 @@ macro_rules! enqueue_on {
 }
 pub(crate) use enqueue_on;
 
-/// `lease` as milliseconds after `now`, saturating.
-fn lease_deadline(now: i64, lease: Duration) -> i64 {
-    now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
-}
+// After the macros above, which they use.
+mod blocking;
+mod claim;
 
 impl Store {
-    /// Queue an event, due now. Ids grow with enqueue order. When `event.dedupe_key` is
+    /// Queue an event, due now. Ids grow with enqueue order; within one subject they follow
+    /// commit order on both backends (what per-subject order relies on, even with concurrent
+    /// enqueues of a subject on PostgreSQL). When `event.dedupe_key` is
     /// already held by an event of the same tenant × plugin (in any status), nothing is
     /// inserted and that event's id comes back with `duplicate: true`; this holds under
     /// concurrent enqueues of the same key too.
@@ -378,251 +409,14 @@ impl Store {
         let row = on_pool!(self, |pool| sqlx::query_as::<_, EventRow>(concat!(
             "SELECT ",
             event_columns!(),
-            " FROM events WHERE id = $1"
+            ", ",
+            waiting_behind!(),
+            " FROM events e WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(pool)
         .await?);
         row.map(EventRow::into_event).transpose()
-    }
-
-    /// Claim the next due event for `worker`, marking it running with a lease of `lease`:
-    /// unless extended ([`Store::extend_lease`]) or finished before then,
-    /// [`Store::requeue_expired`] hands it to another worker once the lease has run out.
-    pub async fn claim_next(&self, worker: &str, lease: Duration) -> Result<Option<Event>> {
-        self.claim_next_at(worker, now_ms(), lease).await
-    }
-
-    /// [`Store::claim_next`], passing over the events of any tenant × plugin that already has
-    /// `per_installation` events running. With several workers this keeps one plugin's
-    /// backlog (a full sync, a burst of webhooks) from holding every worker while another
-    /// plugin's events wait behind it in the queue.
-    pub async fn claim_next_capped(
-        &self,
-        worker: &str,
-        lease: Duration,
-        per_installation: u32,
-    ) -> Result<Option<Event>> {
-        self.claim_at(worker, now_ms(), lease, per_installation.max(1).into())
-            .await
-    }
-
-    /// [`Store::claim_next`] as if the clock read `now` (unix ms); the lease runs to
-    /// `now + lease`.
-    pub async fn claim_next_at(
-        &self,
-        worker: &str,
-        now: i64,
-        lease: Duration,
-    ) -> Result<Option<Event>> {
-        self.claim_at(worker, now, lease, i64::MAX).await
-    }
-
-    async fn claim_at(
-        &self,
-        worker: &str,
-        now: i64,
-        lease: Duration,
-        per_installation: i64,
-    ) -> Result<Option<Event>> {
-        let lease_until = lease_deadline(now, lease);
-        let row = match &self.pool {
-            StorePool::Sqlite(pool) => {
-                // BEGIN IMMEDIATE takes the write lock up front: claimers queue on the busy
-                // timeout rather than racing on a read snapshot that a writer invalidates.
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let row = sqlx::query_as::<_, EventRow>(CLAIM_SQLITE)
-                    .bind(worker)
-                    .bind(now)
-                    .bind(lease_until)
-                    .bind(per_installation)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                row
-            }
-            StorePool::Postgres(pool) => {
-                sqlx::query_as::<_, EventRow>(CLAIM_POSTGRES)
-                    .bind(worker)
-                    .bind(now)
-                    .bind(lease_until)
-                    .bind(per_installation)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
-        row.map(EventRow::into_event).transpose()
-    }
-
-    /// Push the lease of a running event claimed by `worker` to `lease` from now. `false` when
-    /// the event is no longer running under that worker (finished, or its lease expired and it
-    /// was requeued or claimed by someone else): the caller has lost it.
-    pub async fn extend_lease(&self, id: i64, worker: &str, lease: Duration) -> Result<bool> {
-        let now = now_ms();
-        let n = on_pool!(self, |pool| sqlx::query(
-            "UPDATE events SET lease_until = $3, updated_at = $4
-             WHERE id = $1 AND status = 'running' AND claimed_by = $2"
-        )
-        .bind(id)
-        .bind(worker)
-        .bind(lease_deadline(now, lease))
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(n > 0)
-    }
-
-    /// Put running events whose lease ended before `now` back in the queue, due at `now`, as
-    /// if their worker had vanished (attempts unchanged, `last_error` says why). Returns how
-    /// many. Events claimed without a lease (before leases existed) are left alone; see
-    /// [`Store::release_claims`].
-    pub async fn requeue_expired(&self, now: i64) -> Result<u64> {
-        Ok(on_pool!(self, |pool| sqlx::query(
-            "UPDATE events SET status = 'queued', claimed_by = NULL, lease_until = NULL,
-                 next_attempt_at = $1, last_error = $2, updated_at = $1
-             WHERE status = 'running' AND lease_until < $1"
-        )
-        .bind(now)
-        .bind(LEASE_EXPIRED)
-        .execute(pool)
-        .await?
-        .rows_affected()))
-    }
-
-    /// Put every running event claimed by a worker whose name starts with `worker_prefix`
-    /// back in the queue, due now (attempts unchanged). A restarted node calls this with its
-    /// node id prefix to recover what its previous run held. Returns how many.
-    pub async fn release_claims(&self, worker_prefix: &str) -> Result<u64> {
-        let now = now_ms();
-        // substr/length instead of LIKE: `_` and `%` in worker names are literal.
-        Ok(on_pool!(self, |pool| sqlx::query(
-            "UPDATE events SET status = 'queued', claimed_by = NULL, lease_until = NULL,
-                 next_attempt_at = $2, last_error = $3, updated_at = $2
-             WHERE status = 'running' AND substr(claimed_by, 1, length($1)) = $1"
-        )
-        .bind(worker_prefix)
-        .bind(now)
-        .bind(WORKER_RESTARTED)
-        .execute(pool)
-        .await?
-        .rows_affected()))
-    }
-
-    /// Mark a running event done (releasing later events of its subject).
-    pub async fn complete_event(&self, id: i64) -> Result<()> {
-        let now = now_ms();
-        let n = on_pool!(self, |pool| {
-            sqlx::query(COMPLETE_EVENT)
-                .bind(id)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        expect_one(n, || not_running(id, "completed"))
-    }
-
-    /// Mark a running event done and apply the plugin state changes its handler staged, in
-    /// one transaction: either all of `writes` land and the event is done, or nothing changes
-    /// (a `Conflict` when the event is not running, e.g. its lease expired and it was
-    /// requeued). Writes apply in order; `value: None` deletes the key.
-    pub async fn complete_event_with_state(&self, id: i64, writes: &[StateWrite]) -> Result<()> {
-        self.complete_event_with_result(id, writes, None).await
-    }
-
-    /// [`Store::complete_event_with_state`], keeping what an admin action answered with the
-    /// event (shown by the admin API).
-    pub async fn complete_event_with_result(
-        &self,
-        id: i64,
-        writes: &[StateWrite],
-        result: Option<&Value>,
-    ) -> Result<()> {
-        let now = now_ms();
-        let result = result.map(Value::to_string);
-        in_tx!(self, |tx| {
-            // The event first: on PostgreSQL this locks its row, so a concurrent completion of
-            // the same event waits and then finds it done instead of applying writes twice.
-            let n = sqlx::query(COMPLETE_EVENT_WITH_RESULT)
-                .bind(id)
-                .bind(now)
-                .bind(result.as_deref())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            expect_one(n, || not_running(id, "completed"))?;
-            for w in writes {
-                match &w.value {
-                    Some(value) => {
-                        sqlx::query(STATE_UPSERT)
-                            .bind(&w.tenant_id)
-                            .bind(&w.plugin_id)
-                            .bind(&w.key)
-                            .bind(value)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    None => {
-                        sqlx::query(STATE_DELETE)
-                            .bind(&w.tenant_id)
-                            .bind(&w.plugin_id)
-                            .bind(&w.key)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-            }
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
-    /// Record a failed attempt of a running event: queue it again for `retry_at` (unix ms), or
-    /// dead-letter it once it has failed `max_attempts` times.
-    pub async fn fail_event(&self, id: i64, retry_at: i64, error: &str) -> Result<FailOutcome> {
-        let now = now_ms();
-        let max = self.max_attempts;
-        // Right-hand sides see the old row, so `attempts + 1` is the new count throughout.
-        let row = on_pool!(self, |pool| sqlx::query_as::<_, (String, i64)>(
-            "UPDATE events SET attempts = attempts + 1,
-                 status = CASE WHEN attempts + 1 >= $2 THEN 'dead' ELSE 'queued' END,
-                 next_attempt_at = $3, last_error = $4, claimed_by = NULL, lease_until = NULL,
-                 updated_at = $5
-             WHERE id = $1 AND status = 'running' RETURNING status, attempts"
-        )
-        .bind(id)
-        .bind(max)
-        .bind(retry_at)
-        .bind(error)
-        .bind(now)
-        .fetch_optional(pool)
-        .await?);
-        match row {
-            None => Err(not_running(id, "failed")),
-            Some((status, attempts)) => match EventStatus::parse(&status)? {
-                EventStatus::Dead => Ok(FailOutcome::Dead { attempts }),
-                _ => Ok(FailOutcome::Retrying { attempts }),
-            },
-        }
-    }
-
-    /// Fail a running event for good (the error is permanent, retrying cannot help): it goes
-    /// straight to dead whatever its attempt count. Returns the attempts including this one.
-    pub async fn dead_letter_event(&self, id: i64, error: &str) -> Result<i64> {
-        let now = now_ms();
-        let attempts = on_pool!(self, |pool| sqlx::query_scalar::<_, i64>(
-            "UPDATE events SET status = 'dead', attempts = attempts + 1, last_error = $2,
-                 claimed_by = NULL, lease_until = NULL, updated_at = $3
-             WHERE id = $1 AND status = 'running' RETURNING attempts"
-        )
-        .bind(id)
-        .bind(error)
-        .bind(now)
-        .fetch_optional(pool)
-        .await?);
-        attempts.ok_or_else(|| not_running(id, "dead-lettered"))
     }
 
     /// Put a dead event back in the queue, due now, with its attempt count reset.
@@ -667,7 +461,9 @@ impl Store {
         let rows = on_pool!(self, |pool| sqlx::query_as::<_, EventRow>(concat!(
             "SELECT ",
             event_columns!(),
-            " FROM events WHERE status = 'dead' ORDER BY id LIMIT $1"
+            ", ",
+            waiting_behind!(),
+            " FROM events e WHERE status = 'dead' ORDER BY id LIMIT $1"
         ))
         .bind(i64::from(limit))
         .fetch_all(pool)
@@ -683,7 +479,9 @@ impl Store {
         let rows = on_pool!(self, |pool| sqlx::query_as::<_, EventRow>(concat!(
             "SELECT ",
             event_columns!(),
-            " FROM events
+            ", ",
+            waiting_behind!(),
+            " FROM events e
              WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR plugin_id = $2)
                AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR id > $4)
              ORDER BY id LIMIT $5"
@@ -776,14 +574,21 @@ impl Store {
         response: &Value,
     ) -> Result<()> {
         let now = now_ms();
+        // Sealed at rest: journaled Lever answers are candidate data.
+        let sealed =
+            crate::journal_sealing::seal_response(self.key(), event_id, call_seq, response)?;
         let n = on_pool!(self, |pool| sqlx::query(
-            "UPDATE effect_journal SET status = 'done', response = $3, updated_at = $4
+            "UPDATE effect_journal SET status = 'done', response = NULL,
+                 response_ciphertext = $3, response_nonce = $5, response_key_version = $6,
+                 updated_at = $4
              WHERE event_id = $1 AND call_seq = $2 AND status = 'pending'"
         )
         .bind(event_id)
         .bind(call_seq)
-        .bind(response.to_string())
+        .bind(&sealed.ciphertext)
         .bind(now)
+        .bind(&sealed.nonce)
+        .bind(sealed.key_version)
         .execute(pool)
         .await?
         .rows_affected());
@@ -797,7 +602,8 @@ impl Store {
     pub async fn journal_get(&self, event_id: i64, call_seq: i64) -> Result<Option<EffectEntry>> {
         let row = on_pool!(self, |pool| {
             sqlx::query_as::<_, EffectRow>(
-            "SELECT event_id, call_seq, operation, request_digest, status, response, created_at, updated_at
+            "SELECT event_id, call_seq, operation, request_digest, status, response, created_at, updated_at,
+                 response_ciphertext, response_nonce, response_key_version
              FROM effect_journal WHERE event_id = $1 AND call_seq = $2"
         )
         .bind(event_id)
@@ -805,18 +611,6 @@ impl Store {
         .fetch_optional(pool)
         .await?
         });
-        row.map(EffectRow::into_entry).transpose()
+        row.map(|row| row.into_entry(self.key())).transpose()
     }
-}
-
-const COMPLETE_EVENT_WITH_RESULT: &str =
-    "UPDATE events SET status = 'done', lease_until = NULL, updated_at = $2, result = $3
-     WHERE id = $1 AND status = 'running'";
-
-const COMPLETE_EVENT: &str =
-    "UPDATE events SET status = 'done', lease_until = NULL, updated_at = $2
-     WHERE id = $1 AND status = 'running'";
-
-fn not_running(id: i64, what: &str) -> StoreError {
-    StoreError::Conflict(format!("event {id} is not running, so cannot be {what}"))
 }

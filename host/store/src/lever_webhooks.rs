@@ -156,20 +156,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::test_support::on_each_backend;
-    use crate::{MasterKey, NewEvent, Store, StoreError};
+    use crate::{MasterKey, Store, StoreError};
     use secrecy::{ExposeSecret, SecretString};
-    use serde_json::json;
 
-    fn event(plugin: &str, key: &str) -> NewEvent {
-        NewEvent {
-            tenant_id: "t1".into(),
-            plugin_id: plugin.into(),
-            kind: "lever".into(),
-            subject_key: "opportunity:o1".into(),
-            payload: json!({"event": "candidateStageChange"}),
-            dedupe_key: Some(key.into()),
-        }
-    }
+    use crate::test_support::lever_event as event;
 
     #[tokio::test]
     async fn tokens_are_encrypted_listed_replaced_and_deleted() {

@@ -47,25 +47,34 @@ macro_rules! in_tx {
 mod api_tokens;
 pub mod crypto;
 mod events;
+mod journal_sealing;
+mod key_rotation;
 mod lever_webhooks;
 mod records;
+mod replay_guards;
+mod retention;
 mod schedules;
 mod state;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
-pub use api_tokens::{API_TOKEN_PREFIX, ApiToken, IssuedToken, MAX_TOKEN_LABEL, Role, UnknownRole};
-pub use crypto::{CryptoError, MasterKey};
-pub use events::{
-    EffectEntry, EffectStatus, Enqueued, Event, EventCounts, EventFilter, EventStatus, FailOutcome,
-    JournalBegin, MAX_LIST_EVENTS, NewEvent,
+pub use api_tokens::{
+    API_TOKEN_PREFIX, ApiToken, IssuedToken, MAX_TOKEN_LABEL, Role, TokenCheck, UnknownRole,
 };
+pub use crypto::{CryptoError, Keyring, MasterKey};
+pub use events::{
+    BlockedLane, Claim, EffectEntry, EffectStatus, Enqueued, Event, EventCounts, EventFilter,
+    EventStatus, FailOutcome, JournalBegin, MAX_LIST_EVENTS, NewEvent,
+};
+pub use key_rotation::{EncryptedTable, RotationProgress};
 pub use lever_webhooks::LeverWebhookToken;
 pub use records::{
     CredentialKind, Installation, LeverCredential, LeverSettings, Plugin, Tenant,
     is_valid_tenant_id,
 };
-pub use schedules::{Schedule, next_slot};
+pub use replay_guards::{LeverDelivery, VendorRequestGuard};
+pub use retention::{Purged, RetentionTable};
+pub use schedules::{Fired, Schedule, next_slot};
 pub use state::{AuditEntry, NewAuditEntry, StateWrite};
 
 /// Default number of failed attempts after which an event is dead-lettered.
@@ -80,6 +89,10 @@ struct MigrationSet {
     api_tokens: &'static str,
     lever_webhooks: &'static str,
     event_results: &'static str,
+    replay_guards: &'static str,
+    queue_fencing: &'static str,
+    sealed_journal_and_retention: &'static str,
+    api_token_expiry: &'static str,
 }
 
 const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
@@ -90,6 +103,12 @@ const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
     api_tokens: include_str!("../migrations/sqlite/0005_api_tokens.sql"),
     lever_webhooks: include_str!("../migrations/sqlite/0006_lever_webhooks.sql"),
     event_results: include_str!("../migrations/sqlite/0007_event_results.sql"),
+    replay_guards: include_str!("../migrations/sqlite/0008_replay_guards.sql"),
+    queue_fencing: include_str!("../migrations/sqlite/0009_queue_fencing.sql"),
+    sealed_journal_and_retention: include_str!(
+        "../migrations/sqlite/0010_sealed_journal_and_retention.sql"
+    ),
+    api_token_expiry: include_str!("../migrations/sqlite/0011_api_token_expiry.sql"),
 };
 const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/postgres/0001_init.sql"),
@@ -99,6 +118,12 @@ const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     api_tokens: include_str!("../migrations/postgres/0005_api_tokens.sql"),
     lever_webhooks: include_str!("../migrations/postgres/0006_lever_webhooks.sql"),
     event_results: include_str!("../migrations/postgres/0007_event_results.sql"),
+    replay_guards: include_str!("../migrations/postgres/0008_replay_guards.sql"),
+    queue_fencing: include_str!("../migrations/postgres/0009_queue_fencing.sql"),
+    sealed_journal_and_retention: include_str!(
+        "../migrations/postgres/0010_sealed_journal_and_retention.sql"
+    ),
+    api_token_expiry: include_str!("../migrations/postgres/0011_api_token_expiry.sql"),
 };
 
 /// Errors from the store.
@@ -127,6 +152,17 @@ pub enum StoreError {
     },
     #[error("stored {what} has unknown value {value:?}")]
     Corrupt { what: &'static str, value: String },
+    /// A transition named a claim that no longer holds its event: the event finished, or its
+    /// lease ran out and it went back to the queue (and maybe to another worker).
+    #[error(
+        "event {event_id} cannot be {action}: this worker's claim on it is no longer current (its lease ran out and the event went back to the queue or to another worker, or it already finished); nothing was changed"
+    )]
+    ClaimLost { event_id: i64, action: &'static str },
+    #[error("cannot create the database file {path} (owner-only): {error}")]
+    CreateFile {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -138,28 +174,74 @@ pub enum StorePool {
     Postgres(PgPool),
 }
 
+/// When a SQLite commit is on disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteDurability {
+    /// `synchronous=FULL`: every commit fsyncs the WAL before it returns, so what the host
+    /// acknowledged (a `202`, a journal `begin` before a Lever write) survives power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: the WAL is fsynced at checkpoints only. A commit survives the
+    /// process being killed, but an OS crash or power cut may drop the last commits.
+    Normal,
+}
+
+impl SqliteDurability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Normal => "normal",
+        }
+    }
+}
+
+/// How [`Store::connect_with`] opens a store.
+#[derive(Debug, Default)]
+pub struct StoreOptions {
+    /// SQLite only; PostgreSQL's is the server's `synchronous_commit` (on by default).
+    pub sqlite_durability: SqliteDurability,
+    /// While rotating master keys: the old key, so rows it sealed still open until they are
+    /// re-encrypted ([`Store::reencrypt_batch`]).
+    pub previous_key: Option<MasterKey>,
+}
+
 /// The durable store. Cheap to clone (pools are shared handles).
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: StorePool,
-    key: std::sync::Arc<MasterKey>,
+    key: std::sync::Arc<Keyring>,
     max_attempts: i64,
 }
 
 impl Store {
-    /// Open the store named by `url` and apply pending migrations.
+    /// Open the store named by `url` and apply pending migrations, with the default
+    /// [`StoreOptions`].
     ///
-    /// * `sqlite://PATH?mode=rwc` — a file, WAL journal, foreign keys on, 5 s busy timeout.
+    /// * `sqlite://PATH?mode=rwc` — a file (created owner-only, 0600), WAL journal,
+    ///   `synchronous=FULL`, foreign keys on, 5 s busy timeout.
     /// * `postgres://USER@HOST:PORT/DB` (or `postgresql://`).
     pub async fn connect(url: &str, key: MasterKey) -> Result<Self> {
+        Self::connect_with(url, key, StoreOptions::default()).await
+    }
+
+    /// [`Store::connect`] with explicit options.
+    pub async fn connect_with(url: &str, key: MasterKey, options: StoreOptions) -> Result<Self> {
+        let mut keyring = Keyring::new(key);
+        if let Some(previous) = options.previous_key {
+            keyring = keyring.with_previous(previous)?;
+        }
         let pool = if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
+            let sqlite = SqliteConnectOptions::from_str(url)?;
+            create_owner_only(sqlite.get_filename())?;
+            let synchronous = match options.sqlite_durability {
+                SqliteDurability::Full => SqliteSynchronous::Full,
+                SqliteDurability::Normal => SqliteSynchronous::Normal,
+            };
+            let options = sqlite
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                // WAL + NORMAL: a commit survives the process being killed (what the crash
-                // test checks); only an OS crash or power loss may drop the last commits.
-                // FULL would fsync every commit and cap the queue at a few hundred events/s.
-                .synchronous(SqliteSynchronous::Normal)
+                // The bench (`host/service/benches/pipeline.rs`) prints what FULL costs.
+                .synchronous(synchronous)
                 .foreign_keys(true)
                 // Writers queue behind each other instead of failing with SQLITE_BUSY.
                 .busy_timeout(Duration::from_secs(5));
@@ -182,7 +264,7 @@ impl Store {
         };
         let store = Self {
             pool,
-            key: std::sync::Arc::new(key),
+            key: std::sync::Arc::new(keyring),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
         };
         store.migrate().await?;
@@ -222,8 +304,36 @@ impl Store {
         on_pool!(self, |pool| pool.close().await)
     }
 
-    pub(crate) fn key(&self) -> &MasterKey {
+    pub(crate) fn key(&self) -> &Keyring {
         &self.key
+    }
+
+    /// The master keys this store opens rows with (`Debug` shows key ids only).
+    pub fn keyring(&self) -> &Keyring {
+        &self.key
+    }
+}
+
+/// Creates a missing SQLite file readable by its owner only: SQLite would create it (and
+/// then its WAL and shared-memory files, which take the database file's mode) with the
+/// umask's usual 0644, world-readable hiring data. An existing file is left as it is.
+fn create_owner_only(path: &std::path::Path) -> Result<()> {
+    let name = path.as_os_str();
+    if name.is_empty() || name == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        // Another connection (process) created it first.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::CreateFile {
+            path: path.to_owned(),
+            error,
+        }),
     }
 }
 
@@ -234,7 +344,7 @@ fn migrator(set: &MigrationSet) -> Migrator {
 }
 
 fn migrations(set: &MigrationSet) -> Vec<Migration> {
-    let files: [(i64, &str, &str); 7] = [
+    let files: [(i64, &str, &str); 11] = [
         (1, "init", set.init),
         (2, "queue and schedules", set.queue_and_schedules),
         (3, "tenant lever settings", set.tenant_lever_settings),
@@ -242,6 +352,14 @@ fn migrations(set: &MigrationSet) -> Vec<Migration> {
         (5, "api tokens", set.api_tokens),
         (6, "lever webhooks", set.lever_webhooks),
         (7, "event results", set.event_results),
+        (8, "replay guards", set.replay_guards),
+        (9, "queue fencing", set.queue_fencing),
+        (
+            10,
+            "sealed journal and retention",
+            set.sealed_journal_and_retention,
+        ),
+        (11, "api token expiry", set.api_token_expiry),
     ];
     files
         .into_iter()

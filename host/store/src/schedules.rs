@@ -1,10 +1,21 @@
 //! Schedules: recurring timers of installed plugins. Every worker may poll
 //! [`Store::due_schedules`]; [`Store::fire_schedule`] lets exactly one of them fire a due slot,
 //! and after downtime a schedule fires once and moves to its next future slot (no catch-up
-//! storm).
+//! storm). A schedule keeps at most one run queued: a slot that comes while a run is still
+//! waiting folds into it, and a dead run does not hold back the next ones.
 
 use crate::events::enqueue_on;
 use crate::{Enqueued, NewEvent, Result, Store, StoreError, now_ms};
+
+/// What [`Store::fire_schedule`] did with a due slot it won.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fired {
+    /// A run was queued (or, with `duplicate`, the event's dedupe key was already taken).
+    Enqueued(Enqueued),
+    /// A run of the schedule, event `pending`, was still queued: the slot folds into it and
+    /// nothing new is queued.
+    Coalesced { pending: i64 },
+}
 
 /// One schedule of a tenant's plugin installation.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -151,16 +162,20 @@ impl Store {
 
     /// Fire `schedule` (as read by [`Store::due_schedules`]) at `now`: in one transaction,
     /// move it to [`next_slot`] — only if its `next_fire_at` is still the one read and is due
-    /// at `now` — and enqueue `event`. Returns `None`, changing nothing, when another worker
-    /// fired it first (or it was redeclared, or is not due): of any number of workers firing
-    /// the same read, exactly one gets `Some`. `event` must belong to the schedule's tenant and
-    /// plugin; its `dedupe_key` applies as in [`Store::enqueue_event`].
+    /// at `now` — and enqueue `event` as a run of the schedule, unless a run of it is still
+    /// queued ([`Fired::Coalesced`]: at most one pending run, so a long outage or a run stuck
+    /// behind a slow one never piles up a backlog). A dead run of the schedule holds back
+    /// nothing: the next run goes ahead of it (see [`Store::claim_next`]). Returns `None`,
+    /// changing nothing, when another worker fired it first (or it was redeclared, or is not
+    /// due): of any number of workers firing the same read, exactly one gets `Some`. `event`
+    /// must belong to the schedule's tenant and plugin; its `dedupe_key` applies as in
+    /// [`Store::enqueue_event`].
     pub async fn fire_schedule(
         &self,
         schedule: &Schedule,
         now: i64,
         event: &NewEvent,
-    ) -> Result<Option<Enqueued>> {
+    ) -> Result<Option<Fired>> {
         if event.tenant_id != schedule.tenant_id || event.plugin_id != schedule.plugin_id {
             return Err(StoreError::Invalid(format!(
                 "schedule {}/{}/{} cannot enqueue an event for {}/{}",
@@ -193,9 +208,27 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(None);
             }
-            let enqueued = enqueue_on!(&mut *tx, event)?;
+            // Under the schedule's row lock (SQLite: the write lock), so two firings of one
+            // schedule cannot both find no pending run.
+            let pending = sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM events
+                 WHERE tenant_id = $1 AND plugin_id = $2 AND schedule_name = $3
+                   AND status = 'queued'
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(&schedule.tenant_id)
+            .bind(&schedule.plugin_id)
+            .bind(&schedule.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let fired = match pending {
+                Some(pending) => Fired::Coalesced { pending },
+                None => {
+                    Fired::Enqueued(enqueue_on!(&mut *tx, event, Some(schedule.name.as_str()))?)
+                }
+            };
             tx.commit().await?;
-            Ok(Some(enqueued))
+            Ok(Some(fired))
         })
     }
 

@@ -5,7 +5,7 @@
 //! `root`. Unreachable → a loud SKIPPED line and a pass, unless `FULCRUM_REQUIRE_POSTGRES=1`
 //! (CI sets it), which turns the skip into a failure.
 
-use crate::{MasterKey, Store};
+use crate::{MasterKey, SqliteDurability, Store, StoreOptions};
 use secrecy::ExposeSecret;
 use sqlx::Connection as _;
 use sqlx::postgres::PgConnection;
@@ -21,6 +21,8 @@ pub struct TestDatabase {
     pub key_b64: String,
     /// The SQLite file, when the backend is SQLite.
     pub sqlite_path: Option<PathBuf>,
+    /// How [`TestDatabase::open`] commits on SQLite (the default, `Full`, is the store's).
+    pub sqlite_durability: SqliteDurability,
 }
 
 impl TestDatabase {
@@ -38,7 +40,11 @@ impl TestDatabase {
 
     /// Opens (and migrates) the database with its master key.
     pub async fn open(&self) -> Store {
-        Store::connect(&self.url, self.key())
+        let options = StoreOptions {
+            sqlite_durability: self.sqlite_durability,
+            ..StoreOptions::default()
+        };
+        Store::connect_with(&self.url, self.key(), options)
             .await
             .unwrap_or_else(|e| panic!("open {}: {e}", self.backend()))
     }
@@ -80,6 +86,7 @@ where
             url: format!("sqlite://{}?mode=rwc", path.display()),
             key_b64: new_key(),
             sqlite_path: Some(path),
+            sqlite_durability: SqliteDurability::default(),
         };
         let outcome = tokio::spawn(body(db)).await;
         drop(dir);
@@ -114,6 +121,7 @@ where
         url: url.to_string(),
         key_b64: new_key(),
         sqlite_path: None,
+        sqlite_durability: SqliteDurability::default(),
     };
     let outcome = tokio::spawn(body(db)).await;
     let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -126,4 +134,17 @@ where
         std::panic::resume_unwind(e.into_panic());
     }
     dropped.expect("drop test database");
+}
+
+/// A Lever event for tenant `t1` about opportunity `o1`, queued for `plugin` with dedupe key
+/// `key` (the store's own tests of Lever deliveries).
+pub fn lever_event(plugin: &str, key: &str) -> crate::NewEvent {
+    crate::NewEvent {
+        tenant_id: "t1".into(),
+        plugin_id: plugin.into(),
+        kind: "lever".into(),
+        subject_key: "opportunity:o1".into(),
+        payload: serde_json::json!({"event": "candidateStageChange"}),
+        dedupe_key: Some(key.into()),
+    }
 }

@@ -1,11 +1,24 @@
 //! Every repository test runs against SQLite and PostgreSQL (see `common`).
 
 mod common;
+// Modules in tests/store/ (the test's root is tests/, hence the paths).
+#[path = "store/durability.rs"]
+mod durability;
+#[path = "store/journal_sealing.rs"]
+mod journal_sealing;
+#[path = "store/key_rotation.rs"]
+mod key_rotation;
+#[path = "store/queue.rs"]
+mod queue;
+#[path = "store/raw_sql.rs"]
+mod raw_sql;
+#[path = "store/retention.rs"]
+mod retention;
 
 use common::{Ctx, on_each_backend};
 use fulcrum_store::{
     CredentialKind, CryptoError, EffectStatus, Enqueued, EventCounts, EventFilter, EventStatus,
-    FailOutcome, Installation, LeverSettings, MasterKey, NewAuditEntry, NewEvent, Schedule,
+    FailOutcome, Fired, Installation, LeverSettings, MasterKey, NewAuditEntry, NewEvent, Schedule,
     StateWrite, Store, StoreError, StorePool, now_ms,
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -120,7 +133,7 @@ async fn migrations_are_idempotent() {
                 .await
                 .unwrap(),
         };
-        assert_eq!(applied, 7);
+        assert_eq!(applied, 11);
         again.close().await;
     })
     .await;
@@ -236,14 +249,21 @@ async fn wrong_master_key_gives_a_clear_decrypt_error() {
         assert!(msg.contains("master key"), "{msg}");
         assert!(msg.contains("FULCRUM_MASTER_KEY"), "{msg}");
         assert!(!msg.contains(API_KEY));
+        // Rows name their key (its id), so another key is named as such, not as tampering.
+        let err = wrong.get_secret("t1", "p", "signing").await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Crypto(CryptoError::KeyVersion { .. })),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("master key {:08x}", ctx.same_key().id())),
+            "{err}"
+        );
+        // A row from before key ids (version 1) is tried with the loaded key: tampering.
+        raw_execute(s, "UPDATE installation_secrets SET key_version = 1").await;
         assert_decrypt_error(wrong.get_secret("t1", "p", "signing").await);
         wrong.close().await;
-
-        // A key of another version is named as such rather than as tampering.
-        let rotated = ctx.reopen(ctx.same_key().with_version(2)).await;
-        let err = rotated.get_secret("t1", "p", "signing").await.unwrap_err();
-        assert!(err.to_string().contains("key version 1"), "{err}");
-        rotated.close().await;
 
         let right = ctx.reopen(ctx.same_key()).await;
         let got = right
@@ -547,15 +567,15 @@ async fn events_are_claimed_in_order_per_subject() {
         assert_eq!(s.claim_next("w2", LEASE).await.unwrap().unwrap().id, b1);
         assert!(s.claim_next("w2", LEASE).await.unwrap().is_none());
 
-        s.complete_event(a1).await.unwrap();
+        s.complete_event(first.claim()).await.unwrap();
         assert_eq!(
             s.get_event(a1).await.unwrap().unwrap().status,
             EventStatus::Done
         );
         assert_eq!(s.claim_next("w2", LEASE).await.unwrap().unwrap().id, a2);
         assert!(matches!(
-            s.complete_event(a1).await,
-            Err(StoreError::Conflict(_))
+            s.complete_event(first.claim()).await,
+            Err(StoreError::ClaimLost { .. })
         ));
     })
     .await;
@@ -575,14 +595,8 @@ async fn capped_claims_pass_over_a_busy_installation() {
         let q = s.enqueue_event(&keyed("t1", "q", None)).await.unwrap().id;
 
         // Two of "p" may run at once: the third claim skips the rest of p's backlog.
-        assert_eq!(
-            s.claim_next_capped("w1", LEASE, 2)
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-            backlog[0]
-        );
+        let first = s.claim_next_capped("w1", LEASE, 2).await.unwrap().unwrap();
+        assert_eq!(first.id, backlog[0]);
         assert_eq!(
             s.claim_next_capped("w2", LEASE, 2)
                 .await
@@ -602,7 +616,7 @@ async fn capped_claims_pass_over_a_busy_installation() {
         assert!(s.claim_next_capped("w4", LEASE, 2).await.unwrap().is_none());
 
         // A finished event frees its installation's slot.
-        s.complete_event(backlog[0]).await.unwrap();
+        s.complete_event(first.claim()).await.unwrap();
         assert_eq!(
             s.claim_next_capped("w4", LEASE, 2)
                 .await
@@ -645,7 +659,7 @@ async fn concurrent_claimers_never_share_an_event() {
                             idle = 0;
                             mine.push(e.id);
                             tokio::task::yield_now().await;
-                            s.complete_event(e.id).await.unwrap();
+                            s.complete_event(e.claim()).await.unwrap();
                         }
                         None => {
                             idle += 1;
@@ -684,10 +698,12 @@ async fn failures_retry_then_dead_letter_and_replay() {
         let t0 = now_ms();
 
         let e = s.claim_next("w", LEASE).await.unwrap().unwrap();
-        assert_eq!(e.id, id);
+        assert_eq!((e.id, e.attempts), (id, 1));
         let retry_at = t0 + 60_000;
         assert_eq!(
-            s.fail_event(id, retry_at, "lever 503").await.unwrap(),
+            s.fail_event(e.claim(), retry_at, "lever 503")
+                .await
+                .unwrap(),
             FailOutcome::Retrying { attempts: 1 }
         );
         let stored = s.get_event(id).await.unwrap().unwrap();
@@ -703,22 +719,27 @@ async fn failures_retry_then_dead_letter_and_replay() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((e.id, e.attempts), (id, 1));
+        assert_eq!((e.id, e.attempts), (id, 2));
         assert_eq!(
-            s.fail_event(id, retry_at + 1, "again").await.unwrap(),
+            s.fail_event(e.claim(), retry_at + 1, "again")
+                .await
+                .unwrap(),
             FailOutcome::Retrying { attempts: 2 }
         );
-        s.claim_next_at("w", retry_at + 1, LEASE)
+        let e = s
+            .claim_next_at("w", retry_at + 1, LEASE)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(
-            s.fail_event(id, retry_at + 2, "final").await.unwrap(),
+            s.fail_event(e.claim(), retry_at + 2, "final")
+                .await
+                .unwrap(),
             FailOutcome::Dead { attempts: 3 }
         );
         assert!(matches!(
-            s.fail_event(id, 0, "not running").await,
-            Err(StoreError::Conflict(_))
+            s.fail_event(e.claim(), 0, "not running").await,
+            Err(StoreError::ClaimLost { .. })
         ));
         let dead = s.get_event(id).await.unwrap().unwrap();
         assert_eq!(dead.status, EventStatus::Dead);
@@ -743,8 +764,8 @@ async fn failures_retry_then_dead_letter_and_replay() {
             (EventStatus::Queued, 0)
         );
         let e = s.claim_next("w", LEASE).await.unwrap().unwrap();
-        assert_eq!(e.id, id);
-        s.complete_event(id).await.unwrap();
+        assert_eq!((e.id, e.attempts), (id, 1));
+        s.complete_event(e.claim()).await.unwrap();
         assert_eq!(s.claim_next("w", LEASE).await.unwrap().unwrap().id, later);
     })
     .await;
@@ -879,7 +900,7 @@ async fn dedupe_key_enqueues_once_per_tenant_and_plugin() {
 
         // Still a duplicate once the first event is done.
         while let Some(e) = s.claim_next("w", LEASE).await.unwrap() {
-            s.complete_event(e.id).await.unwrap();
+            s.complete_event(e.claim()).await.unwrap();
         }
         assert_eq!(
             s.get_event(first.id).await.unwrap().unwrap().status,
@@ -929,7 +950,7 @@ async fn concurrent_enqueues_of_one_dedupe_key_insert_one_event() {
 }
 
 #[tokio::test]
-async fn claim_sets_a_lease_that_only_its_worker_can_extend() {
+async fn claim_sets_a_lease_that_only_its_claim_can_extend() {
     on_each_backend(|ctx: Ctx| async move {
         let s = &ctx.store;
         tenant(s, "t1").await;
@@ -943,8 +964,13 @@ async fn claim_sets_a_lease_that_only_its_worker_can_extend() {
             .unwrap();
         assert_eq!(e.lease_until, Some(t0 + 30_000));
 
+        // Another claim number of the same event (none was made) holds nothing.
+        let forged = fulcrum_store::Claim {
+            seq: e.claims + 1,
+            ..e.claim()
+        };
         assert!(
-            !s.extend_lease(id, "w2", Duration::from_secs(600))
+            !s.extend_lease(forged, Duration::from_secs(600))
                 .await
                 .unwrap()
         );
@@ -954,37 +980,41 @@ async fn claim_sets_a_lease_that_only_its_worker_can_extend() {
         );
         let before = now_ms();
         assert!(
-            s.extend_lease(id, "w1", Duration::from_secs(600))
+            s.extend_lease(e.claim(), Duration::from_secs(600))
                 .await
                 .unwrap()
         );
         let extended = s.get_event(id).await.unwrap().unwrap().lease_until.unwrap();
         assert!(extended >= before + 600_000, "{extended} vs {before}");
 
-        s.complete_event(id).await.unwrap();
+        s.complete_event(e.claim()).await.unwrap();
         let done = s.get_event(id).await.unwrap().unwrap();
         assert_eq!(done.lease_until, None);
         // A finished event's lease cannot be extended.
         assert!(
-            !s.extend_lease(id, "w1", Duration::from_secs(600))
+            !s.extend_lease(e.claim(), Duration::from_secs(600))
                 .await
                 .unwrap()
         );
-        assert!(!s.extend_lease(9999, "w1", LEASE).await.unwrap());
+        let unknown = fulcrum_store::Claim {
+            event_id: 9999,
+            seq: 1,
+        };
+        assert!(!s.extend_lease(unknown, LEASE).await.unwrap());
     })
     .await;
 }
 
 #[tokio::test]
-async fn expired_leases_are_requeued_with_attempts_unchanged() {
+async fn expired_leases_are_requeued_with_the_lost_try_counted() {
     on_each_backend(|ctx: Ctx| async move {
         let s = &ctx.store;
         tenant(s, "t1").await;
         let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
         let t0 = now_ms();
-        // One earlier failure, so "attempts unchanged" is visible.
-        s.claim_next_at("w1", t0, LEASE).await.unwrap().unwrap();
-        s.fail_event(id, t0, "boom").await.unwrap();
+        // One earlier failure, so the count is visible.
+        let e = s.claim_next_at("w1", t0, LEASE).await.unwrap().unwrap();
+        s.fail_event(e.claim(), t0, "boom").await.unwrap();
 
         let lease = Duration::from_secs(30);
         assert_eq!(
@@ -1004,7 +1034,7 @@ async fn expired_leases_are_requeued_with_attempts_unchanged() {
         assert_eq!(back.status, EventStatus::Queued);
         assert_eq!(back.claimed_by, None);
         assert_eq!(back.lease_until, None);
-        assert_eq!(back.attempts, 1);
+        assert_eq!(back.attempts, 2, "the failed try and the lost one");
         assert_eq!(back.next_attempt_at, later);
         assert_eq!(
             back.last_error.as_deref(),
@@ -1015,21 +1045,12 @@ async fn expired_leases_are_requeued_with_attempts_unchanged() {
         assert_eq!(still.status, EventStatus::Running);
         assert_eq!(still.claimed_by.as_deref(), Some("w2"));
 
-        // The lost worker can no longer finish it...
-        assert!(matches!(
-            s.complete_event(id).await,
-            Err(StoreError::Conflict(_))
-        ));
-        assert!(matches!(
-            s.fail_event(id, later, "late").await,
-            Err(StoreError::Conflict(_))
-        ));
-        assert!(!s.extend_lease(id, "w1", LEASE).await.unwrap());
-        // ...and another worker picks it up.
+        // Another worker picks it up (what the lost worker can still do then: see
+        // `queue::a_worker_whose_event_was_claimed_again_cannot_finish_it`).
         let again = s.claim_next_at("w3", later, LEASE).await.unwrap().unwrap();
-        assert_eq!((again.id, again.attempts), (id, 1));
+        assert_eq!((again.id, again.attempts), (id, 3));
         assert_eq!(again.claimed_by.as_deref(), Some("w3"));
-        s.complete_event(id).await.unwrap();
+        s.complete_event(again.claim()).await.unwrap();
         // Done events are never requeued.
         assert_eq!(s.requeue_expired(i64::MAX).await.unwrap(), 1); // only `other`
         assert_eq!(
@@ -1041,12 +1062,12 @@ async fn expired_leases_are_requeued_with_attempts_unchanged() {
 }
 
 #[tokio::test]
-async fn release_claims_requeues_a_restarted_nodes_events_by_literal_prefix() {
+async fn release_claims_requeues_a_restarted_nodes_expired_events_by_literal_prefix() {
     on_each_backend(|ctx: Ctx| async move {
         let s = &ctx.store;
         tenant(s, "t1").await;
         let mut ids = Vec::new();
-        for n in 0..4 {
+        for n in 0..5 {
             ids.push(
                 s.enqueue_event(&event("t1", &format!("subj-{n}"), n))
                     .await
@@ -1054,10 +1075,18 @@ async fn release_claims_requeues_a_restarted_nodes_events_by_literal_prefix() {
                     .id,
             );
         }
+        // A previous run's claims, their lease over (the run stopped heartbeating)...
         let workers = ["node-a/1", "node-a/2", "node_a/3", "node-ab/1"];
         for w in workers {
             s.claim_next(w, LEASE).await.unwrap().unwrap();
         }
+        raw_execute(
+            s,
+            "UPDATE events SET lease_until = 1 WHERE status = 'running'",
+        )
+        .await;
+        // ...and a live process given the same node id, within its lease.
+        s.claim_next("node-a/live", LEASE).await.unwrap().unwrap();
         let by_worker = |w: &str| {
             let w = w.to_owned();
             async move {
@@ -1077,7 +1106,7 @@ async fn release_claims_requeues_a_restarted_nodes_events_by_literal_prefix() {
         assert_eq!(e.status, EventStatus::Queued);
         assert_eq!(e.claimed_by, None);
         assert_eq!(e.lease_until, None);
-        assert_eq!(e.attempts, 0);
+        assert_eq!(e.attempts, 1, "the interrupted try counts");
         assert_eq!(e.last_error.as_deref(), Some("worker restarted"));
         assert!(e.next_attempt_at <= now_ms());
 
@@ -1088,17 +1117,20 @@ async fn release_claims_requeues_a_restarted_nodes_events_by_literal_prefix() {
         );
         let ab = by_worker("node-ab/1").await.unwrap();
         assert_eq!(ab.status, EventStatus::Running);
+        // Before: the live process's event was requeued under it too.
+        let live = by_worker("node-a/live").await.unwrap();
+        assert_eq!(live.status, EventStatus::Running);
         assert_eq!(s.release_claims("node-a/").await.unwrap(), 0);
         assert_eq!(
             s.count_events(None).await.unwrap(),
             EventCounts {
                 queued: 3,
-                running: 1,
+                running: 2,
                 done: 0,
                 dead: 0
             }
         );
-        assert_eq!(ids.len(), 4);
+        assert_eq!(ids.len(), 5);
     })
     .await;
 }
@@ -1111,9 +1143,9 @@ async fn complete_event_with_state_applies_writes_and_completes_together() {
         s.state_set("t1", "p", "old", b"x").await.unwrap();
         s.state_set("t1", "p", "cursor", b"1").await.unwrap();
         let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
-        s.claim_next("w", LEASE).await.unwrap().unwrap();
+        let claimed = s.claim_next("w", LEASE).await.unwrap().unwrap();
         s.complete_event_with_state(
-            id,
+            claimed.claim(),
             &[
                 write("cursor", Some(b"2")),
                 write("new", Some(b"n")),
@@ -1137,8 +1169,10 @@ async fn complete_event_with_state_applies_writes_and_completes_together() {
 
         // No writes is a plain completion.
         let id2 = s.enqueue_event(&event("t1", "a", 2)).await.unwrap().id;
-        s.claim_next("w", LEASE).await.unwrap().unwrap();
-        s.complete_event_with_state(id2, &[]).await.unwrap();
+        let claimed = s.claim_next("w", LEASE).await.unwrap().unwrap();
+        s.complete_event_with_state(claimed.claim(), &[])
+            .await
+            .unwrap();
         assert_eq!(
             s.get_event(id2).await.unwrap().unwrap().status,
             EventStatus::Done
@@ -1156,25 +1190,34 @@ async fn complete_event_with_state_changes_nothing_when_the_event_is_not_running
         let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
         let writes = [write("cursor", Some(b"2")), write("new", Some(b"n"))];
         // Queued, never claimed.
+        let never = fulcrum_store::Claim {
+            event_id: id,
+            seq: 0,
+        };
         assert!(matches!(
-            s.complete_event_with_state(id, &writes).await,
-            Err(StoreError::Conflict(_))
+            s.complete_event_with_state(never, &writes).await,
+            Err(StoreError::ClaimLost { .. })
         ));
         // Lease expired and requeued: the lost worker's writes must not land.
         let t0 = now_ms();
-        s.claim_next_at("w", t0, Duration::from_millis(10))
+        let lost = s
+            .claim_next_at("w", t0, Duration::from_millis(10))
             .await
             .unwrap()
             .unwrap();
         s.requeue_expired(t0 + 11).await.unwrap();
         assert!(matches!(
-            s.complete_event_with_state(id, &writes).await,
-            Err(StoreError::Conflict(_))
+            s.complete_event_with_state(lost.claim(), &writes).await,
+            Err(StoreError::ClaimLost { .. })
         ));
         // Unknown event.
+        let unknown = fulcrum_store::Claim {
+            event_id: 9999,
+            seq: 1,
+        };
         assert!(matches!(
-            s.complete_event_with_state(9999, &writes).await,
-            Err(StoreError::Conflict(_))
+            s.complete_event_with_state(unknown, &writes).await,
+            Err(StoreError::ClaimLost { .. })
         ));
         assert_eq!(
             s.state_get("t1", "p", "cursor").await.unwrap().unwrap(),
@@ -1195,11 +1238,11 @@ async fn complete_event_with_state_rolls_back_when_a_write_fails() {
         let s = &ctx.store;
         tenant(s, "t1").await;
         let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
-        s.claim_next("w", LEASE).await.unwrap().unwrap();
+        let claim = s.claim_next("w", LEASE).await.unwrap().unwrap().claim();
         let mut bad = write("k", Some(b"v"));
         bad.tenant_id = "no-such-tenant".into(); // violates the tenant foreign key
         let res = s
-            .complete_event_with_state(id, &[write("first", Some(b"1")), bad])
+            .complete_event_with_state(claim, &[write("first", Some(b"1")), bad])
             .await;
         assert!(matches!(res, Err(StoreError::Database(_))), "{res:?}");
         // Neither the event nor the first write changed.
@@ -1207,7 +1250,7 @@ async fn complete_event_with_state_rolls_back_when_a_write_fails() {
         assert_eq!(e.status, EventStatus::Running);
         assert!(s.state_get("t1", "p", "first").await.unwrap().is_none());
         // The worker can still finish it.
-        s.complete_event_with_state(id, &[write("first", Some(b"1"))])
+        s.complete_event_with_state(claim, &[write("first", Some(b"1"))])
             .await
             .unwrap();
         assert_eq!(
@@ -1226,12 +1269,17 @@ async fn dead_letter_event_sends_a_running_event_straight_to_dead() {
         let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
         let later = s.enqueue_event(&event("t1", "a", 2)).await.unwrap().id;
         let t0 = now_ms();
-        s.claim_next_at("w", t0, LEASE).await.unwrap().unwrap();
-        s.fail_event(id, t0, "transient").await.unwrap();
-        s.claim_next_at("w", t0, LEASE).await.unwrap().unwrap();
+        let e = s.claim_next_at("w", t0, LEASE).await.unwrap().unwrap();
+        s.fail_event(e.claim(), t0, "transient").await.unwrap();
+        let claim = s
+            .claim_next_at("w", t0, LEASE)
+            .await
+            .unwrap()
+            .unwrap()
+            .claim();
 
         assert_eq!(
-            s.dead_letter_event(id, "invalid config: no stage")
+            s.dead_letter_event(claim, "invalid config: no stage")
                 .await
                 .unwrap(),
             2
@@ -1242,14 +1290,18 @@ async fn dead_letter_event_sends_a_running_event_straight_to_dead() {
         assert_eq!(dead.last_error.as_deref(), Some("invalid config: no stage"));
         assert_eq!(dead.claimed_by, None);
         assert_eq!(dead.lease_until, None);
-        // Only running events: not again, not a queued one.
+        // Only the running event's claim: not again, not a queued one.
         assert!(matches!(
-            s.dead_letter_event(id, "again").await,
-            Err(StoreError::Conflict(_))
+            s.dead_letter_event(claim, "again").await,
+            Err(StoreError::ClaimLost { .. })
         ));
+        let queued = fulcrum_store::Claim {
+            event_id: later,
+            seq: 0,
+        };
         assert!(matches!(
-            s.dead_letter_event(later, "queued").await,
-            Err(StoreError::Conflict(_))
+            s.dead_letter_event(queued, "queued").await,
+            Err(StoreError::ClaimLost { .. })
         ));
         // Like any dead event it holds its subject until replayed.
         assert!(
@@ -1274,9 +1326,17 @@ async fn replay_forgets_only_the_reads_after_the_last_write() {
         tenant(s, "t1").await;
         let id = s.enqueue_event(&event("t1", "a", 1)).await.unwrap().id;
         let other = s.enqueue_event(&event("t1", "b", 2)).await.unwrap().id;
-        assert_eq!(s.claim_next("w", LEASE).await.unwrap().unwrap().id, id);
-        assert_eq!(s.claim_next("w", LEASE).await.unwrap().unwrap().id, other);
-        let pause = || tokio::time::sleep(Duration::from_millis(5));
+        let first = s.claim_next("w", LEASE).await.unwrap().unwrap();
+        assert_eq!(first.id, id);
+        let second = s.claim_next("w", LEASE).await.unwrap().unwrap();
+        assert_eq!(second.id, other);
+        // The journal orders entries by their millisecond: wait for the clock to pass one.
+        let pause = || async {
+            let now = now_ms();
+            while now_ms() <= now {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
         // read #0 (key -1), write #0, read #1 (key -2): the handler then failed for good.
         s.journal_begin(id, -1, "GET /users", "sha256:u")
             .await
@@ -1292,7 +1352,9 @@ async fn replay_forgets_only_the_reads_after_the_last_write() {
             .await
             .unwrap();
         s.journal_record(id, -2, &json!({"Ok": []})).await.unwrap();
-        s.dead_letter_event(id, "no such stage").await.unwrap();
+        s.dead_letter_event(first.claim(), "no such stage")
+            .await
+            .unwrap();
 
         s.replay_event(id).await.unwrap();
         assert!(
@@ -1309,7 +1371,9 @@ async fn replay_forgets_only_the_reads_after_the_last_write() {
         s.journal_begin(other, -1, "GET /users", "sha256:u")
             .await
             .unwrap();
-        s.dead_letter_event(other, "no such user").await.unwrap();
+        s.dead_letter_event(second.claim(), "no such user")
+            .await
+            .unwrap();
         s.replay_event(other).await.unwrap();
         assert!(s.journal_get(other, -1).await.unwrap().is_none());
     })
@@ -1410,9 +1474,9 @@ async fn count_events_by_status_for_one_tenant_or_all() {
                 .unwrap();
         }
         s.enqueue_event(&event("t2", "s", 0)).await.unwrap();
-        let done = s.claim_next("w", LEASE).await.unwrap().unwrap().id;
+        let done = s.claim_next("w", LEASE).await.unwrap().unwrap().claim();
         s.complete_event(done).await.unwrap();
-        let dead = s.claim_next("w", LEASE).await.unwrap().unwrap().id;
+        let dead = s.claim_next("w", LEASE).await.unwrap().unwrap().claim();
         s.dead_letter_event(dead, "bad").await.unwrap();
         s.claim_next("w", LEASE).await.unwrap().unwrap();
 
@@ -1637,7 +1701,9 @@ async fn concurrent_fire_schedule_fires_exactly_once() {
             .collect();
         let mut fired = Vec::new();
         for t in tasks {
-            fired.extend(t.await.unwrap());
+            if let Some(Fired::Enqueued(enqueued)) = t.await.unwrap() {
+                fired.push(enqueued);
+            }
         }
         assert_eq!(fired.len(), 1, "on {}: {fired:?}", s.backend_name());
         assert!(!fired[0].duplicate);
@@ -1754,15 +1820,17 @@ async fn fire_schedule_enqueues_with_the_events_dedupe_key() {
         let b = s.upsert_schedule("t1", "p", "b", 1_000, 0).await.unwrap();
         let mut ev = tick("t1", "p");
         ev.dedupe_key = Some("tick@0".into());
-        let first = s.fire_schedule(&a, 10, &ev).await.unwrap().unwrap();
-        let second = s.fire_schedule(&b, 10, &ev).await.unwrap().unwrap();
+        let Some(Fired::Enqueued(first)) = s.fire_schedule(&a, 10, &ev).await.unwrap() else {
+            panic!("schedule a queues a run")
+        };
+        let second = s.fire_schedule(&b, 10, &ev).await.unwrap();
         assert!(!first.duplicate);
         assert_eq!(
             second,
-            Enqueued {
+            Some(Fired::Enqueued(Enqueued {
                 id: first.id,
                 duplicate: true
-            }
+            }))
         );
         // Both schedules moved on even though one event was deduplicated.
         assert!(s.due_schedules(10, 10).await.unwrap().is_empty());
@@ -1893,6 +1961,80 @@ async fn api_tokens_are_stored_hashed_and_authenticate_until_revoked() {
                 .unwrap()
                 .is_some()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_api_token_with_an_expiry_stops_working_then_and_says_so() {
+    use fulcrum_store::{Role, TokenCheck};
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        let hour = 3_600_000;
+        let expires_at = now_ms() + hour;
+        let issued = s
+            .issue_api_token_with_expiry(
+                Role::TenantMember,
+                Some("t1"),
+                "contractor",
+                Some(expires_at),
+            )
+            .await
+            .unwrap();
+        assert_eq!(issued.token.expires_at, Some(expires_at));
+        let plaintext = issued.plaintext.expose_secret().to_owned();
+        let forever = s
+            .issue_api_token(Role::TenantMember, Some("t1"), "staff")
+            .await
+            .unwrap();
+        assert_eq!(forever.token.expires_at, None);
+
+        // Valid until the expiry, expired from then on (the record says which token it was).
+        assert_eq!(
+            s.check_api_token(&plaintext, expires_at - 1).await.unwrap(),
+            TokenCheck::Valid(issued.token.clone())
+        );
+        assert_eq!(
+            s.check_api_token(&plaintext, expires_at).await.unwrap(),
+            TokenCheck::Expired(issued.token.clone())
+        );
+        assert!(
+            s.authenticate_api_token(&plaintext)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let later = expires_at + 365 * 24 * hour;
+        assert_eq!(
+            s.check_api_token(forever.plaintext.expose_secret(), later)
+                .await
+                .unwrap(),
+            TokenCheck::Valid(forever.token.clone()),
+            "a token without an expiry never expires"
+        );
+        assert_eq!(
+            s.check_api_token("fulcrum_unknown", now_ms())
+                .await
+                .unwrap(),
+            TokenCheck::Unknown
+        );
+        // Listings carry the expiry; a revoked token is unknown, expired or not.
+        let listed = s.list_api_tokens(Some("t1")).await.unwrap();
+        assert_eq!(listed, [issued.token.clone(), forever.token.clone()]);
+        s.revoke_api_token(issued.token.id).await.unwrap();
+        assert_eq!(
+            s.check_api_token(&plaintext, later).await.unwrap(),
+            TokenCheck::Unknown
+        );
+
+        // An expiry in the past is refused and stores nothing.
+        assert!(matches!(
+            s.issue_api_token_with_expiry(Role::TenantMember, Some("t1"), "", Some(now_ms() - 1))
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(s.list_api_tokens(None).await.unwrap().len(), 2);
     })
     .await;
 }

@@ -15,7 +15,7 @@ pub mod status;
 
 use crate::jobs::{JobChange, Pass, SentJobs, SyncCursor};
 use crate::settings::Settings;
-use crate::status::{ArchiveChange, Change, RelodeLink};
+use crate::status::{Change, RelodeLink};
 use fulcrum_sdk::prelude::*;
 use fulcrum_sdk::vendor::Method;
 
@@ -53,6 +53,7 @@ impl Connector for Relode {
             // Each is needed by a call below; nothing deletes or removes.
             .permissions([
                 "list postings",           // sync-jobs: lever::postings
+                "read opportunity",        // status back: what Lever shows, not the webhook's data
                 "list users",              // owner resolution: lever::list_users
                 "list stages",             // default stage, stage names for Relode
                 "list archive reasons",    // archive reason text for Relode
@@ -91,6 +92,9 @@ impl Connector for Relode {
     }
 
     fn verify_vendor_request(req: &VendorRequest) -> Result<(), Rejection> {
+        // The signature first: an unsigned caller learns nothing, not even that Relode is
+        // installed here (the host answers every 401 alike).
+        signature::verify_request(req, SIGNATURE_HEADER, WEBHOOK_SECRET)?;
         if req.path.trim_end_matches('/') != CANDIDATES_PATH {
             return Err(Rejection::new(
                 404,
@@ -100,8 +104,6 @@ impl Connector for Relode {
                 ),
             ));
         }
-        // The signature first: an unsigned caller learns nothing about the expected shape.
-        signature::verify_request(req, SIGNATURE_HEADER, WEBHOOK_SECRET)?;
         candidate::parse(&req.body)
             .map(drop)
             .map_err(|refusal| Rejection::new(refusal.status, refusal.message))
@@ -240,49 +242,48 @@ fn send_status(event: &LeverEvent) -> Result<(), Error> {
         ));
         return Ok(());
     };
-    let stages;
-    let reasons;
-    let change = match event.kind {
-        LeverEventKind::CandidateStageChange => {
-            let Some(stage_id) = event.to_stage_id.as_deref() else {
-                log::warn(format_args!(
-                    "Lever's stage change {} of {opportunity_id} names no new stage; not sent",
-                    event.id
-                ));
-                return Ok(());
-            };
-            stages = lever::list_stages()?;
-            Change::StageChanged {
-                stage_id,
-                stage: stages.iter().find(|s| s.id == stage_id),
-            }
-        }
-        LeverEventKind::CandidateArchiveChange => {
-            let data: ArchiveChange = event.data()?;
-            match data.to_archived {
-                None => Change::Unarchived,
-                Some(to) => {
-                    reasons = lever::list_archive_reasons()?;
-                    let reason_id = to.reason;
-                    return post_status(
-                        event,
-                        opportunity_id,
-                        &link,
-                        &Change::Archived {
-                            reason_id: reason_id.as_deref(),
-                            reason: reasons.iter().find(|r| Some(&r.id) == reason_id.as_ref()),
-                        },
-                    );
-                }
-            }
-        }
-        LeverEventKind::CandidateHired => Change::Hired,
-        other => {
-            log::debug(format_args!("Lever event {other:?} is not sent to Relode"));
+    if !matches!(
+        event.kind,
+        LeverEventKind::CandidateStageChange
+            | LeverEventKind::CandidateArchiveChange
+            | LeverEventKind::CandidateHired
+    ) {
+        log::debug(format_args!(
+            "Lever event {:?} is not sent to Relode",
+            event.kind
+        ));
+        return Ok(());
+    }
+    // Lever signs neither the event name nor `data`: Relode is told what Lever shows now
+    // (the read is journaled, so a retry sends the same update).
+    let opportunity = match lever::get_opportunity(opportunity_id) {
+        Ok(opportunity) => opportunity,
+        Err(Error::NotFound(_)) => {
+            log::warn(format_args!(
+                "opportunity {opportunity_id} is no longer in Lever; Relode is not told"
+            ));
             return Ok(());
         }
+        Err(e) => return Err(e),
     };
-    post_status(event, opportunity_id, &link, &change)
+    let stages = match event.kind {
+        LeverEventKind::CandidateStageChange => lever::list_stages()?,
+        _ => Vec::new(),
+    };
+    let reasons = match (&event.kind, &opportunity.archived) {
+        (LeverEventKind::CandidateStageChange, _) | (_, None) => Vec::new(),
+        _ => lever::list_archive_reasons()?,
+    };
+    match status::current_change(event.kind, &opportunity, &stages, &reasons) {
+        Ok(change) => post_status(event, opportunity_id, &link, &change),
+        Err(why) => {
+            log::info(format_args!(
+                "Lever event {} of {opportunity_id}: {why}; Relode is not told",
+                event.id
+            ));
+            Ok(())
+        }
+    }
 }
 
 fn post_status(

@@ -1,8 +1,13 @@
 //! Lever → Relode status updates: what a stage change, an archive change or a hire of a
 //! Relode candidate's opportunity tells Relode.
+//!
+//! Lever signs only a webhook's token and time, not its event name or `data`, so what Relode
+//! is told comes from the opportunity as Lever has it when the event is handled (read with
+//! `read opportunity`), never from the webhook's `data`: an edited delivery cannot make
+//! Relode believe a candidate was hired, archived or moved.
 
 use crate::codec;
-use fulcrum_sdk::lever::{ArchiveReason, ArchiveReasonKind, Stage};
+use fulcrum_sdk::lever::{ArchiveReason, ArchiveReasonKind, Opportunity, Stage};
 use fulcrum_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -21,19 +26,45 @@ pub fn candidate_key(relode_candidate_id: &str) -> String {
     format!("candidate:{relode_candidate_id}")
 }
 
-/// `toArchived` of Lever's `candidateArchiveChange` data (null when unarchived).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ArchiveChange {
-    #[serde(default)]
-    pub to_archived: Option<ArchivedTo>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ArchivedTo {
-    #[serde(default)]
-    pub reason: Option<String>,
+/// What to tell Relode about an event of `kind`, from `opportunity` as Lever has it now
+/// (`stages` and `reasons` name its stage and archive reason); `Err` says why nothing is sent.
+pub fn current_change<'a>(
+    kind: LeverEventKind,
+    opportunity: &'a Opportunity,
+    stages: &'a [Stage],
+    reasons: &'a [ArchiveReason],
+) -> Result<Change<'a>, String> {
+    let reason_of = |id: &Option<String>| reasons.iter().find(|r| Some(&r.id) == id.as_ref());
+    match kind {
+        LeverEventKind::CandidateStageChange => {
+            let stage_id = opportunity
+                .stage_id
+                .as_deref()
+                .ok_or("Lever shows the opportunity in no stage")?;
+            Ok(Change::StageChanged {
+                stage_id,
+                stage: stages.iter().find(|s| s.id == stage_id),
+            })
+        }
+        LeverEventKind::CandidateArchiveChange => Ok(match &opportunity.archived {
+            None => Change::Unarchived,
+            Some(archived) => Change::Archived {
+                reason_id: archived.reason_id.as_deref(),
+                reason: reason_of(&archived.reason_id),
+            },
+        }),
+        LeverEventKind::CandidateHired => {
+            let hired = opportunity.archived.as_ref().is_some_and(|archived| {
+                reason_of(&archived.reason_id).is_some_and(|r| r.kind == ArchiveReasonKind::Hired)
+            });
+            if hired {
+                Ok(Change::Hired)
+            } else {
+                Err("Lever does not show the opportunity archived as hired".into())
+            }
+        }
+        other => Err(format!("Lever event {other:?} is not sent to Relode")),
+    }
 }
 
 /// What happened, in Relode's words.
@@ -172,14 +203,76 @@ mod tests {
         assert!(back.get("stage").is_none() && back.get("archive_reason").is_none());
     }
 
+    fn opportunity(stage_id: Option<&str>, archived_reason: Option<&str>) -> Opportunity {
+        Opportunity {
+            id: "o1".into(),
+            contact_id: "c1".into(),
+            name: None,
+            headline: None,
+            emails: vec![],
+            phones: vec![],
+            location: None,
+            links: vec![],
+            stage_id: stage_id.map(str::to_owned),
+            tags: vec![],
+            sources: vec![],
+            origin: None,
+            owner_id: None,
+            posting_ids: vec![],
+            archived: archived_reason.map(|r| fulcrum_sdk::lever::Archived {
+                archived_at: 1,
+                reason_id: Some(r.to_owned()),
+            }),
+            created_at: 0,
+            updated_at: None,
+        }
+    }
+
     #[test]
-    fn lever_archive_data_is_read() {
-        let to: ArchiveChange = serde_json::from_value(json!({
-            "opportunityId": "o1", "fromArchived": null,
-            "toArchived": {"archivedAt": 1, "reason": "r1"}}))
-        .unwrap();
-        assert_eq!(to.to_archived.unwrap().reason.as_deref(), Some("r1"));
-        let back: ArchiveChange = serde_json::from_value(json!({"toArchived": null})).unwrap();
-        assert!(back.to_archived.is_none());
+    fn what_relode_is_told_is_what_lever_shows_now() {
+        let stages = [Stage {
+            id: "s2".into(),
+            text: "Phone interview".into(),
+        }];
+        let reasons = [
+            ArchiveReason {
+                id: "hired".into(),
+                text: "Hired".into(),
+                kind: ArchiveReasonKind::Hired,
+                active: true,
+            },
+            ArchiveReason {
+                id: "withdrew".into(),
+                text: "Withdrew".into(),
+                kind: ArchiveReasonKind::NonHired,
+                active: true,
+            },
+        ];
+        let told = |kind, o: &Opportunity| {
+            current_change(kind, o, &stages, &reasons).map(|c| format!("{c:?}"))
+        };
+        use LeverEventKind::{CandidateArchiveChange, CandidateHired, CandidateStageChange};
+        // The stage Lever shows, whatever the webhook's data said.
+        let active = opportunity(Some("s2"), None);
+        assert!(
+            told(CandidateStageChange, &active)
+                .unwrap()
+                .contains("Phone interview")
+        );
+        assert!(told(CandidateStageChange, &opportunity(None, None)).is_err());
+        // Archive changes: archived (with Lever's reason) or not.
+        assert_eq!(told(CandidateArchiveChange, &active).unwrap(), "Unarchived");
+        let withdrew = opportunity(Some("s2"), Some("withdrew"));
+        assert!(
+            told(CandidateArchiveChange, &withdrew)
+                .unwrap()
+                .contains("Withdrew")
+        );
+        // A hire only when Lever shows one: an edited delivery claiming a hire sends nothing.
+        let hired = opportunity(Some("s2"), Some("hired"));
+        assert_eq!(told(CandidateHired, &hired).unwrap(), "Hired");
+        assert!(told(CandidateHired, &withdrew).is_err());
+        assert!(told(CandidateHired, &active).is_err());
+        assert!(told(LeverEventKind::InterviewCreated, &active).is_err());
     }
 }

@@ -136,8 +136,14 @@ pub fn verify(
     if tags.is_empty() {
         return Err(malformed("no v1= entry"));
     }
-    let age_secs = received_at_ms.div_euclid(1000) - timestamp;
-    if age_secs.abs() > tolerance_secs {
+    // Checked: `t` comes from the sender, and a huge one must be a refusal, never an
+    // overflow (a panic in debug builds, a wrapped age that might pass in release builds).
+    let age_secs = received_at_ms
+        .div_euclid(1000)
+        .checked_sub(timestamp)
+        .ok_or_else(|| malformed("t is not a plausible time"))?;
+    // A negative tolerance counts as zero.
+    if age_secs.unsigned_abs() > u64::try_from(tolerance_secs).unwrap_or(0) {
         return Err(SignatureError::Stale {
             header: header.to_owned(),
             age_secs,
@@ -204,7 +210,15 @@ mod tests {
             check(None, b"x"),
             Err(SignatureError::Missing { .. })
         ));
-        for garbage in ["", "v1=00", "t=abc,v1=00", "t=1", "t=1,v1=zz", "nonsense"] {
+        for garbage in [
+            "",
+            "v1=00",
+            "t=abc,v1=00",
+            "t=1",
+            "t=1,v1=zz",
+            "nonsense",
+            "t=99999999999999999999,v1=00",
+        ] {
             assert!(
                 matches!(
                     check(Some(garbage), b"x"),
@@ -213,5 +227,37 @@ mod tests {
                 "{garbage:?}"
             );
         }
+    }
+
+    /// `t=` at the ends of the integer range is refused as a clear error: before the checked
+    /// arithmetic, `now - t` overflowed (a panic in debug builds, a wrap in release).
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        for t in [i64::MIN, i64::MIN + 1, i64::MIN + NOW_MS / 1000] {
+            let header = sign(SECRET, t, b"x");
+            let err = check(Some(&header), b"x").unwrap_err();
+            assert!(
+                matches!(err, SignatureError::Malformed { .. }),
+                "t={t}: {err:?}"
+            );
+            assert!(
+                err.to_string().contains("t is not a plausible time"),
+                "{err}"
+            );
+        }
+        for t in [i64::MAX, i64::MAX - 1, 0, -1] {
+            let header = sign(SECRET, t, b"x");
+            assert!(
+                matches!(
+                    check(Some(&header), b"x"),
+                    Err(SignatureError::Stale { .. })
+                ),
+                "t={t}"
+            );
+        }
+        // A received time at the end of the range does not overflow either.
+        let header = sign(SECRET, -5, b"x");
+        assert!(verify("X-Sig", Some(&header), SECRET, b"x", i64::MAX, 300).is_err());
+        assert!(verify("X-Sig", Some(&header), SECRET, b"x", i64::MIN, i64::MIN).is_err());
     }
 }

@@ -1,5 +1,6 @@
 pub mod demo;
 pub mod keygen;
+pub mod keys;
 pub mod migrate;
 pub mod plugin;
 pub mod sandbox;

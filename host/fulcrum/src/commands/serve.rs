@@ -4,8 +4,8 @@
 use anyhow::{Context, bail};
 use clap::Args;
 use fulcrum_runtime::{Runtime, RuntimeConfig, VendorHttpPolicy};
-use fulcrum_service::{Host, HostConfig, LeverDefaults, RetryPolicy};
-use fulcrum_store::{MasterKey, Store};
+use fulcrum_service::{Host, HostConfig, LeverDefaults, RetentionConfig, RetryPolicy};
+use fulcrum_store::{MasterKey, Store, StoreOptions};
 use lever_client::ClientConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,10 +31,11 @@ pub struct ServeArgs {
     /// cannot hold every worker.
     #[arg(long, default_value_t = 4)]
     pub max_running_per_plugin: usize,
-    /// This process's name among hosts sharing the database (events it held before a crash
-    /// are requeued when it starts again).
-    #[arg(long, default_value = "node-1", env = "FULCRUM_NODE_ID")]
-    pub node_id: String,
+    /// This process's name among hosts sharing the database; give each process its own.
+    /// Default: `<hostname>-<random>`, new on every start. With a fixed id, a restarted node
+    /// requeues at once the events its previous run held whose lease has run out.
+    #[arg(long, env = "FULCRUM_NODE_ID")]
+    pub node_id: Option<String>,
     /// Install these plugin components at start (in addition to the ones recorded before).
     #[arg(long = "plugin")]
     pub plugins: Vec<PathBuf>,
@@ -47,6 +48,128 @@ pub struct ServeArgs {
     /// Delay after an event's first failure (doubles per further failure).
     #[arg(long, default_value = "2000")]
     pub retry_base_ms: u64,
+    /// How long a claimed event stays reserved for its worker without a heartbeat (workers
+    /// renew it every third of this while they run). After a crash, the events the dead
+    /// process held run again once their lease has run out.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub lease_secs: u64,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+    #[command(flatten)]
+    pub http: Box<HttpArgs>,
+}
+
+/// The HTTP edge: timeouts, limits, replay windows, credential headers, metrics access.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Serve `GET /metrics` without a token on this separate address (keep it private to the
+    /// monitoring system), e.g. 127.0.0.1:9090.
+    #[arg(long, env = "FULCRUM_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Serve `GET /metrics` on the main address too, to `Authorization: Bearer <this token>`
+    /// only. Without it (and without --metrics-listen) metrics are not served.
+    #[arg(long, env = "FULCRUM_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// A request's headers must arrive within this many seconds; also how long an idle
+    /// kept-alive connection stays open.
+    #[arg(long, default_value_t = 15)]
+    pub header_timeout_secs: u64,
+    /// Longest pause, in seconds, while a request body is arriving (then 408, connection
+    /// closed).
+    #[arg(long, default_value_t = 15)]
+    pub body_timeout_secs: u64,
+    /// Most connections open at once; further clients wait until one closes.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Most bytes of headers a vendor request may carry (they are stored with its event).
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub max_ingress_header_bytes: usize,
+    /// Another vendor request header that carries a credential (sealed like `authorization`,
+    /// `proxy-authorization`, `cookie` and `x-api-key`, which always are). Repeatable.
+    #[arg(long = "credential-header")]
+    pub credential_headers: Vec<String>,
+    /// How long, in seconds, a vendor request with the same body as one already accepted is
+    /// a duplicate whatever its Idempotency-Key (at least the plugins' signature tolerance).
+    #[arg(long, default_value_t = 3600)]
+    pub vendor_replay_window_secs: u64,
+    /// Lever webhook deliveries older than this many seconds are refused as stale.
+    #[arg(long, default_value_t = 300)]
+    pub lever_webhook_max_age_secs: u64,
+    /// How far, in seconds, Lever's clock may be from this host's.
+    #[arg(long, default_value_t = 60)]
+    pub lever_webhook_clock_skew_secs: u64,
+}
+
+impl HttpArgs {
+    /// Sets the HTTP edge's settings in `config`.
+    pub fn apply(&self, config: &mut HostConfig) -> anyhow::Result<()> {
+        if self.max_connections == 0 {
+            bail!("--max-connections must be at least 1");
+        }
+        if self.header_timeout_secs == 0 || self.body_timeout_secs == 0 {
+            bail!("--header-timeout-secs and --body-timeout-secs must be at least 1");
+        }
+        if self
+            .metrics_token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
+            bail!("--metrics-token must be at least 16 characters");
+        }
+        config.http.header_timeout = Duration::from_secs(self.header_timeout_secs);
+        config.http.body_timeout = Duration::from_secs(self.body_timeout_secs);
+        config.http.max_connections = self.max_connections;
+        config.max_ingress_header_bytes = self.max_ingress_header_bytes;
+        for name in &self.credential_headers {
+            let name = name.trim().to_ascii_lowercase();
+            if !name.is_empty() && !config.credential_headers.contains(&name) {
+                config.credential_headers.push(name);
+            }
+        }
+        config.vendor_replay_window = Duration::from_secs(self.vendor_replay_window_secs);
+        config.lever_webhook_max_age = Duration::from_secs(self.lever_webhook_max_age_secs);
+        config.lever_webhook_clock_skew = Duration::from_secs(self.lever_webhook_clock_skew_secs);
+        config.metrics_token = self
+            .metrics_token
+            .as_deref()
+            .map(|t| secrecy::SecretString::from(t.trim().to_owned()));
+        Ok(())
+    }
+}
+
+/// How long the host keeps finished work (`0` keeps it forever).
+#[derive(Debug, Clone, Args)]
+pub struct RetentionArgs {
+    /// Delete done events (and their effect journal) older than this many days. Also how
+    /// long a redelivered vendor event is recognised by its idempotency key.
+    #[arg(long, default_value_t = 30, env = "FULCRUM_RETAIN_EVENTS_DAYS")]
+    pub retain_events_days: u32,
+    /// Delete the effect journal (journaled Lever answers: candidate data) of done events
+    /// older than this many days.
+    #[arg(long, default_value_t = 7, env = "FULCRUM_RETAIN_JOURNAL_DAYS")]
+    pub retain_journal_days: u32,
+    /// Delete audit log entries older than this many days.
+    #[arg(long, default_value_t = 365, env = "FULCRUM_RETAIN_AUDIT_DAYS")]
+    pub retain_audit_days: u32,
+    /// How often to look for rows to delete, in minutes.
+    #[arg(long, default_value_t = 60)]
+    pub retention_every_minutes: u32,
+}
+
+impl RetentionArgs {
+    pub fn config(&self) -> anyhow::Result<RetentionConfig> {
+        if self.retention_every_minutes == 0 {
+            bail!("--retention-every-minutes must be at least 1");
+        }
+        let days = |n: u32| (n > 0).then(|| Duration::from_secs(u64::from(n) * 24 * 60 * 60));
+        Ok(RetentionConfig {
+            events: days(self.retain_events_days),
+            journal: days(self.retain_journal_days),
+            audit: days(self.retain_audit_days),
+            every: Duration::from_secs(u64::from(self.retention_every_minutes) * 60),
+            ..RetentionConfig::default()
+        })
+    }
 }
 
 /// Where the host's data lives and how to unlock it: shared by `serve`, `migrate`, `plugin`
@@ -106,20 +229,35 @@ impl StoreArgs {
                 .context("demo key file");
         }
         let key = MasterKey::generate();
-        std::fs::create_dir_all(&self.data_dir)?;
+        self.create_data_dir()?;
         use secrecy::ExposeSecret;
-        std::fs::write(&path, key.to_base64().expose_secret())
+        write_owner_only(&path, key.to_base64().expose_secret().as_bytes())
             .with_context(|| format!("could not write {}", path.display()))?;
         tracing::warn!(path = %path.display(), "demo mode: using a generated master key kept next to the data; never do this in production");
         Ok(key)
     }
 
-    /// Creates the data dir and opens (and migrates) the store with `key`.
+    /// Creates the data dir (owner-only, 0700, on unix: it holds the database and the
+    /// components) if it is missing.
+    pub fn create_data_dir(&self) -> anyhow::Result<()> {
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(&self.data_dir)
+            .with_context(|| format!("could not create the data dir {}", self.data_dir.display()))
+    }
+
+    /// Creates the data dir and opens (and migrates) the store with `key`, and with the
+    /// previous master key while one is set (FULCRUM_PREVIOUS_MASTER_KEY[_FILE]: rotating).
     pub async fn open_with(&self, key: MasterKey) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!("could not create the data dir {}", self.data_dir.display())
-        })?;
-        Store::connect(&self.database_url(), key)
+        self.create_data_dir()?;
+        let previous_key = MasterKey::previous_from_env()?;
+        let options = StoreOptions {
+            previous_key,
+            ..StoreOptions::default()
+        };
+        Store::connect_with(&self.database_url(), key, options)
             .await
             .context("could not open the database; check DATABASE_URL and that the server is up")
     }
@@ -129,6 +267,16 @@ impl StoreArgs {
         let key = self.master_key()?;
         self.open_with(key).await
     }
+}
+
+/// Writes a new file readable by its owner only (0600 on unix).
+fn write_owner_only(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    open.open(path)?.write_all(bytes)
 }
 
 fn parse_alias(s: &str) -> Result<(String, String), String> {
@@ -145,8 +293,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.max_running_per_plugin == 0 {
         bail!("--max-running-per-plugin must be at least 1");
     }
+    let retention = args.retention.config()?;
+    // Listening from the start: a stop asked for while starting up is honoured once serving.
+    let stop_signal = shutdown_signal();
     let store = args.store.open().await?;
     tracing::info!(backend = store.backend_name(), "store ready");
+    if store.keyring().previous_version().is_some() {
+        // Rotating: reads open rows of either key meanwhile.
+        tokio::spawn(crate::commands::keys::reencrypt_in_background(
+            store.clone(),
+        ));
+    }
 
     let mut vendor_http =
         VendorHttpPolicy::default().allowing_private_networks(args.allow_private_vendor_hosts);
@@ -165,17 +322,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("bad --lever-url {:?}", args.lever_url))?,
         acting_user_id: args.acting_user.clone(),
     };
-    let config = HostConfig {
-        node_id: args.node_id.clone(),
+    let mut config = HostConfig {
         workers: args.workers,
         max_running_per_installation: args.max_running_per_plugin,
         retry: RetryPolicy {
             base: Duration::from_millis(args.retry_base_ms),
             ..RetryPolicy::default()
         },
+        lease: Duration::from_secs(args.lease_secs),
         components_dir: args.store.components_dir(),
+        retention,
         ..HostConfig::default()
     };
+    if let Some(node_id) = &args.node_id {
+        config.node_id.clone_from(node_id);
+    }
+    args.http.apply(&mut config)?;
     fulcrum_service::observability::install_recorder();
     let host = Host::new(store, runtime, lever, None, config);
     let loaded = host.load_recorded_plugins().await?;
@@ -196,24 +358,82 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("could not listen on {}; is the port free?", args.listen))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match args.http.metrics_listen {
+        Some(at) => Some(tokio::net::TcpListener::bind(at).await.with_context(|| {
+            format!("could not listen on {at} (--metrics-listen); is the port free?")
+        })?),
+        None => None,
+    };
     let shutdown = CancellationToken::new();
     let mut tasks = host.spawn(shutdown.clone()).await?;
+    if let Some(metrics_listener) = metrics_listener {
+        let limits = host.config().http.clone();
+        let stop = shutdown.clone();
+        tracing::info!(addr = %metrics_listener.local_addr()?, "serving /metrics without a token");
+        tasks.spawn(async move {
+            let served = fulcrum_service::server::serve(
+                metrics_listener,
+                fulcrum_service::observability::metrics_app(),
+                limits,
+                stop.cancelled_owned(),
+            )
+            .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
+    }
     // One stable line for scripts and tests to find the port.
     println!(
         "fulcrum listening on http://{addr} ({} plugin versions loaded from the store)",
         loaded
     );
-    let app = fulcrum_service::app(host);
     let stop = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down: finishing the events in hand");
-            stop.cancel();
-        })
-        .await
-        .context("the HTTP server failed")?;
+    fulcrum_service::serve(listener, host, async move {
+        let signal = stop_signal.await;
+        tracing::info!(signal, "shutting down: finishing the events in hand");
+        stop.cancel();
+    })
+    .await
+    .context("the HTTP server failed")?;
     shutdown.cancel();
     while tasks.join_next().await.is_some() {}
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM (what service managers and container runtimes send
+/// to stop a process), naming which. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal in between is not lost (or fatal).
+#[cfg(unix)]
+fn shutdown_signal() -> impl Future<Output = &'static str> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        match (interrupt, terminate) {
+            (Ok(mut interrupt), Ok(mut terminate)) => tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            },
+            (interrupt, terminate) => {
+                let error = interrupt.err().or(terminate.err());
+                tracing::warn!(
+                    ?error,
+                    "cannot install the SIGINT/SIGTERM handlers; only Ctrl-C stops the host gracefully"
+                );
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl Future<Output = &'static str> + Send + 'static {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }

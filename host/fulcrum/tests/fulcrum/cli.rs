@@ -724,6 +724,56 @@ async fn token_issue_list_revoke_shows_a_token_once_and_it_stops_working() {
             "{}",
             unknown.stderr
         );
+
+        // A token may expire: it works until then, and is listed with the time it has left.
+        let expiring = run(&[
+            "token",
+            "issue",
+            "--role",
+            "platform-operator",
+            "--expires-in-days",
+            "30",
+        ])
+        .await;
+        expiring.assert_ok();
+        assert!(
+            expiring.stderr.contains("expires in 30 days"),
+            "{}",
+            expiring.stderr
+        );
+        let expiring = expiring.stdout.trim().to_owned();
+        let record = opened
+            .authenticate_api_token(&expiring)
+            .await
+            .unwrap()
+            .expect("an expiring token works until it expires");
+        let expires_at = record.expires_at.expect("an expiry");
+        let days = (expires_at - fulcrum_store::now_ms()) as f64 / 86_400_000.0;
+        assert!((29.9..=30.0).contains(&days), "{days} days");
+        assert!(matches!(
+            opened.check_api_token(&expiring, expires_at).await.unwrap(),
+            fulcrum_store::TokenCheck::Expired(_)
+        ));
+        let listed = run(&["token", "list"]).await;
+        assert!(listed.stdout.contains("in 30 d 0 h"), "{}", listed.stdout);
+        assert!(listed.stdout.contains("never"), "{}", listed.stdout);
+        for days in ["0", "3651", "soon"] {
+            let refused = run(&[
+                "token",
+                "issue",
+                "--role",
+                "platform-operator",
+                "--expires-in-days",
+                days,
+            ])
+            .await;
+            refused.assert_failed();
+            assert!(
+                refused.stderr.contains("--expires-in-days"),
+                "{days}: {}",
+                refused.stderr
+            );
+        }
         opened.close().await;
     })
     .await;

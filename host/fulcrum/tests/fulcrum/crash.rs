@@ -115,6 +115,8 @@ fn start_host(db: &TestDatabase, data_dir: &Path, addr: SocketAddr, log: &Path) 
         .args(["--listen", &addr.to_string()])
         .args(["--workers", "4"])
         .args(["--node-id", "crash-node"])
+        // The killed process's events run again once their lease runs out: keep that short.
+        .args(["--lease-secs", "3"])
         .args(["--retry-base-ms", "50"])
         .args(["--plugin", fulcrum_plugin_artifacts::WELL_BEHAVED])
         // The sandbox's URL comes from the tenant's Lever settings in the database.
@@ -137,7 +139,13 @@ async fn deliver(http: &reqwest::Client, addr: SocketAddr, n: usize) {
         "email": format!("crash-{n}@example.com"),
         "note": format!("Applied through the vendor (event {n})"),
     });
+    // Hosts are killed and restarted meanwhile; one that stays down fails the test.
+    let started = Instant::now();
     loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "event {n} was never acknowledged"
+        );
         let sent = http
             .post(format!(
                 "http://{addr}/ingress/{TENANT}/{PLUGIN}/applicants"

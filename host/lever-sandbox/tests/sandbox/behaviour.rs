@@ -456,7 +456,8 @@ async fn create_dedupe_filters_and_mutations() {
     // mutations
     let id = a["id"].as_str().unwrap();
     let before = a["updatedAt"].as_i64().unwrap();
-    tokio::time::sleep(Duration::from_millis(3)).await;
+    // The next write's timestamp must be a later millisecond than `before`.
+    eventually(|| lever_model::timestamp::now_millis() > before).await;
     let offer = api
         .put(
             &format!("/opportunities/{id}/stage"),
@@ -1030,7 +1031,9 @@ async fn webhooks_are_signed_retried_and_filtered() {
 
     // contactCreated ×2, applicationCreated ×1 (referred only), stage, archive, hired, deleted
     eventually(|| got.lock().unwrap().len() >= 7).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Every delivery was queued when its request returned; once all have finished, nothing
+    // more can arrive.
+    eventually(|| sb.webhook_deliveries().iter().all(|r| r.finished)).await;
     let got = got.lock().unwrap().clone();
     let events: Vec<&str> = got
         .iter()

@@ -12,8 +12,10 @@
 //!
 //! Writes (create-opportunity, change-stage, archive, unarchive, add-tags, remove-tags,
 //! add-sources, add-links, add-note, upload-file) then take one path, `journaled`: with an
-//! effect journal in the invocation context they happen exactly once per event, however often
-//! the event is handled (see `journaled` and `crate::journal`). Reads that answer JSON take
+//! effect journal in the invocation context a retried or replayed event does not repeat them;
+//! after an unknown outcome each is reconciled against Lever by its own rule, exactly once
+//! where Lever lets the host tell, at least once where it does not (see `journaled`,
+//! `write/reconcile.rs` and `crate::journal`). Reads that answer JSON take
 //! `lever_read`: a retry or replay gets the first attempt's answer, so a handler's path
 //! through its writes is the same. Downloads are not journaled (bytes stay out of the journal).
 

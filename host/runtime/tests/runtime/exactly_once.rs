@@ -34,10 +34,12 @@ impl Setup {
         }
     }
 
-    /// One attempt at handling the event whose journal is `journal`.
+    /// One attempt at handling the event whose journal is `journal`: every attempt of an
+    /// event carries its id (one journal, one event), as the host's do.
     fn ctx(&self, journal: &Arc<MemoryJournal>) -> InvocationContext {
         self.env
             .ctx(&self.plugin)
+            .with_event_id(format!("evt-{:p}", Arc::as_ptr(journal)))
             .with_lever(self.lever.access.clone())
             .with_journal(journal.clone())
     }
@@ -151,27 +153,57 @@ async fn a_replay_after_success_is_answered_from_the_journal() {
 async fn a_crash_between_send_and_record_is_reconciled_against_lever() {
     let s = Setup::new().await;
     let journal = Arc::new(MemoryJournal::new());
-    let first = s.create(s.ctx(&journal)).await.expect("created");
-    // The host crashed after Lever answered both writes, before it recorded either.
-    assert!(journal.forget_response(0) && journal.forget_response(1));
-    assert!(journal.entries().iter().all(|e| !e.is_done()));
+    // Lever creates the opportunity but its answer is lost: to the host that is a crash
+    // between sending and recording (the entry stays unrecorded), and the attempt fails.
+    s.lever.sandbox.set_faults(FaultConfig {
+        fail_next: vec![ScriptedFault::AfterApply(500)],
+        ..Default::default()
+    });
+    let failed = s.create(s.ctx(&journal)).await;
+    assert!(
+        matches!(failed, Err(PluginError::Unavailable(_))),
+        "{failed:?}"
+    );
+    assert_eq!(s.counts(), (1, 0));
+    assert_eq!(done(&journal), [(0, CREATE.to_owned(), false)]);
     s.reset();
 
-    let again = s.create(s.ctx(&journal)).await.expect("reconciled");
-    assert_eq!(again, first, "found in Lever, not created again");
-    assert_eq!(s.counts(), (1, 1));
+    let first = s.create(s.ctx(&journal)).await.expect("reconciled");
+    assert_eq!(s.counts(), (1, 1), "found in Lever, not created again");
     assert_eq!(done(&journal), both_done());
     let stats = s.lever.sandbox.stats();
-    assert!(
-        stats.writes.is_empty(),
-        "no write was sent again: {stats:?}"
+    assert_eq!(
+        stats.writes_to(Operation::CreateOpportunity),
+        0,
+        "{stats:?}"
     );
     assert_eq!(stats.count(Operation::ListOpportunities, 200), 1);
-    assert_eq!(stats.count(Operation::ListNotes, 200), 1);
+    assert_eq!(
+        stats.writes_to(Operation::RemoveTags),
+        1,
+        "the attempt marker removed"
+    );
+    assert_eq!(stats.writes_to(Operation::CreateNote), 1);
     assert_eq!(
         s.audited(),
         [
             (format!("{CREATE} (reconciled)"), AuditOutcome::Allowed),
+            (NOTE.to_owned(), AuditOutcome::Allowed)
+        ]
+    );
+
+    // The host crashed after Lever answered the note, before recording it.
+    assert!(journal.forget_response(1));
+    s.reset();
+    assert_eq!(s.create(s.ctx(&journal)).await.expect("reconciled"), first);
+    assert_eq!(s.counts(), (1, 1));
+    let stats = s.lever.sandbox.stats();
+    assert!(stats.writes.is_empty(), "nothing sent again: {stats:?}");
+    assert_eq!(stats.count(Operation::ListNotes, 200), 1);
+    assert_eq!(
+        s.audited(),
+        [
+            (format!("{CREATE} (journal)"), AuditOutcome::Allowed),
             (format!("{NOTE} (reconciled)"), AuditOutcome::Allowed)
         ]
     );
@@ -221,7 +253,7 @@ async fn a_write_begun_but_never_sent_is_sent_once() {
         )
         .await
         .expect("begun");
-    assert_eq!(entry, JournalEntry::Fresh);
+    assert!(matches!(entry, JournalEntry::Fresh { .. }), "{entry:?}");
     s.reset();
 
     let id = s.create(s.ctx(&journal)).await.expect("created");

@@ -21,7 +21,12 @@ async fn install_upgrade_and_remove_while_an_invocation_is_in_flight() {
         let rt = rt.clone();
         async move { try_action(&rt, &active, ctx, "vendor-ping", json!({})).await }
     });
+    let started = std::time::Instant::now();
     while vendor.hits().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the invocation never reached the vendor"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 

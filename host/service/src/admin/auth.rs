@@ -9,7 +9,9 @@
 //! | `tenant-member` | its tenant: reads installations, events, the audit log; runs admin actions |
 //!
 //! A tenant token naming another tenant gets `404 unknown tenant`, exactly as for a tenant that
-//! does not exist; a role too low for a route gets `403`.
+//! does not exist; a role too low for a route gets `403`. Handlers check the role before they
+//! read a request body (`super::extract::DeferredJson`), so a caller without the role gets its
+//! 403 whatever it sent. An expired token gets a 401 that says to issue a new one.
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderValue;
@@ -17,8 +19,9 @@ use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use fulcrum_store::{Role, Tenant};
+use fulcrum_store::{ApiToken, Role, Tenant, TokenCheck, now_ms};
 
+use super::refusals::CallerSlot;
 use crate::Host;
 use crate::actor::{Actor, record_change};
 use crate::api_error::ApiError;
@@ -53,23 +56,41 @@ impl FromRequestParts<Host> for Principal {
             .ok_or_else(|| {
                 unauthorized("the Authorization header must be `Bearer <token>`; send it again")
             })?;
-        let found = host
+        let checked = host
             .inner
             .store
-            .authenticate_api_token(token)
+            .check_api_token(token, now_ms())
             .await
             .map_err(|e| ApiError::unavailable("could not check the token", e))?;
-        let Some(found) = found else {
-            return Err(unauthorized(
-                "the token is unknown or revoked; ask your platform operator or tenant super \
-                 admin for a new one",
-            ));
+        let found = match checked {
+            TokenCheck::Valid(found) => found,
+            TokenCheck::Expired(expired) => {
+                remember_caller(parts, &expired);
+                return Err(unauthorized(
+                    "the token has expired; issue a new one (a platform operator or your \
+                     tenant super admin can: POST /admin/v1/tokens or `fulcrum token issue`)",
+                ));
+            }
+            TokenCheck::Unknown => {
+                return Err(unauthorized(
+                    "the token is unknown or revoked; ask your platform operator or tenant \
+                     super admin for a new one",
+                ));
+            }
         };
+        remember_caller(parts, &found);
         Ok(Principal {
             token_id: found.id,
             role: found.role,
             tenant: found.tenant_id,
         })
+    }
+}
+
+/// Names the token's record (never the token) for the log line of a refused request.
+fn remember_caller(parts: &Parts, token: &ApiToken) {
+    if let Some(slot) = parts.extensions.get::<CallerSlot>() {
+        slot.fill(token.id, token.role, token.tenant_id.as_deref());
     }
 }
 

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::ErrorBody;
 use super::auth::{Principal, audit, existing_tenant};
-use super::extract::{JsonBody, PathParams, QueryParams};
+use super::extract::{DeferredJson, PathParams, QueryParams};
 use super::installations::{installation, loaded_plugin};
 use crate::Host;
 use crate::api_error::ApiError;
@@ -32,7 +32,8 @@ pub(super) fn routes() -> OpenApiRouter<Host> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct EventQuery {
-    /// `queued`, `running`, `done` or `dead`.
+    /// Only events in this status.
+    #[param(schema_with = super::schemas::event_status)]
     status: Option<String>,
     /// Only this plugin's events.
     plugin: Option<String>,
@@ -48,16 +49,25 @@ pub(super) struct EventView {
     /// The id the plugin sees (`evt-<id>`).
     event_ref: String,
     plugin_id: String,
-    /// `vendor`, `schedule`, `action`, ...
+    /// What started the event.
+    #[schema(schema_with = super::schemas::event_kind)]
     kind: String,
-    /// `queued`, `running`, `done` or `dead` (a dead letter: replay it once fixed).
+    /// Where the event is (`dead`: a dead letter; replay it once fixed).
+    #[schema(schema_with = super::schemas::event_status)]
     status: String,
+    /// Tries made so far (1 after a first try, whether it succeeded or not).
     attempts: i64,
+    /// A dead letter that holds back later events of its subject: they run only once it is
+    /// replayed (`waiting_behind` says how many). A dead schedule run never blocks.
+    blocking: bool,
+    /// For a blocking dead letter, the events of its subject queued behind it; else 0.
+    waiting_behind: i64,
     /// Why the last attempt failed.
     last_error: Option<String>,
-    /// What an admin action answered, once done (its JSON); absent for other events.
+    /// What an admin action answered, once done (its JSON: any value); absent for other
+    /// events.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     result: Option<serde_json::Value>,
     /// Unix milliseconds.
     next_attempt_at: i64,
@@ -74,6 +84,8 @@ impl From<Event> for EventView {
             kind: e.kind,
             status: e.status.as_str().to_owned(),
             attempts: e.attempts,
+            blocking: e.waiting_behind > 0,
+            waiting_behind: e.waiting_behind,
             last_error: e.last_error,
             result: e.result,
             next_attempt_at: e.next_attempt_at,
@@ -261,7 +273,7 @@ const MAX_KEY_LEN: usize = 200;
         ("tenant" = String, Path, description = "Tenant id"),
         ("plugin" = String, Path, description = "Plugin id"),
         ("action" = String, Path, description = "An action the plugin declares"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Names this request; a retry with the same key queues nothing new"),
+        ("Idempotency-Key" = Option<String>, Header, max_length = 200, description = "Names this request (1-200 visible ASCII characters); a retry with the same key queues nothing new"),
     ),
     request_body(content = Object, description = "The action's input, as its input schema describes"),
     responses(
@@ -277,11 +289,12 @@ async fn run_action(
     principal: Principal,
     PathParams((tenant, plugin, action)): PathParams<(String, String, String)>,
     headers: HeaderMap,
-    JsonBody(input): JsonBody<Value>,
+    body: DeferredJson<Value>,
 ) -> Result<(StatusCode, Json<ActionQueued>), ApiError> {
     // Members too: triggering an action the admins enabled (e.g. on-demand creation) is part
     // of a recruiter's daily work, as on Lever's integration pages.
     principal.require_tenant(&tenant, Role::TenantMember)?;
+    let input = body.parse().await?;
     existing_tenant(&host, &tenant).await?;
     let installed = installation(&host, &tenant, &plugin).await?;
     let loaded = loaded_plugin(&host, &plugin)?;

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use super::ErrorBody;
 use super::auth::{Principal, existing_tenant};
-use super::extract::{JsonBody, PathParams};
+use super::extract::{DeferredJson, PathParams};
 use super::plugins::unknown_plugin;
 use crate::Host;
 use crate::api_error::ApiError;
@@ -44,10 +44,13 @@ pub(super) struct InstallationView {
     plugin_id: String,
     enabled: bool,
     /// What the plugin asks for (empty while its component is not loaded on this host).
+    #[schema(schema_with = super::schemas::permissions)]
     requested_permissions: Vec<String>,
     /// What the tenant's super admin approved; the plugin gets requested ∩ approved.
+    #[schema(schema_with = super::schemas::permissions)]
     approved_permissions: Vec<String>,
     /// Requested but not approved yet.
+    #[schema(schema_with = super::schemas::permissions)]
     pending_permissions: Vec<String>,
     #[schema(value_type = Object)]
     config: Value,
@@ -213,14 +216,17 @@ async fn get_installation(
 }
 
 /// Enable the plugin for the tenant (tenant super admin only): its events run, its schedules
-/// fire.
+/// fire. Refused with 409 `not_ready` until every secret the plugin declares is set and the
+/// config passes the plugin's checks (`problems` lists each missing secret and config problem).
 #[utoipa::path(
     post, path = "/admin/v1/tenants/{tenant}/installations/{plugin}/enable", tag = "installations",
     params(("tenant" = String, Path, description = "Tenant id"), ("plugin" = String, Path, description = "Plugin id")),
     responses(
         (status = 200, description = "Enabled", body = InstallationView),
         (status = 403, description = "Not the tenant's super admin", body = ErrorBody),
-        (status = 404, description = "Unknown tenant, or the plugin is not installed", body = ErrorBody),
+        (status = 404, description = "Unknown tenant, the plugin is not installed, or not loaded on this host", body = ErrorBody),
+        (status = 409, description = "Not ready: a declared secret is not set or the config fails the plugin's checks (each in `problems`); nothing changed", body = ErrorBody),
+        (status = 422, description = "The plugin's config check did not finish, or its config schema is unusable", body = ErrorBody),
     )
 )]
 async fn enable_installation(
@@ -259,6 +265,7 @@ async fn disable_installation(
 pub(super) struct Approval {
     /// The permissions to approve, in Lever's words; replaces the earlier approval. Each must
     /// be one the plugin requested.
+    #[schema(schema_with = super::schemas::permissions)]
     permissions: Vec<String>,
 }
 
@@ -272,16 +279,17 @@ pub(super) struct Approval {
         (status = 200, description = "Approved", body = InstallationView),
         (status = 403, description = "Not the tenant's super admin", body = ErrorBody),
         (status = 404, description = "Unknown tenant, or the plugin is not installed", body = ErrorBody),
-        (status = 422, description = "Unknown or not requested permissions (each in `problems`)", body = ErrorBody),
+        (status = 422, description = "Unknown or not requested permissions (each in `problems`, at `/permissions/<index>`)", body = ErrorBody),
     )
 )]
 async fn approve_permissions(
     State(host): State<Host>,
     principal: Principal,
     PathParams((tenant, plugin)): PathParams<(String, String)>,
-    JsonBody(approval): JsonBody<Approval>,
+    body: DeferredJson<Approval>,
 ) -> Result<Json<InstallationView>, ApiError> {
     principal.require_tenant(&tenant, Role::TenantSuperAdmin)?;
+    let approval = body.parse().await?;
     let approved = installations::approve(
         &host,
         &principal.as_actor(),
@@ -311,9 +319,10 @@ async fn set_config(
     State(host): State<Host>,
     principal: Principal,
     PathParams((tenant, plugin)): PathParams<(String, String)>,
-    JsonBody(config): JsonBody<Value>,
+    body: DeferredJson<Value>,
 ) -> Result<Json<InstallationView>, ApiError> {
     principal.require_tenant(&tenant, Role::TenantAdmin)?;
+    let config = body.parse().await?;
     let configured =
         installations::configure(&host, &principal.as_actor(), &tenant, &plugin, &config).await?;
     Ok(Json(view(&host, configured).await?))
@@ -342,7 +351,8 @@ async fn list_secrets(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SecretInput {
-    /// The secret's value (stored encrypted; never shown again).
+    /// The secret's value, 1-8192 bytes (stored encrypted; never shown again).
+    #[schema(min_length = 1, max_length = 8192)]
     value: String,
 }
 
@@ -366,9 +376,10 @@ async fn set_secret(
     State(host): State<Host>,
     principal: Principal,
     PathParams((tenant, plugin, name)): PathParams<(String, String, String)>,
-    JsonBody(input): JsonBody<SecretInput>,
+    body: DeferredJson<SecretInput>,
 ) -> Result<StatusCode, ApiError> {
     principal.require_tenant(&tenant, Role::TenantAdmin)?;
+    let input = body.parse().await?;
     let value = SecretString::from(input.value);
     installations::set_secret(
         &host,
@@ -400,9 +411,10 @@ async fn set_schedule_overrides(
     State(host): State<Host>,
     principal: Principal,
     PathParams((tenant, plugin)): PathParams<(String, String)>,
-    JsonBody(overrides): JsonBody<Value>,
+    body: DeferredJson<Value>,
 ) -> Result<Json<InstallationView>, ApiError> {
     principal.require_tenant(&tenant, Role::TenantAdmin)?;
+    let overrides = body.parse().await?;
     let overridden = installations::set_schedule_overrides(
         &host,
         &principal.as_actor(),

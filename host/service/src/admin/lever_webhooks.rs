@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::ErrorBody;
 use super::auth::{Principal, audit, existing_tenant};
-use super::extract::{JsonBody, PathParams};
+use super::extract::{DeferredJson, PathParams};
 use crate::Host;
 use crate::api_error::ApiError;
 
@@ -28,7 +28,8 @@ pub(super) fn routes() -> OpenApiRouter<Host> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct WebhookTokenInput {
-    /// The webhook's signature token as Lever shows it.
+    /// The webhook's signature token as Lever shows it: 1-512 characters without spaces.
+    #[schema(min_length = 1, max_length = 512)]
     signature_token: String,
 }
 
@@ -79,9 +80,10 @@ async fn set_webhook_token(
     State(host): State<Host>,
     principal: Principal,
     PathParams((tenant, name)): PathParams<(String, String)>,
-    JsonBody(input): JsonBody<WebhookTokenInput>,
+    body: DeferredJson<WebhookTokenInput>,
 ) -> Result<StatusCode, ApiError> {
     principal.require_tenant_or_operator(&tenant, Role::TenantSuperAdmin)?;
+    let input = body.parse().await?;
     existing_tenant(&host, &tenant).await?;
     let token = input.signature_token.trim();
     if token.is_empty()

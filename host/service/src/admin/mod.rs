@@ -10,6 +10,8 @@
 //! as a tenant that does not exist, so tokens cannot even probe which tenants exist. Within
 //! its own tenant, a role that is too low gets `403`; so do operator-only routes called with
 //! a tenant token, and tenant-only decisions (enable, approve) called with an operator token.
+//! Roles are checked before a request body is read. Refusals (401, 403, a tenant token's 404
+//! on another tenant's path) are logged, rate-limited, without secrets (`refusals`).
 
 mod audit;
 mod auth;
@@ -18,6 +20,8 @@ mod extract;
 mod installations;
 mod lever_webhooks;
 mod plugins;
+mod refusals;
+mod schemas;
 mod state;
 mod tenants;
 mod tokens;
@@ -90,22 +94,37 @@ pub(crate) fn api() -> OpenApiRouter<Host> {
         .merge(audit::routes())
         .merge(state::routes())
         .merge(tokens::routes());
-    secure_operations(api)
+    document_common_answers(api)
 }
 
-/// Marks every operation except the document as needing the bearer token and answering 401
-/// without one.
-fn secure_operations(mut api: OpenApiRouter<Host>) -> OpenApiRouter<Host> {
-    use utoipa::openapi::security::SecurityRequirement;
-    let unauthorized = utoipa::openapi::ResponseBuilder::new()
-        .description("No token, or an unknown or revoked one")
+/// An error answer of the [`ErrorBody`] envelope.
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    utoipa::openapi::ResponseBuilder::new()
+        .description(description)
         .content(
             "application/json",
             utoipa::openapi::ContentBuilder::new()
                 .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
                 .build(),
         )
-        .build();
+        .build()
+        .into()
+}
+
+/// Name, in `components.responses`, of the answer to a documented path asked with a method it
+/// does not take (OpenAPI has no operation to hang it on).
+const METHOD_NOT_ALLOWED_RESPONSE: &str = "MethodNotAllowed";
+/// Name, in `components.responses`, of the answer to a path under `/admin/` that is not in the
+/// document.
+const UNKNOWN_ROUTE_RESPONSE: &str = "UnknownRoute";
+
+/// Documents what every operation can answer besides its own outcomes, as the code answers
+/// it: every operation but the document needs the bearer token (401) and may fail inside
+/// (500, or 503 when the token cannot be checked); one with parameters answers 400 to a bad
+/// one; one with a JSON body answers 400 (malformed), 413 (over 2 MB), 415 (not JSON) and 422
+/// (wrong shape, the offending value in `problems`).
+fn document_common_answers(mut api: OpenApiRouter<Host>) -> OpenApiRouter<Host> {
+    use utoipa::openapi::security::SecurityRequirement;
     let openapi = api.get_openapi_mut();
     for (path, item) in openapi.paths.paths.iter_mut() {
         if path == OPENAPI_PATH {
@@ -116,13 +135,75 @@ fn secure_operations(mut api: OpenApiRouter<Host>) -> OpenApiRouter<Host> {
                 .security
                 .get_or_insert_with(Vec::new)
                 .push(SecurityRequirement::new("bearer", Vec::<String>::new()));
-            operation
-                .responses
-                .responses
-                .entry("401".into())
-                .or_insert_with(|| unauthorized.clone().into());
+            let takes_json = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|body| match body {
+                    utoipa::openapi::RefOr::T(body) => {
+                        body.content.contains_key("application/json")
+                    }
+                    utoipa::openapi::RefOr::Ref(_) => false,
+                });
+            let has_parameters = operation
+                .parameters
+                .as_ref()
+                .is_some_and(|parameters| !parameters.is_empty());
+            let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, description: &str| {
+                responses
+                    .entry(status.into())
+                    .or_insert_with(|| error_response(description));
+            };
+            let bad_request = match (has_parameters, takes_json) {
+                (true, true) => Some("A parameter is malformed, or the body is not valid JSON"),
+                (true, false) => Some("A path, query or header parameter is malformed"),
+                (false, true) => Some("The body is not valid JSON"),
+                (false, false) => None,
+            };
+            if let Some(description) = bad_request {
+                add("400", description);
+            }
+            add("401", "No token, or an unknown, revoked or expired one");
+            add(
+                "500",
+                "Internal error (logged, not shown); retry later, nothing was changed",
+            );
+            add(
+                "503",
+                "The token could not be checked (database unavailable); nothing was changed",
+            );
+            if takes_json {
+                add("413", "The body is larger than 2 MB");
+                add("415", "The body is not sent as application/json");
+                // A route's own 422 (bad config, permissions, ...) can also be about the shape.
+                let shape = "the body does not have the expected shape (`problems` points at \
+                             the offending value)";
+                match responses.get_mut("422") {
+                    Some(utoipa::openapi::RefOr::T(own)) => {
+                        own.description.push_str(&format!("; or {shape}"));
+                    }
+                    Some(utoipa::openapi::RefOr::Ref(_)) => {}
+                    None => {
+                        let mut shape = shape.to_owned();
+                        shape[..1].make_ascii_uppercase();
+                        responses.insert("422".into(), error_response(&shape));
+                    }
+                }
+            }
         }
     }
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.responses.insert(
+        METHOD_NOT_ALLOWED_RESPONSE.into(),
+        error_response(
+            "A documented path asked with a method it does not take (code \
+             `method_not_allowed`)",
+        ),
+    );
+    components.responses.insert(
+        UNKNOWN_ROUTE_RESPONSE.into(),
+        error_response("A path under /admin/ that is not in this document (code `not_found`)"),
+    );
     api
 }
 
@@ -147,15 +228,17 @@ fn operations_mut(
 /// (unknown paths fall through to the app's JSON 404).
 pub(crate) fn router() -> Router<Host> {
     let (router, _) = api().split_for_parts();
-    router.method_not_allowed_fallback(|| async {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!(
-                "this route does not take that method; see GET {OPENAPI_PATH} for the admin API"
-            ),
-        )
-    })
+    router
+        .route_layer(axum::middleware::from_fn(refusals::log_refusals))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!(
+                    "this route does not take that method; see GET {OPENAPI_PATH} for the admin API"
+                ),
+            )
+        })
 }
 
 /// The OpenAPI document, built once from the same routes the router serves.
@@ -169,7 +252,7 @@ pub(crate) fn document() -> &'static utoipa::openapi::OpenApi {
     get,
     path = "/admin/v1/openapi.json",
     tag = "meta",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json"))
 )]
 async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(document())

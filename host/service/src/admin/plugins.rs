@@ -6,7 +6,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use fulcrum_runtime::InstallError;
+use fulcrum_runtime::bindings::LeverEventKind;
 use fulcrum_store::{Plugin, StoreError};
+use lever_model::WebhookEventType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -16,8 +18,9 @@ use utoipa_axum::routes;
 
 use super::ErrorBody;
 use super::auth::Principal;
-use super::extract::PathParams;
+use super::extract::{PathParams, read_bounded};
 use crate::api_error::ApiError;
+use crate::event_payload::lever_event_kind;
 use crate::{Host, PluginInstallError};
 
 /// Largest component accepted (the fixtures are well under 1 MiB; real connectors a few MiB).
@@ -42,6 +45,7 @@ pub(super) struct ManifestView {
     description: String,
     /// The Lever permissions the plugin asks for, in Lever's words; a tenant super admin
     /// approves some or all of them.
+    #[schema(schema_with = super::schemas::permissions)]
     requested_permissions: Vec<String>,
     /// Vendor origins the plugin may call.
     vendor_hosts: Vec<String>,
@@ -50,8 +54,10 @@ pub(super) struct ManifestView {
     /// JSON Schema of the installation config.
     #[schema(value_type = Object)]
     config_schema: Value,
-    #[schema(value_type = Vec<Object>)]
-    lever_events: Vec<Value>,
+    /// The Lever webhook events the plugin handles, in Lever's words
+    /// (`candidateStageChange`): a tenant subscribes its Lever webhook URL to these.
+    #[schema(schema_with = super::schemas::lever_events)]
+    lever_events: Vec<String>,
     schedules: Vec<ScheduleView>,
     actions: Vec<ActionView>,
 }
@@ -84,6 +90,8 @@ struct RecordedManifest {
     vendor_hosts: Vec<String>,
     secrets: Vec<String>,
     config_schema: String,
+    /// Lever's names or, as hosts recorded them before, the contract's Rust names
+    /// (`CandidateStageChange`): both are read.
     lever_events: Vec<Value>,
     schedules: Vec<ScheduleView>,
     actions: Vec<RecordedAction>,
@@ -101,10 +109,31 @@ fn schema_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
+/// A Lever event kind of the contract in Lever's words (`candidateStageChange`).
+fn lever_event_name(kind: &LeverEventKind) -> String {
+    WebhookEventType::ALL
+        .iter()
+        .map(|event| event.as_str())
+        .find(|name| lever_event_kind(name).as_ref() == Some(kind))
+        // Every kind of the contract is a Lever event; a new one without a name shows as is
+        // (and fails the OpenAPI test) rather than vanishing.
+        .map_or_else(|| format!("{kind:?}"), str::to_owned)
+}
+
+/// A recorded event name in Lever's words, whichever way it was recorded.
+fn recorded_lever_event(value: &Value) -> Option<String> {
+    let text = value.as_str()?;
+    if WebhookEventType::parse(text).is_some() {
+        return Some(text.to_owned());
+    }
+    LeverEventKind::deserialize(value)
+        .ok()
+        .map(|kind| lever_event_name(&kind))
+}
+
 impl ManifestView {
     pub(super) fn from_manifest(manifest: &fulcrum_runtime::bindings::Manifest) -> Self {
-        let value = serde_json::to_value(manifest).unwrap_or_default();
-        Self::from_recorded(&value).unwrap_or_else(|| ManifestView {
+        ManifestView {
             id: manifest.id.clone(),
             name: manifest.name.clone(),
             version: manifest.version.clone(),
@@ -114,10 +143,26 @@ impl ManifestView {
             vendor_hosts: manifest.vendor_hosts.clone(),
             secrets: manifest.secrets.clone(),
             config_schema: schema_json(&manifest.config_schema),
-            lever_events: vec![],
-            schedules: vec![],
-            actions: vec![],
-        })
+            lever_events: manifest.lever_events.iter().map(lever_event_name).collect(),
+            schedules: manifest
+                .schedules
+                .iter()
+                .map(|s| ScheduleView {
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                    every_seconds: s.every_seconds,
+                })
+                .collect(),
+            actions: manifest
+                .actions
+                .iter()
+                .map(|a| ActionView {
+                    name: a.name.clone(),
+                    description: a.description.clone(),
+                    input_schema: schema_json(&a.input_schema),
+                })
+                .collect(),
+        }
     }
 
     fn from_recorded(value: &Value) -> Option<Self> {
@@ -132,7 +177,11 @@ impl ManifestView {
             vendor_hosts: m.vendor_hosts,
             secrets: m.secrets,
             config_schema: schema_json(&m.config_schema),
-            lever_events: m.lever_events,
+            lever_events: m
+                .lever_events
+                .iter()
+                .filter_map(recorded_lever_event)
+                .collect(),
             schedules: m.schedules,
             actions: m
                 .actions
@@ -281,7 +330,6 @@ async fn upload_plugin(
 }
 
 async fn read_component(body: Body) -> Result<Vec<u8>, ApiError> {
-    use http_body_util::BodyExt as _;
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -293,28 +341,7 @@ async fn read_component(body: Body) -> Result<Vec<u8>, ApiError> {
             ),
         )
     };
-    let mut body = body;
-    let mut kept = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            ApiError::bad_request(format!("could not read the upload ({e}); send it again"))
-                .closing()
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if seen > MAX_COMPONENT_BYTES + DRAIN_BYTES {
-            return Err(too_large().closing());
-        }
-        if seen <= MAX_COMPONENT_BYTES {
-            kept.extend_from_slice(&data);
-        }
-    }
-    if seen > MAX_COMPONENT_BYTES {
-        return Err(too_large());
-    }
+    let kept = read_bounded(body, MAX_COMPONENT_BYTES, DRAIN_BYTES, too_large).await?;
     if kept.is_empty() {
         return Err(ApiError::bad_request(
             "the body is empty; send the component's bytes; nothing was installed",
@@ -423,4 +450,26 @@ async fn get_plugin(
         manifest,
         id: plugin,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lever_events_read_in_lever_words_however_they_were_recorded() {
+        for recorded in [json!("CandidateStageChange"), json!("candidateStageChange")] {
+            assert_eq!(
+                recorded_lever_event(&recorded).as_deref(),
+                Some("candidateStageChange"),
+                "{recorded}"
+            );
+        }
+        assert_eq!(recorded_lever_event(&json!("somethingElse")), None);
+        assert_eq!(
+            lever_event_name(&LeverEventKind::CandidateArchiveChange),
+            "candidateArchiveChange"
+        );
+    }
 }

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::ErrorBody;
 use super::auth::{Principal, existing_tenant};
-use super::extract::{JsonBody, PathParams};
+use super::extract::{DeferredJson, PathParams};
 use crate::Host;
 use crate::api_error::ApiError;
 use crate::tenants;
@@ -32,7 +32,10 @@ pub(super) fn routes() -> OpenApiRouter<Host> {
 #[serde(deny_unknown_fields)]
 pub(super) struct NewTenant {
     /// 1-63 lower-case letters, digits, '-' or '_'; part of the tenant's ingress URLs.
+    #[schema(schema_with = super::schemas::tenant_id)]
     id: String,
+    /// 1-200 characters (spaces around it do not count).
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
 }
 
@@ -58,7 +61,8 @@ pub(super) struct LeverView {
 
 #[derive(Serialize, ToSchema)]
 pub(super) struct CredentialView {
-    /// `api_key` or `oauth`.
+    /// How the credential authenticates.
+    #[schema(schema_with = super::schemas::credential_kind)]
     kind: String,
     /// Unix milliseconds.
     updated_at: i64,
@@ -67,7 +71,9 @@ pub(super) struct CredentialView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LeverCredentialInput {
-    /// A Lever API key with the permissions the tenant's plugins need.
+    /// A Lever API key with the permissions the tenant's plugins need: 1-512 characters
+    /// without spaces.
+    #[schema(min_length = 1, max_length = 512)]
     api_key: String,
 }
 
@@ -122,9 +128,10 @@ async fn lever_view(host: &Host, tenant: &str) -> Result<LeverView, ApiError> {
 async fn create_tenant(
     State(host): State<Host>,
     principal: Principal,
-    JsonBody(input): JsonBody<NewTenant>,
+    body: DeferredJson<NewTenant>,
 ) -> Result<(StatusCode, Json<TenantView>), ApiError> {
     principal.require_operator("create tenants")?;
+    let input = body.parse().await?;
     let tenant = tenants::create(
         &host.inner.store,
         &principal.as_actor(),
@@ -191,9 +198,10 @@ async fn set_lever_credential(
     State(host): State<Host>,
     principal: Principal,
     PathParams(tenant): PathParams<String>,
-    JsonBody(input): JsonBody<LeverCredentialInput>,
+    body: DeferredJson<LeverCredentialInput>,
 ) -> Result<StatusCode, ApiError> {
     principal.require_tenant_or_operator(&tenant, Role::TenantSuperAdmin)?;
+    let input = body.parse().await?;
     let key = SecretString::from(input.api_key);
     tenants::set_lever_credential(&host.inner.store, &principal.as_actor(), &tenant, &key).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -216,9 +224,10 @@ async fn set_lever_settings(
     State(host): State<Host>,
     principal: Principal,
     PathParams(tenant): PathParams<String>,
-    JsonBody(input): JsonBody<LeverSettingsInput>,
+    body: DeferredJson<LeverSettingsInput>,
 ) -> Result<Json<LeverView>, ApiError> {
     principal.require_operator("change a tenant's Lever settings")?;
+    let input = body.parse().await?;
     tenants::set_lever_settings(
         &host.inner.store,
         &principal.as_actor(),

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use fulcrum_store::{ApiToken, Role, StoreError};
+use fulcrum_store::{ApiToken, Role, StoreError, now_ms};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::ErrorBody;
 use super::auth::{Principal, audit, forbidden, unknown_tenant};
-use super::extract::{JsonBody, PathParams, QueryParams};
+use super::extract::{DeferredJson, PathParams, QueryParams};
 use crate::Host;
 use crate::api_error::ApiError;
 
@@ -27,18 +27,29 @@ pub(super) fn routes() -> OpenApiRouter<Host> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewToken {
-    /// `platform-operator`, `tenant-super-admin`, `tenant-admin` or `tenant-member`.
+    /// The role; another word is refused with 422 `invalid_role`.
+    #[schema(schema_with = super::schemas::role)]
     role: String,
     /// The tenant of a tenant role (a tenant super admin may leave it out: its own tenant).
+    #[schema(max_length = 63)]
     tenant: Option<String>,
-    /// Who or what the token is for.
+    /// Who or what the token is for (spaces around it are dropped).
     #[serde(default)]
+    #[schema(max_length = 200)]
     label: String,
+    /// Seconds until the token stops working (at most ten years); leave it out for a token
+    /// that works until revoked. An expired token gets 401: issue a new one.
+    #[schema(minimum = 1, maximum = 315_360_000)]
+    expires_in_seconds: Option<u64>,
 }
+
+/// Longest expiry a token may be issued with: ten years.
+const MAX_EXPIRY_SECONDS: u64 = 315_360_000;
 
 #[derive(Serialize, ToSchema)]
 pub(super) struct TokenView {
     id: i64,
+    #[schema(schema_with = super::schemas::role)]
     role: String,
     tenant: Option<String>,
     label: String,
@@ -46,6 +57,8 @@ pub(super) struct TokenView {
     created_at: i64,
     /// Unix milliseconds; `null` while the token works.
     revoked_at: Option<i64>,
+    /// Unix milliseconds after which the token no longer works; `null`: it never expires.
+    expires_at: Option<i64>,
 }
 
 impl From<ApiToken> for TokenView {
@@ -57,6 +70,7 @@ impl From<ApiToken> for TokenView {
             label: t.label,
             created_at: t.created_at,
             revoked_at: t.revoked_at,
+            expires_at: t.expires_at,
         }
     }
 }
@@ -81,41 +95,63 @@ fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
         (status = 201, description = "Issued; the token is in the body, this once", body = IssuedTokenView),
         (status = 403, description = "May not issue this token", body = ErrorBody),
         (status = 404, description = "Unknown tenant", body = ErrorBody),
-        (status = 422, description = "Unknown role, or tenant given/missing for the role", body = ErrorBody),
+        (status = 422, description = "Unknown role, tenant given/missing for the role, label too long or expiry out of range", body = ErrorBody),
     )
 )]
 async fn issue_token(
     State(host): State<Host>,
     principal: Principal,
-    JsonBody(input): JsonBody<NewToken>,
+    body: DeferredJson<NewToken>,
 ) -> Result<(StatusCode, Json<IssuedTokenView>), ApiError> {
-    let role: Role = input
-        .role
-        .parse()
-        .map_err(|e| unprocessable("invalid_role", format!("{e}; nothing was issued")))?;
-    let tenant = match (principal.role, &principal.tenant) {
-        (Role::PlatformOperator, _) => input.tenant,
-        (Role::TenantSuperAdmin, Some(own)) => {
-            if !role.is_tenant_role() {
-                return Err(forbidden(
-                    "only a platform operator issues platform-operator tokens",
-                ));
-            }
-            match input.tenant {
-                Some(other) if &other != own => return Err(unknown_tenant(&other)),
-                _ => Some(own.clone()),
-            }
-        }
+    // Who may issue at all, before reading the body.
+    let own_tenant = match (principal.role, &principal.tenant) {
+        (Role::PlatformOperator, _) => None,
+        (Role::TenantSuperAdmin, Some(own)) => Some(own.clone()),
         _ => {
             return Err(forbidden(
                 "only a platform operator or a tenant super admin issues tokens; ask one",
             ));
         }
     };
+    let input = body.parse().await?;
+    let role: Role = input
+        .role
+        .parse()
+        .map_err(|e| unprocessable("invalid_role", format!("{e}; nothing was issued")))?;
+    let tenant = match own_tenant {
+        None => input.tenant,
+        Some(own) => {
+            if !role.is_tenant_role() {
+                return Err(forbidden(
+                    "only a platform operator issues platform-operator tokens",
+                ));
+            }
+            match input.tenant {
+                Some(other) if other != own => return Err(unknown_tenant(&other)),
+                _ => Some(own),
+            }
+        }
+    };
+    let expires_at = match input.expires_in_seconds {
+        None => None,
+        Some(seconds @ 1..=MAX_EXPIRY_SECONDS) => {
+            // At most ten years of milliseconds: far from overflowing an i64.
+            Some(now_ms() + seconds as i64 * 1000)
+        }
+        Some(_) => {
+            return Err(unprocessable(
+                "invalid_token_request",
+                format!(
+                    "expires_in_seconds must be 1-{MAX_EXPIRY_SECONDS} (ten years), or left out \
+                     for a token that works until revoked; nothing was issued"
+                ),
+            ));
+        }
+    };
     let issued = match host
         .inner
         .store
-        .issue_api_token(role, tenant.as_deref(), input.label.trim())
+        .issue_api_token_with_expiry(role, tenant.as_deref(), input.label.trim(), expires_at)
         .await
     {
         Ok(issued) => issued,

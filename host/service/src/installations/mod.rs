@@ -11,6 +11,10 @@
 //! - schedule overrides name schedules the plugin declares (`{"every_seconds": N ≥ 1}` or
 //!   `{"enabled": false}`), and the schedules follow at once, as they do on enable and
 //!   disable;
+//! - an installation is enabled only once it can run: every secret the plugin declares is set
+//!   and the stored config passes the schema and `validate-config` (otherwise
+//!   [`DomainError::NotReady`] lists each missing secret and config problem); disabling always
+//!   works;
 //! - every change is written to the tenant's audit log with its [`Actor`].
 //!
 //! Who may make which change is the caller's business (the admin API checks roles first).
@@ -283,14 +287,66 @@ pub async fn set_secret(
     Ok(())
 }
 
-/// Enables the plugin for the tenant: its events run and its schedules start.
+/// Enables the plugin for the tenant, once it can run (every declared secret set, the stored
+/// config valid): its events run and its schedules start. Otherwise
+/// [`DomainError::NotReady`] lists what is missing, and nothing changes.
 pub async fn enable(
     host: &Host,
     actor: &Actor,
     tenant: &str,
     plugin: &str,
 ) -> Result<Installation, DomainError> {
+    let (installation, loaded) = changeable(host, tenant, plugin).await?;
+    let problems = readiness_problems(host, &loaded, &installation).await?;
+    if !problems.is_empty() {
+        return Err(DomainError::NotReady {
+            message: format!(
+                "plugin {plugin:?} cannot be enabled for tenant {tenant:?} yet: set the listed \
+                 secrets and fix the config (PUT .../secrets/{{name}}, PUT .../config), then \
+                 enable it again; nothing was changed"
+            ),
+            problems,
+        });
+    }
     set_enabled(host, actor, tenant, plugin, true).await
+}
+
+/// What keeps the installation from running: each declared secret not set (pointer
+/// `/secrets/<name>`), then each problem of the stored config (under `/config`).
+async fn readiness_problems(
+    host: &Host,
+    loaded: &Arc<PluginVersion>,
+    installation: &Installation,
+) -> Result<Vec<Problem>, DomainError> {
+    let set = host
+        .store()
+        .secret_names(&installation.tenant_id, &installation.plugin_id)
+        .await?;
+    let mut problems: Vec<Problem> = loaded
+        .manifest()
+        .secrets
+        .iter()
+        .filter(|declared| !set.contains(declared))
+        .map(|name| {
+            Problem::host(
+                format!("/secrets/{name}"),
+                format!("the secret {name:?} is not set"),
+            )
+        })
+        .collect();
+    match config_check::check_config(host, loaded, installation, &installation.config).await {
+        Ok(()) => {}
+        Err(DomainError::Invalid {
+            code: "invalid_config",
+            problems: config,
+            ..
+        }) => problems.extend(config.into_iter().map(|p| Problem {
+            pointer: format!("/config{}", p.pointer),
+            ..p
+        })),
+        Err(other) => return Err(other),
+    }
+    Ok(problems)
 }
 
 /// Disables the plugin for the tenant: its ingress answers 403 and its schedules stop. Works

@@ -2,18 +2,18 @@
 //! one), the OpenAPI document lists exactly the routes served, and every forbidden path of
 //! every role is refused — with nothing changed.
 
-use crate::world::*;
 use fulcrum_store::test_support::on_each_backend;
 use fulcrum_store::{EventFilter, EventStatus, Role};
+use fulcrum_testkit::*;
 use reqwest::Method;
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// A second tenant, set up like [`TENANT`].
 pub const OTHER: &str = "globex";
 
-/// Sends an admin request; `body` goes as JSON.
+/// Sends an admin request; `body` goes as JSON (recorded: [`World::stop`] checks the answer
+/// against the OpenAPI document).
 pub async fn call(
     world: &World,
     method: Method,
@@ -21,28 +21,12 @@ pub async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = world.http.request(method, world.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    world.admin(method, path, token, body).await
 }
 
 /// Issues a token straight in the store (as `fulcrum token issue` does).
 pub async fn token(world: &World, role: Role, tenant: Option<&str>) -> String {
-    world
-        .store
-        .issue_api_token(role, tenant, "test")
-        .await
-        .unwrap()
-        .plaintext
-        .expose_secret()
-        .to_owned()
+    world.admin_token(role, tenant).await
 }
 
 pub fn code(body: &Value) -> &str {
@@ -59,7 +43,7 @@ pub struct Snapshot {
     tenants: Vec<String>,
     installations: Vec<String>,
     secrets: Vec<String>,
-    tokens: usize,
+    pub tokens: usize,
     plugins: Vec<(String, String)>,
     loaded: Vec<String>,
     events: i64,
@@ -244,20 +228,15 @@ async fn every_admin_route_is_documented_and_needs_a_token() {
             "Basic dXNlcjpwdw==",
             "fulcrum_x",
         ] {
-            let response = world
-                .http
-                .get(world.url(&path))
-                .header("authorization", header)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status().as_u16(), 401, "{header}");
-            let challenge = response.headers().get("www-authenticate").unwrap();
+            let (status, headers, body) = world
+                .admin_full(Method::GET, &path, &[("authorization", header)], Vec::new())
+                .await;
+            assert_eq!(status, 401, "{header}");
+            let challenge = headers.get("www-authenticate").unwrap();
             assert!(
                 challenge.to_str().unwrap().starts_with("Bearer"),
                 "{header}"
             );
-            let body: Value = response.json().await.unwrap();
             assert_eq!(code(&body), "unauthorized", "{header}: {body}");
         }
         let member = token(&world, Role::TenantMember, Some(TENANT)).await;

@@ -1,13 +1,13 @@
 //! Bad input to the admin API: each gets a clear JSON error and nothing is stored.
 
 use crate::admin::{call, code, message, snapshot, token};
-use crate::world::*;
 use fulcrum_store::Role;
 use fulcrum_store::test_support::on_each_backend;
+use fulcrum_testkit::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Sends raw bytes with a content type.
+/// Sends raw bytes with a content type (recorded for the OpenAPI check, like `call`).
 async fn raw(
     world: &World,
     method: Method,
@@ -16,17 +16,18 @@ async fn raw(
     content_type: &str,
     body: Vec<u8>,
 ) -> (u16, Value) {
-    let response = world
-        .http
-        .request(method, world.url(path))
-        .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
+    let authorization = format!("Bearer {token}");
+    world
+        .admin_raw(
+            method,
+            path,
+            &[
+                ("authorization", authorization.as_str()),
+                ("content-type", content_type),
+            ],
+            body,
+        )
         .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// A component exporting the plugin interface of another contract version.

@@ -1,9 +1,9 @@
 //! Exactly-once Lever writes through the whole host: retried events answer their earlier
 //! writes from the journal, and an unknown outcome is reconciled against Lever.
 
-use crate::world::*;
 use fulcrum_store::test_support::on_each_backend;
-use lever_client::ClientConfig;
+use fulcrum_testkit::*;
+use lever_client::{ClientConfig, Operation};
 use lever_sandbox::{FaultConfig, ScriptedFault};
 use std::time::Duration;
 
@@ -16,10 +16,15 @@ fn successful_writes(world: &World, op: lever_client::Operation) -> u64 {
 async fn a_retried_event_answers_its_earlier_writes_from_the_journal() {
     on_each_backend(|db| async move {
         let world = World::start(&db).await;
-        // The create succeeds; the note gets a 500, which the client does not resend (a POST
-        // of unknown outcome), so the event fails and is retried.
+        // The create and the removal of its attempt marker succeed; the note gets a 500,
+        // which the client does not resend (a POST of unknown outcome), so the event fails
+        // and is retried.
         world.sandbox.set_faults(FaultConfig {
-            fail_next: vec![ScriptedFault::SlowMs(0), ScriptedFault::Status(500)],
+            fail_next: vec![
+                ScriptedFault::SlowMs(0),
+                ScriptedFault::SlowMs(0),
+                ScriptedFault::Status(500),
+            ],
             ..FaultConfig::default()
         });
         let (status, _) = world
@@ -56,13 +61,16 @@ async fn twenty_percent_faults_finish_every_event_without_duplicates() {
         options.lever_client = client;
         let world = World::start_with(&db, options).await;
         world.sandbox.set_faults(FaultConfig {
-            rate_429: 0.05,
-            rate_500: 0.04,
+            rate_429: 0.04,
+            rate_500: 0.03,
             rate_503: 0.04,
-            slow_rate: 0.04,
+            slow_rate: 0.03,
             slow_ms: 1_000,
             drop_rate: 0.03,
-            fail_next: vec![],
+            // Writes Lever applies whose answer is lost: each must be reconciled.
+            rate_after_apply: 0.03,
+            // The first Lever requests are creates: at least one lost answer for sure.
+            fail_next: vec![ScriptedFault::AfterApply(500); 2],
         });
         let events = 60;
         for n in 0..events {
@@ -86,6 +94,26 @@ async fn twenty_percent_faults_finish_every_event_without_duplicates() {
         }
         let stats = world.sandbox.stats();
         eprintln!("fault test: sandbox stats {stats:?}");
+        // Every lost answer of a create or a note was found in Lever on the event's retry,
+        // not sent again (more reconciles are fine: a timed-out slow answer is one too).
+        let audit = world.store.audit_list(TENANT, 100_000).await.unwrap();
+        let reconciled = |op: Operation| {
+            let label = format!("{} (reconciled)", op.label());
+            audit.iter().filter(|a| a.operation == label).count() as u64
+        };
+        let lost_creates = stats.lost_answers_of(Operation::CreateOpportunity);
+        let lost_notes = stats.lost_answers_of(Operation::CreateNote);
+        assert!(lost_creates >= 1, "{stats:?}");
+        assert!(
+            reconciled(Operation::CreateOpportunity) >= lost_creates,
+            "{} reconciled creates for {lost_creates} lost answers",
+            reconciled(Operation::CreateOpportunity)
+        );
+        assert!(
+            reconciled(Operation::CreateNote) >= lost_notes,
+            "{} reconciled notes for {lost_notes} lost answers",
+            reconciled(Operation::CreateNote)
+        );
         world.stop().await;
     })
     .await;

@@ -2,9 +2,9 @@
 //! that each make many Lever calls) neither holds every worker nor takes the whole Lever rate
 //! budget, so another plugin's webhook events finish while the sync is still running.
 
-use crate::world::*;
 use fulcrum_store::test_support::on_each_backend;
 use fulcrum_store::{EventFilter, EventStatus};
+use fulcrum_testkit::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,8 @@ async fn one_plugins_full_sync_does_not_starve_another_plugins_events() {
 
         // The sync: 8 events × 10 Lever reads. At 10 req/s (burst 20) that is 6 s of budget.
         for n in 0..8 {
-            let body = json!({"op": "sync", "calls": 10});
+            // Distinct bodies: identical ones would be one delivery (the ingress's replay guard).
+            let body = json!({"op": "sync", "calls": 10, "n": n});
             let key = format!("sync-{n}");
             let (status, _) = world
                 .post_event(TENANT, &body, Some(&key), Some(&key))

@@ -5,11 +5,11 @@
 
 use crate::admin::snapshot;
 use crate::tenant_rules::{admin_changes, all_admin_changes, invalid_code};
-use crate::world::*;
 use fulcrum_runtime::{Call, CallOutput};
 use fulcrum_service::event_payload::StoredVendorRequest;
 use fulcrum_service::{DomainError, Missing, ProblemSource, installations, tenants};
 use fulcrum_store::test_support::on_each_backend;
+use fulcrum_testkit::*;
 use lever_model::Permission;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -322,6 +322,17 @@ async fn schedules_follow_enable_overrides_and_disable_at_once() {
             "a disabled installation has none"
         );
 
+        // Enabling needs the plugin's secret set.
+        installations::set_secret(
+            host,
+            &actor,
+            NEW_TENANT,
+            PLUGIN,
+            "api-token",
+            &secret("schedules-s3cret"),
+        )
+        .await
+        .unwrap();
         installations::enable(host, &actor, NEW_TENANT, PLUGIN)
             .await
             .unwrap();
@@ -394,6 +405,7 @@ async fn schedules_follow_enable_overrides_and_disable_at_once() {
             [
                 "admin: create tenant",
                 "admin: add plugin",
+                "admin: set secret",
                 "admin: enable plugin",
                 "admin: set schedule overrides",
                 "admin: set schedule overrides",
@@ -401,6 +413,89 @@ async fn schedules_follow_enable_overrides_and_disable_at_once() {
                 "admin: disable plugin",
             ]
         );
+        world.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installation_is_enabled_only_once_its_secrets_and_config_let_it_run() {
+    on_each_backend(|db| async move {
+        let world = World::start(&db).await;
+        // Relode: two secrets, and a config schema that `{}` (what `add` stores) does not meet.
+        let relode = world
+            .install_connector(fulcrum_plugin_artifacts::RELODE)
+            .await;
+        new_tenant(&world).await;
+        let (host, actor) = (&world.host, harness());
+        installations::add(host, &actor, NEW_TENANT, &relode)
+            .await
+            .unwrap();
+        installations::approve_requested(host, &actor, NEW_TENANT, &relode)
+            .await
+            .unwrap();
+
+        let before = snapshot(&world).await;
+        let changes_before = all_admin_changes(&world).await;
+        let refused = installations::enable(host, &actor, NEW_TENANT, &relode).await;
+        let Err(DomainError::NotReady { message, problems }) = refused else {
+            panic!("enabled without secrets or config: {:?}", refused.map(drop));
+        };
+        assert!(message.contains("nothing was changed"), "{message}");
+        let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+        assert_eq!(
+            &pointers[..2],
+            ["/secrets/api-token", "/secrets/webhook-secret"],
+            "{problems:?}"
+        );
+        assert!(
+            problems[2..]
+                .iter()
+                .any(|p| p.pointer.starts_with("/config") && p.message.contains("owner")),
+            "the config's missing owner is named: {problems:?}"
+        );
+        assert_eq!(snapshot(&world).await, before, "nothing changed");
+        assert_eq!(all_admin_changes(&world).await, changes_before);
+
+        // With one secret still missing, that one alone is named.
+        installations::set_secret(host, &actor, NEW_TENANT, &relode, "api-token", &secret("t"))
+            .await
+            .unwrap();
+        let owner = world.sandbox.read(|db| {
+            let user = db.users().find(|u| u.is_active()).unwrap();
+            json!({"name": user.name.clone(), "email": user.email.clone()})
+        });
+        let config = json!({"owner": owner, "career_page_url": "https://careers.initech.example"});
+        installations::configure(host, &actor, NEW_TENANT, &relode, &config)
+            .await
+            .unwrap();
+        match installations::enable(host, &actor, NEW_TENANT, &relode).await {
+            Err(DomainError::NotReady { problems, .. }) => {
+                let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+                assert_eq!(pointers, ["/secrets/webhook-secret"]);
+            }
+            other => panic!("{:?}", other.map(drop)),
+        }
+
+        // Ready: enabled. Disabling needs nothing.
+        installations::set_secret(
+            host,
+            &actor,
+            NEW_TENANT,
+            &relode,
+            "webhook-secret",
+            &secret("w"),
+        )
+        .await
+        .unwrap();
+        let enabled = installations::enable(host, &actor, NEW_TENANT, &relode)
+            .await
+            .unwrap();
+        assert!(enabled.enabled);
+        let disabled = installations::disable(host, &actor, NEW_TENANT, &relode)
+            .await
+            .unwrap();
+        assert!(!disabled.enabled);
         world.stop().await;
     })
     .await;

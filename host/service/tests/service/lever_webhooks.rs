@@ -1,8 +1,10 @@
 //! Lever webhooks: the sandbox's signed deliveries reach the subscribed plugin once; replays
-//! are idempotent; unsigned, badly signed or malformed deliveries store nothing.
+//! are idempotent — also edited ones, ones nobody subscribed to and ones replayed after
+//! another plugin was enabled; unsigned, badly signed, stale or malformed deliveries store
+//! nothing, and an unknown tenant is answered like a bad signature.
 
-use crate::world::*;
 use fulcrum_store::test_support::on_each_backend;
+use fulcrum_testkit::*;
 use lever_model::WebhookEventType;
 use secrecy::SecretString;
 use serde_json::json;
@@ -89,6 +91,14 @@ async fn bad_lever_deliveries_are_refused_and_nothing_is_stored() {
         unsigned.signature = None;
         let mut tampered = valid.clone();
         tampered.triggered_at += 1;
+        let resigned = |delivery: &lever_model::WebhookDelivery, shift_ms: i64| {
+            let mut d = delivery.clone();
+            d.triggered_at += shift_ms;
+            d.sign(token);
+            d
+        };
+        let stale = resigned(&valid, -10 * 60 * 1000);
+        let ahead = resigned(&valid, 5 * 60 * 1000);
         let mut oversize = serde_json::to_value(&valid).unwrap();
         oversize["data"]["padding"] = json!("x".repeat(2 * 1024 * 1024));
 
@@ -125,15 +135,31 @@ async fn bad_lever_deliveries_are_refused_and_nothing_is_stored() {
                 "application/json",
                 json_body(&valid),
                 401,
-                "no Lever webhook signature token",
+                "does not match",
             ),
             (
                 "unknown tenant",
                 "nobody",
                 "application/json",
                 json_body(&valid),
-                404,
-                "unknown tenant",
+                401,
+                "does not match",
+            ),
+            (
+                "triggeredAt ten minutes old",
+                TENANT,
+                "application/json",
+                json_body(&stale),
+                401,
+                "stale",
+            ),
+            (
+                "triggeredAt five minutes ahead",
+                TENANT,
+                "application/json",
+                json_body(&ahead),
+                401,
+                "ahead",
             ),
             (
                 "malformed JSON",
@@ -168,6 +194,7 @@ async fn bad_lever_deliveries_are_refused_and_nothing_is_stored() {
                 "larger than",
             ),
         ];
+        let mut no_match = Vec::new();
         for (what, tenant, content_type, body, status, words) in cases {
             let (got, answer) = world.post_lever_webhook(tenant, content_type, body).await;
             assert_eq!(got, status, "{what}: {answer}");
@@ -177,7 +204,13 @@ async fn bad_lever_deliveries_are_refused_and_nothing_is_stored() {
                 !answer.to_string().contains(token),
                 "{what}: the answer leaks the token"
             );
+            if words == "does not match" {
+                no_match.push(answer);
+            }
         }
+        // Wrong token, tampered time, a tenant without tokens, no such tenant: one answer.
+        assert_eq!(no_match.len(), 4);
+        assert!(no_match.windows(2).all(|w| w[0] == w[1]), "{no_match:?}");
         assert_eq!(world.counts().await, fulcrum_store::EventCounts::default());
 
         // A correctly signed event type no plugin subscribed to: acknowledged, nothing queued.
@@ -187,6 +220,15 @@ async fn bad_lever_deliveries_are_refused_and_nothing_is_stored() {
             .await;
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["event_ids"], json!([]));
+        // Its signature is consumed all the same: the capture edited into an event type the
+        // plugin subscribes to is a duplicate, and queues nothing.
+        let mut edited = hired.clone();
+        edited.event = "candidateStageChange".into();
+        let (status, answer) = world
+            .post_lever_webhook(TENANT, "application/json", json_body(&edited))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["duplicate"], json!(true), "{answer}");
         // So is an event type the contract does not know (Lever may add some).
         let novel = signed_lever_delivery(token, "somethingNew", None, "opp-1");
         let (status, _) = world
@@ -209,6 +251,26 @@ async fn bad_lever_deliveries_are_refused_and_nothing_is_stored() {
         assert_eq!(again, 202, "{replay}");
         assert_eq!(replay["event_ids"], answer["event_ids"]);
         assert_eq!(replay["duplicate"], json!(true));
+        // A second plugin subscribing to the same event type, enabled after the delivery: a
+        // replay gives it nothing (the delivery was consumed per tenant, not per plugin), even
+        // with its unsigned fields edited.
+        world
+            .host
+            .install_plugin(read(fulcrum_plugin_artifacts::WELL_BEHAVED_TWIN))
+            .await
+            .unwrap();
+        world.enable_plugin(TENANT, "well-behaved-twin").await;
+        let mut edited = no_id.clone();
+        edited.id = Some("ev-forged".into());
+        edited.data.insert("opportunityId".into(), json!("opp-9"));
+        for replayed in [&no_id, &edited] {
+            let (status, again) = world
+                .post_lever_webhook(TENANT, "application/json", json_body(replayed))
+                .await;
+            assert_eq!(status, 202, "{again}");
+            assert_eq!(again["event_ids"], answer["event_ids"], "{again}");
+            assert_eq!(again["duplicate"], json!(true));
+        }
         world.settle(Duration::from_secs(30)).await;
         let events = world.events_of_kind(LEVER).await;
         assert_eq!(events.len(), 1, "{events:?}");
@@ -223,11 +285,13 @@ async fn bad_lever_deliveries_are_refused_and_nothing_is_stored() {
         assert!(!stored.contains(&valid.token));
 
         // A disabled installation gets nothing.
-        world
-            .store
-            .set_installation_enabled(TENANT, PLUGIN, false)
-            .await
-            .unwrap();
+        for plugin in [PLUGIN, "well-behaved-twin"] {
+            world
+                .store
+                .set_installation_enabled(TENANT, plugin, false)
+                .await
+                .unwrap();
+        }
         let later = signed_lever_delivery(token, "candidateStageChange", Some("ev-3"), "opp-2");
         let (status, answer) = world
             .post_lever_webhook(TENANT, "application/json", json_body(&later))

@@ -2,14 +2,13 @@
 //! PostgreSQL (each test runs on both; PostgreSQL is skipped loudly when absent, unless
 //! FULCRUM_REQUIRE_POSTGRES=1).
 
-mod world;
-
 // Connectors (one module per connector: every behaviour of its issue end to end).
 mod relode;
 mod remote_tech_work;
 
 mod admin;
 mod admin_flow;
+mod admin_guards;
 mod admin_input;
 mod exactly_once;
 mod fairness;
@@ -18,6 +17,9 @@ mod installation_rules;
 mod isolation;
 mod lever_webhooks;
 mod observability;
+mod openapi;
 mod pipeline;
+mod plugin_install;
+mod retention;
 mod scheduler;
 mod tenant_rules;

@@ -1,11 +1,12 @@
 //! Ingress → queue → workers: acknowledgement after commit, dedupe, per-subject order,
 //! retries, dead letters and replay.
 
-use crate::world::*;
+use fulcrum_service::HostConfig;
 use fulcrum_store::test_support::on_each_backend;
 use fulcrum_store::{EventFilter, EventStatus, NewEvent};
+use fulcrum_testkit::*;
 use serde_json::json;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vendor_events_create_one_opportunity_and_note_each() {
@@ -193,16 +194,17 @@ async fn an_event_held_by_a_vanished_worker_is_requeued_and_handled_once() {
             .post_event(TENANT, &create_event(3, true), Some("d-3"), None)
             .await;
         assert_eq!(status, 202);
-        // A worker of this node claims it and dies (never completes).
+        // A worker of this node claims it and dies (never completes, never renews the lease).
         let node = world.host.config().node_id.clone();
         let claimed = world
             .store
-            .claim_next(&format!("{node}:ghost"), Duration::from_secs(600))
+            .claim_next(&format!("{node}:ghost"), Duration::from_secs(1))
             .await
             .unwrap()
             .expect("claimed");
         assert_eq!(claimed.status, EventStatus::Running);
-        // The node restarts: its leftover claims go back to the queue and are handled.
+        // The node restarts: its leftover claim, once its lease is over, goes back to the
+        // queue (on start, or by the reaper) and is handled.
         let shutdown = tokio_util::sync::CancellationToken::new();
         let mut tasks = world.host.spawn(shutdown.clone()).await.unwrap();
         world.settle(Duration::from_secs(30)).await;
@@ -259,4 +261,188 @@ pub fn world_options_without_workers() -> Options {
     let mut options = Options::new();
     options.start_workers = false;
     options
+}
+
+/// Before: a starting node requeued every event claimed under its node id, including those a
+/// live process given the same id (the old default `node-1`) was running, which then ran
+/// twice at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_starting_node_leaves_alone_the_events_a_live_namesake_is_running() {
+    on_each_backend(|db| async move {
+        let world = World::start_with(&db, world_options_without_workers()).await;
+        let (status, _) = world
+            .post_event(TENANT, &create_event(4, true), Some("d-4"), None)
+            .await;
+        assert_eq!(status, 202);
+        // Another process with this node id runs the event (its lease is current).
+        let node = world.host.config().node_id.clone();
+        let held = world
+            .store
+            .claim_next(&format!("{node}:0"), Duration::from_secs(600))
+            .await
+            .unwrap()
+            .expect("claimed");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let mut tasks = world.host.spawn(shutdown.clone()).await.unwrap();
+        let after = world.store.get_event(held.id).await.unwrap().unwrap();
+        shutdown.cancel();
+        while tasks.join_next().await.is_some() {}
+        assert_eq!(after.status, EventStatus::Running);
+        assert_eq!(after.claims, 1, "claimed by nobody else");
+        assert_eq!(after.claimed_by, held.claimed_by);
+        assert!(
+            world
+                .opportunities_with_email("candidate-4@example.com")
+                .is_empty()
+        );
+        world.stop().await;
+    })
+    .await;
+}
+
+/// Default node ids differ between processes (hosts in one test are as two processes).
+#[test]
+fn default_node_ids_are_unique() {
+    let (a, b) = (HostConfig::default(), HostConfig::default());
+    assert_ne!(a.node_id, b.node_id);
+    assert_ne!(a.node_id, "node-1");
+}
+
+/// Before: workers never renewed their lease; an event running longer than it was requeued
+/// and handed to a second worker while the first still ran it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_renews_its_lease_while_a_slow_event_runs() {
+    on_each_backend(|db| async move {
+        let mut options = Options::new();
+        options.host.lease = Duration::from_secs(1);
+        let world = World::start_with(&db, options).await;
+        // Every Lever answer takes 250 ms: ten reads take well over the 1 s lease.
+        world.sandbox.set_faults(lever_sandbox::FaultConfig {
+            slow_rate: 1.0,
+            slow_ms: 250,
+            ..lever_sandbox::FaultConfig::default()
+        });
+        let (status, body) = world
+            .post_event(
+                TENANT,
+                &json!({"op": "sync", "calls": 10}),
+                Some("slow"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        let id: i64 = body["event_id"].as_str().unwrap()["evt-".len()..]
+            .parse()
+            .unwrap();
+        // The first claim's lease moves on while the event runs.
+        let started = Instant::now();
+        let mut first_lease = None;
+        loop {
+            let e = world.store.get_event(id).await.unwrap().unwrap();
+            assert!(e.claims <= 1, "claimed again: {e:?}");
+            if let (EventStatus::Running, Some(lease)) = (e.status, e.lease_until) {
+                match first_lease {
+                    None => first_lease = Some(lease),
+                    Some(first) if lease > first => break,
+                    Some(_) => {}
+                }
+            }
+            assert!(
+                e.status != EventStatus::Done && started.elapsed() < Duration::from_secs(20),
+                "the lease was never renewed while the event ran: {e:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        world.settle(Duration::from_secs(60)).await;
+        let e = world.store.get_event(id).await.unwrap().unwrap();
+        assert_eq!(e.status, EventStatus::Done, "{e:?}");
+        assert_eq!((e.attempts, e.claims), (1, 1), "{e:?}");
+        assert_eq!(e.last_error, None);
+        world.stop().await;
+    })
+    .await;
+}
+
+/// Before: an event done on its first try showed `attempts: 0`, and a dead letter holding
+/// back its subject looked like any other (nothing said events were stuck behind it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_and_metrics_show_tries_and_a_dead_letter_blocking_its_subject() {
+    let metrics = fulcrum_service::observability::install_recorder();
+    on_each_backend(move |db| {
+        let metrics = metrics.clone();
+        async move {
+            let mut options = Options::new();
+            // The reaper, which refreshes the blocked gauges, runs every quarter lease.
+            options.host.lease = Duration::from_secs(2);
+            let world = World::start_with(&db, options).await;
+            // A tenant of this test and backend only: the metrics recorder is process-wide.
+            let tenant = format!("blocked-{}", db.backend());
+            world.add_tenant(&tenant).await;
+            let token =
+                crate::admin::token(&world, fulcrum_store::Role::TenantMember, Some(&tenant)).await;
+            let get = |path: String| {
+                let (world, token) = (&world, token.clone());
+                async move {
+                    let (status, body) =
+                        crate::admin::call(world, reqwest::Method::GET, &path, Some(&token), None)
+                            .await;
+                    assert_eq!(status, 200, "{body}");
+                    body
+                }
+            };
+
+            // Done on its first try.
+            let (_, ok) = world
+                .post_event(&tenant, &create_event(1, true), None, None)
+                .await;
+            let ok = ok["event_id"].as_str().unwrap()["evt-".len()..].to_owned();
+            world.settle(Duration::from_secs(30)).await;
+            let view = get(format!("/admin/v1/tenants/{tenant}/events/{ok}")).await;
+            assert_eq!(
+                (view["status"].as_str(), view["attempts"].as_i64()),
+                (Some("done"), Some(1))
+            );
+            assert_eq!(view["blocking"], false);
+
+            // A dead letter, then an event of its subject, which waits behind it.
+            let fail = json!({"op": "fail", "error": "invalid"});
+            world.post_event(&tenant, &fail, None, Some("cand-x")).await;
+            world.settle(Duration::from_secs(30)).await;
+            let (status, _) = world
+                .post_event(&tenant, &create_event(2, true), None, Some("cand-x"))
+                .await;
+            assert_eq!(status, 202);
+            let dead = get(format!("/admin/v1/tenants/{tenant}/events?status=dead")).await;
+            let dead = &dead["events"][0];
+            assert_eq!(dead["attempts"], 1);
+            assert_eq!(
+                (dead["blocking"].as_bool(), dead["waiting_behind"].as_i64()),
+                (Some(true), Some(1))
+            );
+            let queued = get(format!("/admin/v1/tenants/{tenant}/events?status=queued")).await;
+            assert_eq!(queued["events"][0]["blocking"], false);
+
+            let labels = [
+                format!("tenant=\"{tenant}\""),
+                format!("plugin=\"{PLUGIN}\""),
+            ];
+            let blocked = |text: String| {
+                text.lines().any(|line| {
+                    line.starts_with("fulcrum_events_blocked{")
+                        && line.ends_with("} 1")
+                        && labels.iter().all(|l| line.contains(l.as_str()))
+                })
+            };
+            let started = Instant::now();
+            while !blocked(metrics.render()) {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "no fulcrum_events_blocked{{{labels:?}}} 1 in /metrics"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            world.stop().await;
+        }
+    })
+    .await;
 }

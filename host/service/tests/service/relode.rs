@@ -12,9 +12,9 @@
 //! - status back: Lever stage, archive and hire webhooks of Relode candidates reach Relode
 //!   (a Relode outage is retried); other opportunities are not sent
 
-use crate::world::*;
 use fulcrum_store::test_support::on_each_backend;
 use fulcrum_store::{EventStatus, now_ms};
+use fulcrum_testkit::*;
 use lever_client::{ClientConfig, Credential, LeverClient};
 use lever_model::{
     Confidentiality, DistributionChannel, PostingCategories, PostingContentWrite, PostingState,
@@ -582,13 +582,14 @@ async fn bad_relode_submissions_are_refused_and_nothing_reaches_lever() {
         // (what, path, signature header, body, status, words in the message)
         type Case<'a> = (&'a str, &'a str, Option<String>, Vec<u8>, u16, &'a str);
         let cases: Vec<Case<'_>> = vec![
+            // Every signature failure gets the host's one 401 (the plugin's reason is logged).
             (
                 "no signature",
                 "/candidates",
                 None,
                 good_bytes.clone(),
                 401,
-                "missing Relode-Signature",
+                "could not be authenticated",
             ),
             (
                 "wrong secret",
@@ -596,7 +597,7 @@ async fn bad_relode_submissions_are_refused_and_nothing_reaches_lever() {
                 Some(sign("guess", now, &good_bytes)),
                 good_bytes.clone(),
                 401,
-                "does not match",
+                "could not be authenticated",
             ),
             (
                 "stale signature",
@@ -604,7 +605,7 @@ async fn bad_relode_submissions_are_refused_and_nothing_reaches_lever() {
                 Some(sign(WEBHOOK_SECRET, now - 3600, &good_bytes)),
                 good_bytes.clone(),
                 401,
-                "timestamp",
+                "could not be authenticated",
             ),
             (
                 "garbage signature",
@@ -612,7 +613,15 @@ async fn bad_relode_submissions_are_refused_and_nothing_reaches_lever() {
                 Some("sha256=abc".into()),
                 good_bytes.clone(),
                 401,
-                "malformed",
+                "could not be authenticated",
+            ),
+            (
+                "unknown path, unsigned",
+                "/jobs",
+                None,
+                good_bytes.clone(),
+                401,
+                "could not be authenticated",
             ),
             (
                 "malformed JSON",
@@ -728,7 +737,7 @@ async fn a_replayed_submission_makes_one_opportunity() {
             assert_eq!(answer["duplicate"], json!(attempt == 1), "{answer}");
         }
         relode.world.settle(WAIT).await;
-        // Relode resubmitting the same candidate as a new delivery: handled, nothing created.
+        // The same signed request under a new key (a capture resent): deduped at the ingress.
         let (status, answer) = relode
             .world
             .post_vendor(
@@ -737,13 +746,35 @@ async fn a_replayed_submission_makes_one_opportunity() {
                 "/candidates",
                 &[
                     (SIGNATURE, &signed(&bytes)),
-                    ("Idempotency-Key", "delivery-rc_4001-again"),
+                    ("Idempotency-Key", "delivery-rc_4001-resent"),
                     ("Fulcrum-Subject", "rc_4001"),
                 ],
                 &bytes,
             )
             .await;
         assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["duplicate"], json!(true), "{answer}");
+        // Relode resubmitting the same candidate as a new delivery (its body changed): handled,
+        // nothing created.
+        let mut resubmitted = body.clone();
+        resubmitted["candidate"]["phone"] = json!("+1 512 555 0199");
+        let resubmitted = resubmitted.to_string().into_bytes();
+        let (status, answer) = relode
+            .world
+            .post_vendor(
+                TENANT,
+                RELODE,
+                "/candidates",
+                &[
+                    (SIGNATURE, &signed(&resubmitted)),
+                    ("Idempotency-Key", "delivery-rc_4001-again"),
+                    ("Fulcrum-Subject", "rc_4001"),
+                ],
+                &resubmitted,
+            )
+            .await;
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["duplicate"], json!(false), "{answer}");
         let counts = relode.world.settle(WAIT).await;
         assert_eq!((counts.done, counts.dead), (2, 0), "{counts:?}");
         let opportunities = relode.world.opportunities_with_email("replay@example.com");
@@ -869,12 +900,13 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
                 Reply::json(200, json!({"ok": true}))
             }
         });
+        let mut webhook_token = String::new();
         for event in [
             WebhookEventType::CandidateStageChange,
             WebhookEventType::CandidateArchiveChange,
             WebhookEventType::CandidateHired,
         ] {
-            relode.world.subscribe_lever_webhook(TENANT, event).await;
+            (_, webhook_token) = relode.world.subscribe_lever_webhook(TENANT, event).await;
         }
         let posting = relode
             .create_posting("Backend Engineer", PostingState::Published, true)
@@ -921,6 +953,50 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
                 .is_some_and(|t| t.ends_with('Z'))
         );
 
+        // Deliveries edited on the way (Lever signs neither the event name nor `data`): Relode
+        // is told what Lever shows. A "hire" Lever does not show sends nothing; a stage change
+        // whose data names another stage reports the stage the opportunity is in.
+        let post = |delivery: lever_model::WebhookDelivery| {
+            let world = &relode.world;
+            async move {
+                let (status, answer) = world
+                    .post_lever_webhook(
+                        TENANT,
+                        "application/json",
+                        serde_json::to_vec(&delivery).unwrap(),
+                    )
+                    .await;
+                assert_eq!(status, 202, "{answer}");
+            }
+        };
+        post(signed_lever_delivery(
+            &webhook_token,
+            "candidateHired",
+            Some("forged-hire"),
+            &opportunity,
+        ))
+        .await;
+        relode.world.settle(WAIT).await;
+        assert_eq!(
+            relode.vendor.requests_matching(is_status).len(),
+            2,
+            "a hire Lever does not show was sent"
+        );
+        post(signed_lever_delivery(
+            &webhook_token,
+            "candidateStageChange",
+            Some("forged-stage"),
+            &opportunity,
+        ))
+        .await;
+        let told = status_requests(&relode, 3).await[2].json();
+        assert_eq!(told["status"], "stage_changed");
+        assert_eq!(
+            told["stage"],
+            json!({"id": interview, "name": "Phone interview"}),
+            "the webhook's data named stage \"offer\""
+        );
+
         // Archived for a non-hire reason, then back.
         let withdrew = relode.archive_reason_id("Withdrew");
         relode
@@ -928,7 +1004,7 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
             .archive(&opportunity, &withdrew, Some(&user))
             .await
             .unwrap();
-        let archived = status_requests(&relode, 3).await[2].json();
+        let archived = status_requests(&relode, 4).await[3].json();
         assert_eq!(archived["status"], "archived");
         assert_eq!(
             archived["archive_reason"],
@@ -940,7 +1016,7 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
             .await
             .unwrap();
         assert_eq!(
-            status_requests(&relode, 4).await[3].json()["status"],
+            status_requests(&relode, 5).await[4].json()["status"],
             "unarchived"
         );
 
@@ -951,7 +1027,7 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
             .archive(&opportunity, &hired, Some(&user))
             .await
             .unwrap();
-        let last: Vec<Value> = status_requests(&relode, 6).await[4..]
+        let last: Vec<Value> = status_requests(&relode, 7).await[5..]
             .iter()
             .map(|r| r.json())
             .collect();
@@ -984,7 +1060,7 @@ async fn lever_changes_of_relode_candidates_reach_relode_and_others_do_not() {
             "{lever_events:?}"
         );
         let all = relode.vendor.requests_matching(is_status);
-        assert_eq!(all.len(), 6, "nothing sent for {other}");
+        assert_eq!(all.len(), 7, "nothing sent for {other}");
         assert!(
             all.iter()
                 .all(|r| r.json()["lever_opportunity_id"] == json!(opportunity))

@@ -1,12 +1,13 @@
-//! Schedules fire once across nodes and catch up once after downtime.
+//! Schedules fire once across nodes and catch up once after downtime; a schedule keeps at
+//! most one run queued and goes on past a dead run.
 
 use crate::pipeline::world_options_without_workers;
-use crate::world::*;
 use fulcrum_service::{Host, LeverDefaults};
 use fulcrum_store::test_support::on_each_backend;
-use fulcrum_store::{EventFilter, now_ms};
+use fulcrum_store::{EventFilter, EventStatus, now_ms};
+use fulcrum_testkit::*;
 use serde_json::json;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schedule_fires_once_across_nodes_and_catches_up_once() {
@@ -58,7 +59,8 @@ async fn a_schedule_fires_once_across_nodes_and_catches_up_once() {
             "next {next} vs {later}"
         );
 
-        // Both runs reach the plugin, in order.
+        // No worker ran the first run meanwhile: the catch-up slot folded into it (at most one
+        // run of a schedule waits), which then reaches the plugin once.
         while world.host.run_one("test:0").await.unwrap().is_some() {}
         let runs = world
             .store
@@ -67,8 +69,7 @@ async fn a_schedule_fires_once_across_nodes_and_catches_up_once() {
             .unwrap()
             .unwrap();
         let runs: Vec<i64> = serde_json::from_slice(&runs).unwrap();
-        assert_eq!(runs.len(), 2, "{runs:?}");
-        assert!(runs[0] < runs[1]);
+        assert_eq!(runs.len(), 1, "{runs:?}");
         let events = world
             .store
             .list_events(&EventFilter {
@@ -121,6 +122,81 @@ async fn running_workers_fire_a_due_schedule_by_themselves() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        world.stop().await;
+    })
+    .await;
+}
+
+/// Before: every run of a schedule shared one subject, so a dead run (here: the installation
+/// disabled behind the scheduler's back, as a missing credential would) held back every later
+/// run for good while slots kept queueing more behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_schedule_run_neither_stops_the_schedule_nor_piles_up_runs() {
+    on_each_backend(|db| async move {
+        let world = World::start_with(&db, world_options_without_workers()).await;
+        world
+            .store
+            .set_schedule_overrides(TENANT, PLUGIN, &json!({"tick": {"every_seconds": 60}}))
+            .await
+            .unwrap();
+        world.host.sync_schedules(TENANT, PLUGIN).await.unwrap();
+        let t0 = now_ms() + 1_000;
+        assert_eq!(world.host.fire_due_schedules(t0).await.unwrap(), 1);
+
+        // Every try fails until the last one dead-letters the run.
+        world
+            .store
+            .set_installation_enabled(TENANT, PLUGIN, false)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let dead = loop {
+            world.host.run_one("test:0").await.unwrap();
+            let dead = world.store.list_dead_events(10).await.unwrap();
+            if let Some(dead) = dead.into_iter().next() {
+                break dead;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never dead-lettered"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(dead.kind, "schedule");
+        assert_eq!(dead.schedule_name.as_deref(), Some("tick"));
+        world
+            .store
+            .set_installation_enabled(TENANT, PLUGIN, true)
+            .await
+            .unwrap();
+
+        // Three more slots with no worker running: one run queued, not three.
+        for k in 1..=3 {
+            assert_eq!(
+                world
+                    .host
+                    .fire_due_schedules(t0 + k * 60_000)
+                    .await
+                    .unwrap(),
+                1
+            );
+        }
+        let runs = world.events_of_kind("schedule").await;
+        assert_eq!(runs.len(), 2, "the dead run and one pending: {runs:?}");
+
+        // That run is not held back by the dead one.
+        let (id, outcome) = world.host.run_one("test:0").await.unwrap().expect("a run");
+        assert_eq!((id, outcome), (runs[1].id, fulcrum_service::Outcome::Done));
+        let ran = world
+            .store
+            .state_get(TENANT, PLUGIN, "runs:tick")
+            .await
+            .unwrap()
+            .expect("the schedule ran again");
+        assert_eq!(serde_json::from_slice::<Vec<i64>>(&ran).unwrap().len(), 1);
+        // The dead run stays for the admin to see, blocking nothing.
+        let dead = world.store.get_event(dead.id).await.unwrap().unwrap();
+        assert_eq!((dead.status, dead.waiting_behind), (EventStatus::Dead, 0));
         world.stop().await;
     })
     .await;

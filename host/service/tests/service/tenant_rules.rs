@@ -3,11 +3,11 @@
 //! input is refused with a typed error before anything is stored.
 
 use crate::admin::snapshot;
-use crate::world::*;
 use fulcrum_service::tenants::{self, LeverConnection};
 use fulcrum_service::{Actor, DomainError, Missing};
 use fulcrum_store::test_support::on_each_backend;
 use fulcrum_store::{AuditEntry, LeverSettings};
+use fulcrum_testkit::*;
 use secrecy::{ExposeSecret, SecretString};
 
 /// The admin changes in a tenant's audit log, oldest first.

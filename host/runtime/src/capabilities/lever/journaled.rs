@@ -3,17 +3,23 @@
 //!
 //! With a journal, the n-th write of the invocation is `call_seq = n` and its request digest
 //! covers the function, the Lever body, the target opportunity, `perform_as` and a SHA-256 of
-//! any file's bytes. Then, by what the journal knows:
+//! any file's bytes. Each journaled write has an [`AttemptMarker`] derived from its journal
+//! entry (event, number, first `begun_at`); a create sends it as an extra tag. Then, by what
+//! the journal knows:
 //! - `Done`: the recorded Lever response is returned, converted as a live answer would be;
 //!   nothing is sent. Audited as "<operation> (journal)", outcome allowed.
-//! - `Unknown` (begun, never recorded): reconcile. A create looks for the opportunity by
-//!   e-mail (and posting), created since the write was begun (minus [`CLOCK_SLACK_MS`]) with
-//!   every requested source; a note by its text, a file by name and size, likewise. A match
-//!   is recorded and returned (audited as "<operation> (reconciled)"); otherwise the write is
-//!   sent again. Writes that are idempotent at Lever (stage, archive, tags, sources, links)
-//!   are simply sent again.
-//! - `Fresh`: sent; Lever's response (the `lever_model` wire type as JSON) is recorded, then
-//!   converted. A failed send leaves the entry unrecorded, so the next attempt reconciles.
+//! - `Unknown` (begun, never recorded): reconcile (`write/reconcile.rs` has the rule of each
+//!   write). Lever has it: recorded and returned, audited as "<operation> (reconciled)". Lever
+//!   has a newer change of the same thing (a stage or archive change made since the write
+//!   began): kept, recorded as the answer, audited as "<operation> (superseded)", nothing
+//!   sent. Otherwise the write is sent again, as below.
+//! - `Fresh`: sent; Lever's response (the `lever_model` wire type as JSON, without the marker)
+//!   is recorded, then converted. A failed send leaves the entry unrecorded, so the next
+//!   attempt reconciles.
+//!
+//! Once a create's answer is recorded, the host removes the marker tag from the opportunity.
+//! That is best effort: if it fails (or the host stops in between) the tag stays, logged, and
+//! nothing else is affected.
 //!
 //! A diverging replay is a permanent `invalid` error (audited as denied: nothing was sent); an
 //! unavailable journal, or one that cannot record a write Lever applied, is `unavailable`.
@@ -22,17 +28,16 @@ use lever_model as lm;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::sync::Arc;
 
-use super::write::LeverWrite;
+use super::write::{AttemptMarker, LeverWrite, Reconciled};
 use super::{LeverCall, convert, lever_error};
 use crate::bindings::PluginError;
-use crate::capabilities::HostCalls;
+use crate::capabilities::{HostCall, HostCalls};
 use crate::grants::LeverAccess;
-use crate::journal::{CallSeq, JournalEntry, JournalError, request_digest};
+use crate::journal::{CallSeq, EffectJournal, JournalEntry, JournalError, request_digest};
 
-/// How far Lever's clock may be behind the host's when matching objects created since a
-/// write was begun.
-pub const CLOCK_SLACK_MS: i64 = 5 * 60 * 1000;
+pub use super::write::CLOCK_SLACK_MS;
 
 /// A journaled response as the wire type `R`.
 fn decode<R: DeserializeOwned>(function: &str, response: Value) -> Result<R, PluginError> {
@@ -64,7 +69,7 @@ impl HostCalls {
         let mut call = call.host;
         let function = write.function.name();
         let Some(journal) = self.ctx.journal.clone() else {
-            let result = match write.send(&lever.client).await {
+            let result = match write.send(&lever.client, None).await {
                 Ok(response) => decode(function, response),
                 Err(e) => Err(lever_error(e)),
             };
@@ -95,31 +100,50 @@ impl HostCalls {
                 return self.finish(call, Err(PluginError::Unavailable(e.to_string())));
             }
         };
-        let since = match entry {
+        let (begun_at_ms, outcome_unknown) = match entry {
             JournalEntry::Done(response) => {
                 call.annotate("journal");
                 return self.finish(call, decode(function, response));
             }
-            JournalEntry::Fresh => None,
-            JournalEntry::Unknown { begun_at_ms } => Some(begun_at_ms - CLOCK_SLACK_MS),
+            JournalEntry::Fresh { begun_at_ms } => (begun_at_ms, false),
+            JournalEntry::Unknown { begun_at_ms } => (begun_at_ms, true),
         };
-        if let Some(since) = since {
-            match write.reconcile(&lever.client, since).await {
-                Ok(Some(found)) => {
+        let marker = AttemptMarker::new(
+            &self.ctx.tenant_id,
+            &self.ctx.installation_id,
+            self.ctx.event_id.as_deref(),
+            call_seq,
+            begun_at_ms,
+        );
+        let journaled = Journaled {
+            journal,
+            call_seq,
+            write: &write,
+            lever,
+            marker: &marker,
+        };
+        if outcome_unknown {
+            match write.reconcile(&lever.client, begun_at_ms, &marker).await {
+                Ok(Reconciled::Applied(found)) => {
                     tracing::info!(
                         plugin = %self.plugin.id, event = ?self.ctx.event_id, %call_seq, function,
-                        "unknown outcome reconciled: Lever has the object, not sending again"
+                        "unknown outcome reconciled: Lever has it, not sending again"
                     );
                     call.annotate("reconciled");
-                    let result = match journal.record(call_seq, &found).await {
-                        Ok(()) => decode(function, found),
-                        Err(e) => Err(PluginError::Unavailable(e.to_string())),
-                    };
-                    return self.finish(call, result);
+                    return self.record(call, journaled, found, None).await;
                 }
-                Ok(None) => tracing::info!(
+                Ok(Reconciled::Superseded(current)) => {
+                    tracing::warn!(
+                        plugin = %self.plugin.id, event = ?self.ctx.event_id, %call_seq, function,
+                        "unknown outcome: Lever has a newer change made since the write began; \
+                         keeping it, not sending again"
+                    );
+                    call.annotate("superseded");
+                    return self.record(call, journaled, current, None).await;
+                }
+                Ok(Reconciled::Absent) => tracing::info!(
                     plugin = %self.plugin.id, event = ?self.ctx.event_id, %call_seq, function,
-                    "unknown outcome: Lever does not have the object, sending again"
+                    "unknown outcome: Lever does not have it, sending again"
                 ),
                 Err(e) => {
                     let error = lever_error(e);
@@ -127,20 +151,66 @@ impl HostCalls {
                 }
             }
         }
-        let result = match write.send(&lever.client).await {
-            Ok(response) => match journal.record(call_seq, &response).await {
-                Ok(()) => decode(function, response),
-                Err(e) => Err(PluginError::Unavailable(format!(
-                    "Lever applied {function} but the effect journal could not record it ({e}); \
-                     the event will be retried and reconciled"
-                ))),
-            },
+        match write.send(&lever.client, Some(&marker)).await {
+            Ok(response) => {
+                let unrecorded =
+                    format!("Lever applied {function} but the effect journal could not record it");
+                self.record(call, journaled, response, Some(unrecorded))
+                    .await
+            }
             // Left unrecorded: the next attempt reconciles, which is right whether or not the
             // request reached Lever.
-            Err(e) => Err(lever_error(e)),
-        };
-        self.finish(call, result)
+            Err(e) => self.finish(call, Err(lever_error(e))),
+        }
     }
+
+    /// Records Lever's answer (sent, reconciled or superseded) as write `call_seq`, removes a
+    /// create's marker once it is recorded, and finishes the call with the answer as `R`.
+    /// `unrecorded` prefixes the error when Lever applied the write but recording failed.
+    async fn record<R: DeserializeOwned>(
+        &mut self,
+        call: HostCall,
+        journaled: Journaled<'_>,
+        response: Value,
+        unrecorded: Option<String>,
+    ) -> Result<R, PluginError> {
+        let Journaled {
+            journal,
+            call_seq,
+            write,
+            lever,
+            marker,
+        } = journaled;
+        let function = write.function.name();
+        if let Err(e) = journal.record(call_seq, &response).await {
+            // The marker stays on a create: the retry finds the opportunity by it.
+            let error = match unrecorded {
+                Some(what) => PluginError::Unavailable(format!(
+                    "{what} ({e}); the event will be retried and reconciled"
+                )),
+                None => PluginError::Unavailable(e.to_string()),
+            };
+            return self.finish(call, Err(error));
+        }
+        if let Err(e) = write.remove_marker(&lever.client, marker, &response).await {
+            tracing::warn!(
+                plugin = %self.plugin.id, event = ?self.ctx.event_id, %call_seq, function,
+                marker = marker.tag(), error = %e,
+                "could not remove the attempt marker tag from the created opportunity; \
+                 it stays (harmless)"
+            );
+        }
+        self.finish(call, decode(function, response))
+    }
+}
+
+/// One journaled write in progress: where its answer is recorded and how its marker is removed.
+struct Journaled<'a> {
+    journal: Arc<dyn EffectJournal>,
+    call_seq: CallSeq,
+    write: &'a LeverWrite,
+    lever: &'a LeverAccess,
+    marker: &'a AttemptMarker,
 }
 
 impl HostCalls {
@@ -182,7 +252,7 @@ impl HostCalls {
                 return self.finish(call, result);
             }
             // Never recorded (or first time): reading again is harmless.
-            Ok(JournalEntry::Fresh | JournalEntry::Unknown { .. }) => {}
+            Ok(JournalEntry::Fresh { .. } | JournalEntry::Unknown { .. }) => {}
             Err(JournalError::Diverged(message)) => {
                 tracing::warn!(
                     plugin = %self.plugin.id, event = ?self.ctx.event_id, %seq, %message,

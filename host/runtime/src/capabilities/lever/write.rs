@@ -1,16 +1,20 @@
 //! One Lever write as the journal sees it: what is sent (`send`), what identifies it across
 //! attempts of an event (`canonical`, `digest`), and how an unknown outcome is looked up at
-//! Lever (`reconcile`). No journal or host state here: `journaled` drives it.
+//! Lever (`reconcile`, with the create's [`AttemptMarker`]). No journal or host state here:
+//! `journaled` drives it.
 
-use futures::TryStreamExt;
-use lever_client::{Attachments, FileUpload, LeverClient, LeverError, OpportunityQuery};
+mod reconcile;
+
+use lever_client::{Attachments, FileUpload, LeverClient, LeverError};
 use lever_model as lm;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::LeverFunction;
-use super::convert;
 use crate::journal::{bytes_digest, request_digest};
+
+pub use reconcile::CLOCK_SLACK_MS;
+pub(crate) use reconcile::{AttemptMarker, Reconciled};
 
 /// One Lever write, as sent and as digested.
 pub(crate) struct LeverWrite {
@@ -269,15 +273,33 @@ impl LeverWrite {
         Ok(request_digest(self.function.name(), &self.canonical()?))
     }
 
-    /// Sends the write; Lever's answer as JSON (the `lever_model` wire type).
-    pub(super) async fn send(&self, client: &LeverClient) -> Result<Value, LeverError> {
+    /// Sends the write; Lever's answer as JSON (the `lever_model` wire type). A create sends
+    /// `marker`'s tag along (see [`AttemptMarker`]); the answer does not show it.
+    pub(super) async fn send(
+        &self,
+        client: &LeverClient,
+        marker: Option<&AttemptMarker>,
+    ) -> Result<Value, LeverError> {
         let perform_as = Some(self.perform_as.as_str());
         match &self.kind {
-            WriteKind::CreateOpportunity { body, attachments } => wire(
-                client
-                    .create_opportunity(&self.perform_as, body, attachments.clone())
-                    .await?,
-            ),
+            WriteKind::CreateOpportunity { body, attachments } => {
+                let created = match marker {
+                    Some(marker) => {
+                        let mut marked = lm::NewOpportunity::clone(body);
+                        marked.tags.push(marker.tag().to_owned());
+                        let created = client
+                            .create_opportunity(&self.perform_as, &marked, attachments.clone())
+                            .await?;
+                        marker.strip(created)
+                    }
+                    None => {
+                        client
+                            .create_opportunity(&self.perform_as, body, attachments.clone())
+                            .await?
+                    }
+                };
+                wire(created)
+            }
             WriteKind::Stage {
                 opportunity_id,
                 body,
@@ -341,93 +363,31 @@ impl LeverWrite {
         }
     }
 
-    /// After an unknown outcome: what this write created at Lever since `since_ms`, if it did
-    /// (`Some`, Lever's object as JSON); `None` when it must be sent again.
-    pub(super) async fn reconcile(
+    /// Once a create's answer is recorded the marker has done its job: removes it from the
+    /// opportunity (`response`, the recorded answer). Other writes carry no marker.
+    pub(super) async fn remove_marker(
         &self,
         client: &LeverClient,
-        since_ms: i64,
-    ) -> Result<Option<Value>, LeverError> {
-        match &self.kind {
-            WriteKind::CreateOpportunity { body, .. } => {
-                if body.emails.is_empty() {
-                    tracing::warn!(
-                        "create-opportunity without an e-mail had an unknown outcome and cannot \
-                         be reconciled: sending it again (it may create a duplicate)"
-                    );
-                    return Ok(None);
-                }
-                find_created_opportunity(client, body, since_ms).await
-            }
-            WriteKind::Note {
-                opportunity_id,
-                body,
-            } => {
-                let notes: Vec<lm::Note> = client.notes(opportunity_id).try_collect().await?;
-                let found = notes
-                    .iter()
-                    .filter(|n| {
-                        n.deleted_at.is_none()
-                            && n.created_at >= since_ms
-                            && n.secret == body.secret
-                            && convert::note(n).value == body.value
-                    })
-                    .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-                found
-                    .map(|n| {
-                        wire(lm::CreatedNote {
-                            note_id: n.id.clone(),
-                        })
-                    })
-                    .transpose()
-            }
-            WriteKind::Upload {
-                opportunity_id,
-                file,
-            } => {
-                let files: Vec<lm::LeverFile> = client.files(opportunity_id).try_collect().await?;
-                let size = file.bytes.len() as u64;
-                let found = files
-                    .iter()
-                    .filter(|f| {
-                        f.name == file.name
-                            && f.size == size
-                            && f.uploaded_at.is_some_and(|at| at >= since_ms)
-                    })
-                    .min_by(|a, b| (a.uploaded_at, &a.id).cmp(&(b.uploaded_at, &b.id)));
-                found.cloned().map(wire).transpose()
-            }
-            // Idempotent at Lever: sending again is the reconciliation.
-            WriteKind::Stage { .. }
-            | WriteKind::Archived { .. }
-            | WriteKind::AddTags { .. }
-            | WriteKind::RemoveTags { .. }
-            | WriteKind::AddSources { .. }
-            | WriteKind::AddLinks { .. } => Ok(None),
-        }
+        marker: &AttemptMarker,
+        response: &Value,
+    ) -> Result<(), LeverError> {
+        let WriteKind::CreateOpportunity { .. } = &self.kind else {
+            return Ok(());
+        };
+        let Some(id) = response.get("id").and_then(Value::as_str) else {
+            return Err(LeverError::Decode {
+                message: "the recorded create-opportunity answer has no id".into(),
+            });
+        };
+        client
+            .remove_tags(
+                id,
+                &[marker.tag().to_owned()],
+                Some(self.perform_as.as_str()),
+            )
+            .await
+            .map(drop)
     }
-}
-
-/// The oldest opportunity with one of the requested e-mails (and the posting, if any),
-/// created since `since_ms`, carrying every requested source.
-async fn find_created_opportunity(
-    client: &LeverClient,
-    body: &lm::NewOpportunity,
-    since_ms: i64,
-) -> Result<Option<Value>, LeverError> {
-    let query = OpportunityQuery {
-        email: body.emails.clone(),
-        posting_id: body.postings.clone(),
-        created_at_start: Some(since_ms),
-        expand: vec!["applications".into()],
-        ..Default::default()
-    };
-    let candidates: Vec<lm::Opportunity> = client.opportunities(query).try_collect().await?;
-    let found = candidates
-        .into_iter()
-        .filter(|o| o.created_at >= since_ms && body.sources.iter().all(|s| o.sources.contains(s)))
-        .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    found.map(wire).transpose()
 }
 
 pub(super) fn wire<T: Serialize>(response: T) -> Result<Value, LeverError> {

@@ -5,7 +5,7 @@ use super::*;
 
 impl Setup {
     /// Every permission, and `journal` as the effect journal of the event being handled.
-    fn journaled(&self, journal: &Arc<MemoryJournal>) -> HostCalls {
+    pub(super) fn journaled(&self, journal: &Arc<MemoryJournal>) -> HostCalls {
         let mut host = self.all();
         host.ctx.journal = Some(journal.clone());
         host
@@ -48,7 +48,7 @@ async fn journaled_attempt(host: &mut HostCalls) -> (String, String, String) {
 }
 
 #[tokio::test]
-async fn unknown_outcomes_are_reconciled_by_lookup_or_sent_again_when_idempotent() {
+async fn unknown_outcomes_are_reconciled_against_lever_without_sending_again() {
     let setup = Setup::new(SeedSpec::vocabulary_only(13)).await;
     let journal = Arc::new(MemoryJournal::new());
     let first = journaled_attempt(&mut setup.journaled(&journal)).await;
@@ -73,13 +73,14 @@ async fn unknown_outcomes_are_reconciled_by_lookup_or_sent_again_when_idempotent
     let second = journaled_attempt(&mut setup.journaled(&journal)).await;
     assert_eq!(second, first, "the same note and file, found in Lever");
     let stats = setup.sandbox.stats();
-    assert_eq!(
-        stats.writes.clone().into_iter().collect::<Vec<_>>(),
-        [("POST /opportunities/:opportunity/addTags".to_owned(), 1)],
-        "only the idempotent write was sent again"
-    );
+    assert!(stats.writes.is_empty(), "nothing sent again: {stats:?}");
     assert_eq!(stats.requests_to(Operation::ListNotes), 1);
     assert_eq!(stats.requests_to(Operation::ListFiles), 1);
+    assert_eq!(
+        stats.requests_to(Operation::GetOpportunity),
+        1,
+        "the tags were looked at"
+    );
     assert_eq!(count(&|db, id| db.notes(id).len()), 1);
     assert_eq!(count(&|db, id| db.files(id).len()), 1);
     assert!(journal.entries().iter().all(|e| e.is_done()));
@@ -94,7 +95,7 @@ async fn unknown_outcomes_are_reconciled_by_lookup_or_sent_again_when_idempotent
     assert_eq!(
         labels,
         [
-            "POST /opportunities/:opportunity/addTags",
+            "POST /opportunities/:opportunity/addTags (reconciled)",
             "POST /opportunities/:opportunity/files (reconciled)",
             "POST /opportunities/:opportunity/notes (reconciled)",
             "POST /opportunities (journal)",
@@ -127,7 +128,9 @@ async fn journal_failures_are_typed_and_fail_closed() {
             if self.begin_fails {
                 Err(JournalError::Unavailable("database is down".into()))
             } else {
-                Ok(JournalEntry::Fresh)
+                Ok(JournalEntry::Fresh {
+                    begun_at_ms: lever_model::timestamp::now_millis(),
+                })
             }
         }
         async fn record(&self, _: CallSeq, _: &serde_json::Value) -> Result<(), JournalError> {
@@ -162,11 +165,15 @@ async fn journal_failures_are_typed_and_fail_closed() {
             && message.contains("retried and reconciled"),
         "{message}"
     );
-    assert_eq!(
-        setup
-            .sandbox
-            .stats()
-            .writes_to(Operation::CreateOpportunity),
-        1
+    let stats = setup.sandbox.stats();
+    assert_eq!(stats.writes_to(Operation::CreateOpportunity), 1);
+    // Unrecorded, so the retry must find it: the attempt marker stays on the opportunity.
+    assert_eq!(stats.writes_to(Operation::RemoveTags), 0);
+    let tags: Vec<String> = setup
+        .sandbox
+        .read(|db| db.opportunities().flat_map(|o| o.tags.clone()).collect());
+    assert!(
+        tags.iter().any(|t| t.starts_with("fulcrum-attempt:")),
+        "{tags:?}"
     );
 }

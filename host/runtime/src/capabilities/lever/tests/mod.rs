@@ -100,4 +100,5 @@ fn new_opportunity(name: &str, email: &str) -> wit::NewOpportunity {
 mod journal;
 mod listing;
 mod policy;
+mod reconcile;
 mod writes;

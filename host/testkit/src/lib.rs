@@ -1,6 +1,12 @@
 //! A running host for one test: a fresh database (SQLite file or PostgreSQL database), the
 //! real Lever sandbox over HTTP, the real `well_behaved` component, workers, scheduler, and the
-//! HTTP app on 127.0.0.1:0.
+//! HTTP app on 127.0.0.1:0. Admin API requests go through [`World::admin`] /
+//! [`World::admin_raw`], whose answers [`World::stop`] checks against the served OpenAPI
+//! document (`admin_api`).
+
+mod admin_api;
+
+pub use admin_api::{AdminExchange, OPENAPI_PATH, openapi_violations};
 
 use fulcrum_runtime::{Runtime, RuntimeConfig};
 use fulcrum_service::tenants::LeverConnection;
@@ -27,7 +33,7 @@ pub const VENDOR_SECRET: &str = "vendor-s3cret-0f9a7c";
 
 pub fn runtime_config() -> RuntimeConfig {
     let mut c = RuntimeConfig {
-        cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache"),
+        cache_dir: PathBuf::from(env!("FULCRUM_TESTKIT_TMPDIR")).join("component-cache"),
         ..RuntimeConfig::default()
     };
     c.limits.wall_clock_timeout = Duration::from_secs(10);
@@ -51,7 +57,7 @@ pub fn host_config() -> HostConfig {
             base: Duration::from_millis(50),
             max: Duration::from_millis(400),
         },
-        components_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("service-components"),
+        components_dir: PathBuf::from(env!("FULCRUM_TESTKIT_TMPDIR")).join("service-components"),
         ..HostConfig::default()
     }
 }
@@ -65,6 +71,8 @@ pub struct World {
     pub http: reqwest::Client,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
+    /// Every admin answer so far, for the OpenAPI check in [`World::stop`].
+    admin_exchanges: std::sync::Mutex<Vec<AdminExchange>>,
 }
 
 pub struct Options {
@@ -90,6 +98,12 @@ impl Options {
             lever_client: ClientConfig::new("http://127.0.0.1:1/v1").unwrap(),
             start_workers: true,
         }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -143,6 +157,7 @@ impl World {
             http: reqwest::Client::new(),
             shutdown: CancellationToken::new(),
             tasks: JoinSet::new(),
+            admin_exchanges: Default::default(),
         };
         world.add_tenant(TENANT).await;
         let mut world = world;
@@ -151,11 +166,10 @@ impl World {
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         world.addr = listener.local_addr().unwrap();
-        let app = fulcrum_service::app(world.host.clone());
+        let host = world.host.clone();
         let stop = world.shutdown.clone();
         world.tasks.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
+            fulcrum_service::serve(listener, host, stop.cancelled_owned())
                 .await
                 .unwrap();
         });
@@ -280,10 +294,18 @@ impl World {
         self.sandbox.read(|db| db.notes(opportunity_id).len())
     }
 
+    /// Stops the host and the sandbox, then fails if an admin answer of this world is one the
+    /// served OpenAPI document does not describe.
     pub async fn stop(mut self) {
+        let violations = self.admin_response_violations().await;
         self.shutdown.cancel();
         while self.tasks.join_next().await.is_some() {}
         self.sandbox.shutdown().await;
+        assert!(
+            violations.is_empty(),
+            "admin API answers the OpenAPI document does not describe:\n{}",
+            violations.join("\n")
+        );
     }
 }
 
@@ -598,28 +620,20 @@ impl World {
         input: Value,
         idempotency_key: &str,
     ) -> (u16, Value) {
-        use secrecy::ExposeSecret;
         let token = self
-            .store
-            .issue_api_token(
-                fulcrum_store::Role::TenantMember,
-                Some(tenant),
-                "connector test",
-            )
-            .await
-            .unwrap();
-        let response = self
-            .http
-            .post(self.url(&format!(
-                "/admin/v1/tenants/{tenant}/installations/{plugin_id}/actions/{name}"
-            )))
-            .bearer_auth(token.plaintext.expose_secret())
-            .header("idempotency-key", idempotency_key)
-            .json(&input)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+            .admin_token(fulcrum_store::Role::TenantMember, Some(tenant))
+            .await;
+        let authorization = format!("Bearer {token}");
+        self.admin_raw(
+            reqwest::Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/installations/{plugin_id}/actions/{name}"),
+            &[
+                ("authorization", authorization.as_str()),
+                ("idempotency-key", idempotency_key),
+                ("content-type", "application/json"),
+            ],
+            input.to_string().into_bytes(),
+        )
+        .await
     }
 }
