@@ -491,13 +491,7 @@ fn check_content_type(headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "application/json" || essence.ends_with("+json") {
+    if crate::media_type::is_json(headers) {
         Ok(())
     } else {
         Err(ApiError::new(

@@ -26,6 +26,7 @@ pub mod event_payload;
 mod ingress;
 pub mod installations;
 mod lever_webhooks;
+mod media_type;
 pub mod metrics_names;
 pub mod observability;
 mod pipeline;

@@ -4,8 +4,8 @@
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use std::convert::Infallible;
 use std::marker::PhantomData;
@@ -99,21 +99,7 @@ pub(crate) async fn read_bounded(
 }
 
 fn is_json(request: &Request) -> bool {
-    let Some(Ok(content_type)) = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str())
-    else {
-        return false;
-    };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    crate::media_type::is_json(request.headers())
 }
 
 /// The body as `T`, or what is wrong with it.
