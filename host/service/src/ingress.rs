@@ -35,8 +35,8 @@ use fulcrum_store::{Enqueued, NewEvent, VendorRequestGuard, now_ms};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use crate::api_error::ApiError;
 use crate::audit_trail::InvocationAudit;
@@ -327,42 +327,39 @@ async fn accept_inner(
     } else {
         inner.wake.notify_one();
     }
-    prune_replay_guards(inner);
     Ok(enqueued)
 }
 
-/// At most once a minute per host, deletes (in the background) the Lever deliveries and
-/// vendor request digests too old to matter: a Lever delivery older than its freshness window
-/// is refused as stale anyway, a vendor digest older than the replay window no longer counts.
-pub(crate) fn prune_replay_guards(inner: &HostInner) {
-    let now = now_ms();
-    let every = i64::try_from(PRUNE_EVERY.as_millis()).unwrap_or(i64::MAX);
-    let last = inner.replay_guards_pruned.load(Ordering::Relaxed);
-    if now.saturating_sub(last) < every
-        || inner
-            .replay_guards_pruned
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-    {
-        return;
-    }
+/// Every [`PRUNE_EVERY`] until `shutdown`, deletes the Lever deliveries and vendor request
+/// digests too old to matter: a Lever delivery older than its freshness window is refused as
+/// stale anyway, a vendor digest older than the replay window no longer counts. A background
+/// task of the host (not the request path), like the reaper and retention.
+pub(crate) async fn replay_guard_pruning_loop(inner: Arc<HostInner>, shutdown: CancellationToken) {
     let config = &inner.config;
     let lever_keep = (config.lever_webhook_max_age + config.lever_webhook_clock_skew)
         .saturating_mul(2)
         .max(MIN_LEVER_RETENTION);
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    let lever_before = now.saturating_sub(ms(lever_keep));
-    let vendor_before = now.saturating_sub(ms(config.vendor_replay_window));
-    let store = inner.store.clone();
-    tokio::spawn(async move {
-        match store.prune_replay_guards(lever_before, vendor_before).await {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_EVERY) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let now = now_ms();
+        let lever_before = now.saturating_sub(ms(lever_keep));
+        let vendor_before = now.saturating_sub(ms(config.vendor_replay_window));
+        match inner
+            .store
+            .prune_replay_guards(lever_before, vendor_before)
+            .await
+        {
             Ok((0, 0)) => {}
             Ok((lever, vendor)) => {
                 tracing::debug!(lever, vendor, "forgot expired replay guards")
             }
             Err(error) => tracing::warn!(%error, "could not delete expired replay guards"),
         }
-    });
+    }
 }
 
 /// 431 when the request's headers (names and values) exceed `limit` bytes in all: they would

@@ -36,7 +36,7 @@ use tracing::Instrument as _;
 
 use crate::api_error::ApiError;
 use crate::event_payload::{StoredLeverEvent, event_ref, kind, lever_event_kind};
-use crate::ingress::{prune_replay_guards, read_json_body};
+use crate::ingress::read_json_body;
 use crate::observability::log_refusal;
 use crate::{Host, metrics_names as m};
 
@@ -210,7 +210,6 @@ async fn accept(
         )
         .await
         .map_err(|e| ApiError::unavailable("could not store the Lever event", e))?;
-    prune_replay_guards(inner);
     if accepted.duplicate {
         tracing::info!(lever_event = %delivery.event, "a Lever delivery already consumed was sent again; nothing queued");
     } else {

@@ -149,8 +149,6 @@ pub(crate) struct HostInner {
     pub(crate) config: HostConfig,
     /// Wakes idle workers when an event is queued.
     pub(crate) wake: Notify,
-    /// When (unix ms) the ingress last forgot expired replay guards.
-    pub(crate) replay_guards_pruned: std::sync::atomic::AtomicI64,
 }
 
 impl HostInner {
@@ -189,7 +187,6 @@ impl Host {
                 tenancy,
                 config,
                 wake: Notify::new(),
-                replay_guards_pruned: std::sync::atomic::AtomicI64::new(0),
             }),
         }
     }
@@ -264,7 +261,7 @@ impl Host {
     }
 
     /// Starts the background work: `workers` event workers, the lease reaper, the
-    /// scheduler and retention. First returns this node's leftover claims whose lease ran out
+    /// scheduler, the pruning of expired replay guards and retention. First returns this node's leftover claims whose lease ran out
     /// (from a crash of a run with the same node id) to the queue.
     pub async fn spawn(&self, shutdown: CancellationToken) -> Result<JoinSet<()>, StoreError> {
         let node = &self.inner.config.node_id;
@@ -283,6 +280,10 @@ impl Host {
         }
         tasks.spawn(workers::reaper_loop(self.inner.clone(), shutdown.clone()));
         tasks.spawn(scheduler::scheduler_loop(
+            self.inner.clone(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(ingress::replay_guard_pruning_loop(
             self.inner.clone(),
             shutdown.clone(),
         ));

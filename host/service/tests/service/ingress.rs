@@ -128,11 +128,14 @@ async fn bad_vendor_requests_are_refused_and_nothing_is_stored() {
         assert_eq!(answer["error"]["code"], "headers_too_large", "{answer}");
 
         // A disabled installation answers the same 401 too.
-        world
-            .store
-            .set_installation_enabled(TENANT, PLUGIN, false)
-            .await
-            .unwrap();
+        fulcrum_service::installations::disable(
+            &world.host,
+            &fulcrum_service::Actor::local("test"),
+            TENANT,
+            PLUGIN,
+        )
+        .await
+        .unwrap();
         let (got, body) = raw_post(&world, &path, "application/json", VENDOR_SECRET, ok_body).await;
         assert_eq!(got, 401, "{body}");
         assert_eq!(body, unauthorized[0]);

@@ -286,11 +286,14 @@ async fn bad_lever_deliveries_are_refused_and_nothing_is_stored() {
 
         // A disabled installation gets nothing.
         for plugin in [PLUGIN, "well-behaved-twin"] {
-            world
-                .store
-                .set_installation_enabled(TENANT, plugin, false)
-                .await
-                .unwrap();
+            fulcrum_service::installations::disable(
+                &world.host,
+                &fulcrum_service::Actor::local("test"),
+                TENANT,
+                plugin,
+            )
+            .await
+            .unwrap();
         }
         let later = signed_lever_delivery(token, "candidateStageChange", Some("ev-3"), "opp-2");
         let (status, answer) = world

@@ -143,7 +143,9 @@ async fn a_dead_schedule_run_neither_stops_the_schedule_nor_piles_up_runs() {
         let t0 = now_ms() + 1_000;
         assert_eq!(world.host.fire_due_schedules(t0).await.unwrap(), 1);
 
-        // Every try fails until the last one dead-letters the run.
+        // Every try fails until the last one dead-letters the run. The row is switched off
+        // under the host on purpose (a fault, not an admin disable, which would also drop the
+        // schedule this test needs).
         world
             .store
             .set_installation_enabled(TENANT, PLUGIN, false)
