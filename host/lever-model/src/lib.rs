@@ -1,5 +1,5 @@
 //! Lever Data API v1 as data: the objects Lever returns, the bodies it accepts, the
-//! permission words of its API keys, the table of operations Fulcrum uses, and the
+//! permission words of its API keys and the OAuth scopes covering them, the table of operations Fulcrum uses, and the
 //! webhook signature scheme.
 //!
 //! Both sides of Fulcrum's Lever boundary build on this crate: `lever-client` (the host
@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod operation;
 pub mod permission;
 pub mod resources;
+pub mod scope;
 pub mod timestamp;
 pub mod webhook;
 
@@ -19,4 +20,5 @@ pub use envelope::{Data, ErrorBody, Page};
 pub use operation::{Method, Operation, PerformAs};
 pub use permission::{Permission, UnknownPermission};
 pub use resources::*;
+pub use scope::{Scope, ScopeSet, UnknownScope};
 pub use webhook::{WebhookDelivery, WebhookEventType};
