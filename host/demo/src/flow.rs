@@ -171,6 +171,8 @@ async fn set_up(
     )
     .await?;
 
+    crate::connect::connect(demo, plugin, scenario.connection()).await?;
+
     let secrets = scenario.secrets();
     if !secrets.is_empty() {
         let names: Vec<&str> = secrets.iter().map(|(name, _)| *name).collect();

@@ -17,6 +17,7 @@
 //! origin gets a `VendorDouble` on loopback standing in for it (the runtime aliases the origin
 //! to it), answering as the scenario scripts and recording what the connector sent.
 
+mod connect;
 mod flow;
 mod relode;
 mod remote_tech_work;
@@ -183,7 +184,18 @@ pub async fn run(args: DemoArgs, storage: &dyn DemoStorage) -> anyhow::Result<()
     )
     .await?;
 
+    // Bound first: Lever's OAuth callback and webhooks point at the host's address.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "could not listen on {}; is the port free? Try --listen 127.0.0.1:0",
+                args.listen
+            )
+        })?;
+    let host_url = format!("http://{}", listener.local_addr()?);
     let host_config = HostConfig {
+        public_url: Some(host_url.parse().context("the host's own URL")?),
         node_id: "demo".into(),
         workers: 4,
         poll_interval: Duration::from_millis(100),
@@ -201,10 +213,10 @@ pub async fn run(args: DemoArgs, storage: &dyn DemoStorage) -> anyhow::Result<()
     };
     let host = Host::new(store.clone(), runtime, lever, None, host_config);
     let shutdown = CancellationToken::new();
-    let (host_url, mut tasks) = step(
+    let mut tasks = step(
         "starting the host (ingress, workers, scheduler)",
-        start_host(&host, args.listen, shutdown.clone()),
-        |(url, _)| url.clone(),
+        start_host(&host, listener, shutdown.clone()),
+        |_| host_url.clone(),
     )
     .await?;
 
@@ -255,21 +267,15 @@ async fn start_vendors(
     Ok((vendors, policy))
 }
 
-/// Binds the host's address, starts its workers and serves its routes until `shutdown`.
+/// Starts the host's workers and serves its routes on `listener` until `shutdown`.
 async fn start_host(
     host: &Host,
-    listen: SocketAddr,
+    listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
-) -> anyhow::Result<(String, JoinSet<()>)> {
+) -> anyhow::Result<JoinSet<()>> {
     host.load_recorded_plugins()
         .await
         .context("could not load the plugins recorded in the demo's data dir")?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!("could not listen on {listen}; is the port free? Try --listen 127.0.0.1:0")
-        })?;
-    let addr = listener.local_addr()?;
     let mut tasks = host
         .spawn(shutdown.clone())
         .await
@@ -281,7 +287,7 @@ async fn start_host(
             tracing::error!(%error, "the demo host's HTTP server failed");
         }
     });
-    Ok((format!("http://{addr}"), tasks))
+    Ok(tasks)
 }
 
 /// After the scenarios: keep both servers up for a person to try things, until Ctrl-C.

@@ -57,6 +57,10 @@ impl RelodeDemo {
 
 #[async_trait::async_trait]
 impl Scenario for RelodeDemo {
+    fn connection(&self) -> crate::connect::Connection {
+        crate::connect::Connection::ApiKey
+    }
+
     fn artifact(&self) -> &'static str {
         "relode"
     }

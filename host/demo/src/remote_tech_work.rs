@@ -113,6 +113,10 @@ fn applicant(id: &str, email: &str) -> Value {
 
 #[async_trait::async_trait]
 impl Scenario for RemoteTechWorkDemo {
+    fn connection(&self) -> crate::connect::Connection {
+        crate::connect::Connection::OAuth
+    }
+
     fn artifact(&self) -> &'static str {
         "remote_tech_work"
     }

@@ -80,6 +80,8 @@ pub trait Scenario: Send + Sync {
     }
     /// Vendor secrets the tenant's admin sets (name, value).
     fn secrets(&self) -> Vec<(&'static str, String)>;
+    /// How the installation is connected to Lever.
+    fn connection(&self) -> crate::connect::Connection;
     /// The vendor origin the connector declares (e.g. `"https://api.vendor.example"`): the
     /// demo points it at a [`VendorDouble`] on loopback that answers with [`Scenario::vendor_reply`].
     fn vendor_origin(&self) -> Option<&'static str> {

@@ -31,6 +31,12 @@ pub enum Command {
     /// Manage tenants (Lever customers).
     #[command(subcommand)]
     Tenant(crate::commands::tenant::TenantCommand),
+    /// Lever OAuth apps (client id and secret from Lever's partner programme).
+    #[command(subcommand)]
+    LeverApp(crate::commands::lever_app::LeverAppCommand),
+    /// An installation's own Lever connection (API key) and the Lever user it acts as.
+    #[command(subcommand)]
+    Connection(crate::commands::connection::ConnectionCommand),
     /// Issue admin API bearer tokens (shown once, stored hashed).
     #[command(subcommand)]
     Token(crate::commands::token::TokenCommand),

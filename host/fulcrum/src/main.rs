@@ -18,6 +18,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Plugin(command) => fulcrum::commands::plugin::run(command).await,
         Command::Tenant(command) => fulcrum::commands::tenant::run(command).await,
         Command::Token(command) => fulcrum::commands::token::run(command).await,
+        Command::LeverApp(command) => fulcrum::commands::lever_app::run(command).await,
+        Command::Connection(command) => fulcrum::commands::connection::run(command).await,
         #[cfg(feature = "demo")]
         Command::Demo(args) => fulcrum::commands::demo::run(args).await,
         #[cfg(not(feature = "demo"))]

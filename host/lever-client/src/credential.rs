@@ -1,26 +1,39 @@
-//! Lever credentials: an API key (HTTP Basic, key as username, empty password) or an OAuth
-//! access token (Bearer). The secret only ever leaves this module inside a header value that is
-//! marked sensitive; everything else sees the fingerprint.
+//! Lever credentials: an API key (HTTP Basic, key as username, empty password), a static
+//! OAuth access token (Bearer), or an OAuth connection whose tokens an [`AccessTokenSource`]
+//! hands out and refreshes. A secret only ever leaves this module inside a header value that
+//! is marked sensitive; everything else sees the fingerprint.
 
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::sync::Arc;
 
-use crate::LeverError;
+use crate::{AccessTokenSource, LeverError};
 
 /// How Fulcrum authenticates to Lever.
 #[derive(Clone)]
 pub enum Credential {
     /// A Lever API key, sent as HTTP Basic with the key as username and an empty password.
     ApiKey(SecretString),
-    /// An OAuth access token, sent as `Authorization: Bearer`.
+    /// An OAuth access token, sent as `Authorization: Bearer`, never refreshed.
     Bearer(SecretString),
+    /// An OAuth connection: the token is asked for on every attempt and, when Lever answers
+    /// 401, refreshed once and the request resent once.
+    OAuth(Arc<dyn AccessTokenSource>),
 }
 
 /// What redacted text is replaced with.
 pub(crate) const REDACTED: &str = "[REDACTED]";
+
+/// The `Authorization` header of a client: fixed for keys and static tokens, asked of the
+/// source per attempt for OAuth connections.
+#[derive(Clone)]
+pub(crate) enum Authorization {
+    Fixed(HeaderValue),
+    Source(Arc<dyn AccessTokenSource>),
+}
 
 impl Credential {
     pub fn api_key(key: impl Into<String>) -> Self {
@@ -31,68 +44,101 @@ impl Credential {
         Credential::Bearer(SecretString::from(token.into()))
     }
 
-    fn secret(&self) -> &str {
-        match self {
-            Credential::ApiKey(s) | Credential::Bearer(s) => s.expose_secret(),
-        }
+    /// An OAuth connection whose access tokens come from `source`.
+    pub fn oauth(source: impl AccessTokenSource) -> Self {
+        Credential::OAuth(Arc::new(source))
     }
 
     fn kind(&self) -> &'static str {
         match self {
             Credential::ApiKey(_) => "ApiKey",
             Credential::Bearer(_) => "Bearer",
+            Credential::OAuth(_) => "OAuth",
         }
     }
 
-    /// Short sha256-hex fingerprint, safe to log and to key rate limits by.
+    /// Short sha256-hex fingerprint, safe to log and to key rate limits by: of the secret for
+    /// keys and static tokens, of [`AccessTokenSource::connection_id`] for OAuth connections
+    /// (so a refreshed token keeps its budget and no raw id reaches logs or metrics).
     ///
     /// A domain-separation prefix keeps it from matching a bare sha256 of the key found
     /// elsewhere; 16 hex digits (64 bits) are plenty to tell keys apart without being a
     /// useful oracle for the key itself.
     pub fn fingerprint(&self) -> String {
         let mut hasher = Sha256::new();
-        hasher.update(b"fulcrum/lever-credential/v1\0");
-        hasher.update(self.secret().as_bytes());
+        match self {
+            Credential::ApiKey(s) | Credential::Bearer(s) => {
+                hasher.update(b"fulcrum/lever-credential/v1\0");
+                hasher.update(s.expose_secret().as_bytes());
+            }
+            Credential::OAuth(source) => {
+                hasher.update(b"fulcrum/lever-oauth-connection/v1\0");
+                hasher.update(source.connection_id().as_bytes());
+            }
+        }
         let digest = hasher.finalize();
         hex::encode(&digest[..8])
     }
 
-    /// The `Authorization` header value, marked sensitive so that hyper/reqwest never print it
-    /// and HTTP/2 never puts it in the HPACK dynamic table.
-    pub(crate) fn header_value(&self) -> Result<HeaderValue, LeverError> {
+    /// The `Authorization` header value of a key or static token, marked sensitive so that
+    /// hyper/reqwest never print it and HTTP/2 never puts it in the HPACK dynamic table.
+    pub(crate) fn authorization(&self) -> Result<Authorization, LeverError> {
         let raw = match self {
-            Credential::ApiKey(_) => format!("Basic {}", self.basic_token()),
+            Credential::ApiKey(key) => format!("Basic {}", basic_token(key)),
             Credential::Bearer(token) => format!("Bearer {}", token.expose_secret()),
+            Credential::OAuth(source) => return Ok(Authorization::Source(source.clone())),
         };
-        let mut value = HeaderValue::from_str(&raw).map_err(|_| LeverError::Config {
-            message: format!(
-                "the Lever credential (fingerprint {}) contains characters that cannot be sent \
-                 in an HTTP header; copy the key again without spaces or line breaks",
-                self.fingerprint()
-            ),
-        })?;
-        value.set_sensitive(true);
-        Ok(value)
-    }
-
-    fn basic_token(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:", self.secret()))
+        sensitive_header(&raw, &self.fingerprint()).map(Authorization::Fixed)
     }
 
     /// Removes the secret (and its Basic-auth encoding) from text that came from elsewhere,
-    /// e.g. an error body: a misbehaving proxy or server could echo the header back.
+    /// e.g. an error body: a misbehaving proxy or server could echo the header back. OAuth
+    /// tokens change, so the transport redacts the token of each attempt itself
+    /// ([`redact_secret`]).
     pub(crate) fn redact(&self, text: &str) -> String {
-        let secret = self.secret();
-        // Very short secrets would redact ordinary words; such keys fail at Lever anyway.
-        if secret.len() < 4 {
-            return text.to_owned();
+        match self {
+            Credential::ApiKey(key) => {
+                let out = redact_secret(text, key);
+                // The encoding is long and random: no risk of matching ordinary words.
+                out.replace(&basic_token(key), REDACTED)
+            }
+            Credential::Bearer(token) => redact_secret(text, token),
+            Credential::OAuth(_) => text.to_owned(),
         }
-        let mut out = text.replace(secret, REDACTED);
-        if let Credential::ApiKey(_) = self {
-            out = out.replace(&self.basic_token(), REDACTED);
-        }
-        out
     }
+}
+
+/// `Bearer <token>` as a sensitive header value.
+pub(crate) fn bearer_header(
+    token: &SecretString,
+    fingerprint: &str,
+) -> Result<HeaderValue, LeverError> {
+    sensitive_header(&format!("Bearer {}", token.expose_secret()), fingerprint)
+}
+
+fn sensitive_header(raw: &str, fingerprint: &str) -> Result<HeaderValue, LeverError> {
+    let mut value = HeaderValue::from_str(raw).map_err(|_| LeverError::Config {
+        message: format!(
+            "the Lever credential (fingerprint {fingerprint}) contains characters that cannot \
+             be sent in an HTTP header; copy the key again without spaces or line breaks"
+        ),
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn basic_token(key: &SecretString) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{}:", key.expose_secret()))
+}
+
+/// `text` with every occurrence of `secret` replaced by [`REDACTED`].
+pub(crate) fn redact_secret(text: &str, secret: &SecretString) -> String {
+    let secret = secret.expose_secret();
+    // Very short secrets would redact ordinary words; such keys fail at Lever anyway.
+    if secret.len() < 4 {
+        return text.to_owned();
+    }
+    text.replace(secret, REDACTED)
 }
 
 impl fmt::Debug for Credential {
@@ -108,6 +154,13 @@ mod tests {
     use super::*;
 
     const KEY: &str = "s3cr3t-lever-key-0123456789";
+
+    fn fixed(c: &Credential) -> HeaderValue {
+        match c.authorization().unwrap() {
+            Authorization::Fixed(v) => v,
+            Authorization::Source(_) => panic!("a key has a fixed header"),
+        }
+    }
 
     #[test]
     fn debug_never_shows_the_secret() {
@@ -130,13 +183,13 @@ mod tests {
 
     #[test]
     fn header_values_are_sensitive_and_correct() {
-        let basic = Credential::api_key(KEY).header_value().unwrap();
+        let basic = fixed(&Credential::api_key(KEY));
         assert!(basic.is_sensitive());
         let expected = base64::engine::general_purpose::STANDARD.encode(format!("{KEY}:"));
         assert_eq!(basic.to_str().unwrap(), format!("Basic {expected}"));
         assert!(!format!("{basic:?}").contains(&expected));
 
-        let bearer = Credential::bearer(KEY).header_value().unwrap();
+        let bearer = fixed(&Credential::bearer(KEY));
         assert!(bearer.is_sensitive());
         assert_eq!(bearer.to_str().unwrap(), format!("Bearer {KEY}"));
         assert!(!format!("{bearer:?}").contains(KEY));
@@ -144,9 +197,10 @@ mod tests {
 
     #[test]
     fn bad_header_characters_are_a_config_error_without_the_secret() {
-        let err = Credential::bearer("bad\nkey-value")
-            .header_value()
-            .unwrap_err();
+        let err = match Credential::bearer("bad\nkey-value").authorization() {
+            Err(e) => e,
+            Ok(_) => panic!("a line break must not reach a header"),
+        };
         assert!(matches!(err, LeverError::Config { .. }));
         assert!(!err.to_string().contains("bad\nkey-value"));
     }
@@ -154,10 +208,11 @@ mod tests {
     #[test]
     fn redact_removes_raw_and_encoded_secret() {
         let c = Credential::api_key(KEY);
-        let text = format!("echo: {KEY} / Basic {}", c.basic_token());
+        let encoded = basic_token(&SecretString::from(KEY));
+        let text = format!("echo: {KEY} / Basic {encoded}");
         let red = c.redact(&text);
         assert!(!red.contains(KEY));
-        assert!(!red.contains(&c.basic_token()));
+        assert!(!red.contains(&encoded));
         assert!(red.contains(REDACTED));
     }
 }

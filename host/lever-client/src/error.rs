@@ -69,6 +69,15 @@ pub enum LeverError {
     )]
     Decode { message: String },
 
+    /// The OAuth connection can no longer get tokens (its refresh token was refused, e.g.
+    /// `invalid_grant`: revoked, expired or the app was uninstalled). Not retryable, and not
+    /// a 401: someone must connect Lever again.
+    #[error(
+        "the Lever connection must be reconnected ({message}): ask a Lever Super Admin to \
+         connect Fulcrum to Lever again (OAuth consent); retrying will not help"
+    )]
+    Reconnect { message: String },
+
     /// Bad configuration or arguments (e.g. an empty id, an invalid content type), found
     /// before anything was sent.
     #[error("invalid Lever client configuration or arguments, nothing was sent: {message}")]
@@ -150,7 +159,9 @@ impl LeverError {
             LeverError::Invalid { status, .. } => Some(*status),
             LeverError::RateLimited { .. } => Some(429),
             LeverError::Unavailable { status, .. } => *status,
-            LeverError::Decode { .. } | LeverError::Config { .. } => None,
+            LeverError::Decode { .. }
+            | LeverError::Reconnect { .. }
+            | LeverError::Config { .. } => None,
         }
     }
 }
@@ -201,6 +212,21 @@ mod tests {
         }
         .to_string();
         assert!(s.contains("2000 ms"), "{s}");
+    }
+
+    #[test]
+    fn reconnect_is_final_and_says_who_acts() {
+        let e = LeverError::Reconnect {
+            message: "the refresh token was refused (invalid_grant)".into(),
+        };
+        assert!(!e.is_transient());
+        assert_eq!(e.status(), None);
+        let s = e.to_string();
+        assert!(s.contains("invalid_grant"), "{s}");
+        assert!(
+            s.contains("ask a Lever Super Admin to connect Fulcrum to Lever again"),
+            "{s}"
+        );
     }
 
     #[test]

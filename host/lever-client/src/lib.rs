@@ -1,7 +1,9 @@
 //! Fulcrum's client for Lever's Data API v1.
 //!
-//! - Auth: API key (HTTP Basic) or OAuth bearer token; the secret is only ever in a sensitive
-//!   header, never in logs, errors or `Debug` output.
+//! - Auth: API key (HTTP Basic), a static OAuth bearer token, or an OAuth connection
+//!   ([`Credential::OAuth`]) whose [`AccessTokenSource`] is asked per attempt and refreshed
+//!   once on a 401; the secret is only ever in a sensitive header, never in logs, errors or
+//!   `Debug` output. [`oauth`] has the authorization-code flow (PKCE) and refresh.
 //! - Lists are streams that follow Lever's offset tokens and restart when Lever rejects one.
 //! - A local token bucket per credential keeps every client sharing a key under Lever's
 //!   10 req/s (burst 20), shared fairly between lanes ([`LeverClient::for_lane`]) so that one
@@ -23,15 +25,19 @@ mod endpoints;
 mod error;
 pub mod metrics_names;
 mod multipart;
+pub mod oauth;
 mod pagination;
 mod query;
 mod rate_limit;
 mod stats;
+mod token_source;
 mod transport;
 
 pub use config::{ClientConfig, MAX_PAGE_SIZE, PRODUCTION_BASE_URL};
 pub use credential::Credential;
+pub use endpoints::ProbeAnswer;
 pub use error::LeverError;
+pub use futures::future::BoxFuture;
 pub use futures::stream::BoxStream;
 pub use lever_model::timestamp::Millis;
 pub use lever_model::*;
@@ -40,6 +46,7 @@ pub use pagination::MAX_RESTARTS;
 pub use query::{OpportunityQuery, PostingQuery, UserQuery};
 pub use rate_limit::{DEFAULT_LANE, RateLimits};
 pub use stats::ClientStats;
+pub use token_source::AccessTokenSource;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1100,3 +1100,6 @@ async fn pacing_never_trips_an_identical_server_bucket() {
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(c.stats().rate_limited_responses, 0, "{:?}", c.stats());
 }
+
+mod oauth_resend;
+mod oauth_sandbox;

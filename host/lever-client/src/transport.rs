@@ -7,12 +7,16 @@
 //! - 500/502/504, timeouts and other transport failures are retried only for idempotent
 //!   operations. For a non-idempotent write they may mean "applied, but the answer was lost",
 //!   so the caller gets `Unavailable { outcome_unknown: true }` at once and must reconcile.
+//! - a 401 with an OAuth connection ([`Credential::OAuth`]) asks the token source for a
+//!   newer token once and resends once (Lever did not process the request, so this is safe
+//!   for every operation); a second 401 is returned.
 
 use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
 use lever_model::{Data, Method, Operation, Page, PerformAs};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -20,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
 
+use crate::credential::{Authorization, bearer_header, redact_secret};
 use crate::metrics_names::{
     LABEL_LANE, LABEL_OPERATION, LABEL_STATUS, RATE_WAIT_SECONDS, REQUESTS_TOTAL, STATUS_ERROR,
 };
@@ -36,7 +41,7 @@ pub(crate) struct Inner {
     http: reqwest::Client,
     pub(crate) config: ClientConfig,
     credential: Credential,
-    auth: HeaderValue,
+    auth: Authorization,
     pub(crate) fingerprint: String,
     limits: Arc<RateLimits>,
     /// Whose turn this client's requests take in the credential's rate budget.
@@ -107,6 +112,8 @@ struct AttemptError {
     /// `None` for failures that are ours (e.g. a bad file content type): never retried.
     failure: Option<Failure>,
     retry_after: Option<Duration>,
+    /// The OAuth access token Lever answered 401 to.
+    rejected_token: Option<SecretString>,
 }
 
 impl AttemptError {
@@ -115,6 +122,7 @@ impl AttemptError {
             error,
             failure: None,
             retry_after: None,
+            rejected_token: None,
         }
     }
 
@@ -220,7 +228,7 @@ fn classify_transport(e: &reqwest::Error) -> Option<Failure> {
 }
 
 /// The error and its causes, without the URL (it can carry filters such as e-mails).
-fn describe(e: reqwest::Error) -> String {
+pub(crate) fn describe(e: reqwest::Error) -> String {
     let e = e.without_url();
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);
@@ -363,7 +371,7 @@ impl Inner {
         limits: Arc<RateLimits>,
     ) -> Result<Self, LeverError> {
         config.validate()?;
-        let auth = credential.header_value()?;
+        let auth = credential.authorization()?;
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
@@ -407,13 +415,56 @@ impl Inner {
         build_url(&self.config.base_url, op, params, query)
     }
 
-    /// Sends `op` with retries and returns the 2xx body.
+    /// Sends `op` with retries and returns the 2xx body. For an OAuth connection, a 401 gets
+    /// one newer token from the source and one resend (itself with retries).
     pub(crate) async fn execute(
         &self,
         op: Operation,
         url: &Url,
         body: &Body,
     ) -> Result<Bytes, LeverError> {
+        let first = self.execute_with_retries(op, url, body, None).await;
+        let (source, rejected) = match (first, &self.auth) {
+            (Ok(bytes), _) => return Ok(bytes),
+            (
+                Err(AttemptError {
+                    rejected_token: Some(rejected),
+                    ..
+                }),
+                Authorization::Source(source),
+            ) => (source, rejected),
+            (Err(e), _) => return Err(e.error),
+        };
+        tracing::info!(
+            operation = %op.label(), credential = %self.fingerprint,
+            "Lever rejected the OAuth access token (401); resending once with a newer token"
+        );
+        let fresh = source.refreshed(&rejected).await.map_err(|mut e| {
+            self.redact(&mut e, Some(&rejected));
+            e
+        })?;
+        if fresh.expose_secret() == rejected.expose_secret() {
+            // Resending the token Lever just refused would only fail again.
+            return Err(LeverError::Unauthorized {
+                message: "Lever refused the access token and the connection's token source \
+                          returned the same token again"
+                    .into(),
+            });
+        }
+        self.execute_with_retries(op, url, body, Some(&fresh))
+            .await
+            .map_err(|e| e.error)
+    }
+
+    /// Sends `op`, retrying per the policy above. `token` pins the OAuth access token (the
+    /// resend after a 401); otherwise each attempt asks the credential for its header.
+    async fn execute_with_retries(
+        &self,
+        op: Operation,
+        url: &Url,
+        body: &Body,
+        token: Option<&SecretString>,
+    ) -> Result<Bytes, AttemptError> {
         let config = &self.config;
         let backoff = ExponentialBuilder::default()
             .with_jitter()
@@ -422,7 +473,7 @@ impl Inner {
             .with_max_times(config.max_retries);
         let max_backoff = config.max_backoff;
         let mut attempt = 1usize;
-        (|| self.attempt(op, url, body))
+        (|| self.attempt(op, url, body, token))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &AttemptError| e.retryable(op))
@@ -449,7 +500,6 @@ impl Inner {
                 attempt += 1;
             })
             .await
-            .map_err(|e| e.error)
     }
 
     /// Waits for this lane's turn in the credential's rate budget and records the wait.
@@ -468,12 +518,40 @@ impl Inner {
         }
     }
 
-    async fn attempt(&self, op: Operation, url: &Url, body: &Body) -> Result<Bytes, AttemptError> {
+    /// The `Authorization` header for one attempt and, for OAuth, the token in it. Asked
+    /// after the throttle wait so that the token is as fresh as possible when sent.
+    async fn authorization(
+        &self,
+        pinned: Option<&SecretString>,
+    ) -> Result<(HeaderValue, Option<SecretString>), LeverError> {
+        match &self.auth {
+            Authorization::Fixed(value) => Ok((value.clone(), None)),
+            Authorization::Source(source) => {
+                let token = match pinned {
+                    Some(token) => token.clone(),
+                    None => source.access_token().await?,
+                };
+                Ok((bearer_header(&token, &self.fingerprint)?, Some(token)))
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        op: Operation,
+        url: &Url,
+        body: &Body,
+        pinned: Option<&SecretString>,
+    ) -> Result<Bytes, AttemptError> {
         self.throttle(op).await;
+        let (header, token) = self
+            .authorization(pinned)
+            .await
+            .map_err(AttemptError::fatal)?;
         let mut request = self
             .http
             .request(method(op), url.clone())
-            .header(AUTHORIZATION, self.auth.clone())
+            .header(AUTHORIZATION, header)
             .timeout(self.config.request_timeout);
         request = match body {
             Body::Empty => request,
@@ -489,7 +567,7 @@ impl Inner {
             Ok(r) => r,
             Err(e) => {
                 self.count_attempt(op, None);
-                return Err(self.transport_error(op, e));
+                return Err(self.transport_error(op, e, token.as_ref()));
             }
         };
         let status = response.status();
@@ -499,7 +577,7 @@ impl Inner {
             return response
                 .bytes()
                 .await
-                .map_err(|e| self.transport_error(op, e));
+                .map_err(|e| self.transport_error(op, e, token.as_ref()));
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.stats.rate_limited();
@@ -508,11 +586,13 @@ impl Inner {
         // Best effort: the status alone decides what happens next.
         let body = response.bytes().await.unwrap_or_default();
         let mut error = error_from_status(op, status.as_u16(), &body, retry_after);
-        self.redact(&mut error);
+        self.redact(&mut error, token.as_ref());
+        let rejected_token = token.filter(|_| status == StatusCode::UNAUTHORIZED);
         Err(AttemptError {
             error,
             failure: Some(Failure::Status(status.as_u16())),
             retry_after,
+            rejected_token,
         })
     }
 
@@ -531,7 +611,12 @@ impl Inner {
         .increment(1);
     }
 
-    fn transport_error(&self, op: Operation, e: reqwest::Error) -> AttemptError {
+    fn transport_error(
+        &self,
+        op: Operation,
+        e: reqwest::Error,
+        token: Option<&SecretString>,
+    ) -> AttemptError {
         let Some(failure) = classify_transport(&e) else {
             return AttemptError::fatal(LeverError::Config {
                 message: format!("'{}' could not be built: {}", op.label(), describe(e)),
@@ -546,29 +631,41 @@ impl Inner {
             Failure::Connect => format!("could not connect for '{}': {}", op.label(), describe(e)),
             _ => format!("connection failed during '{}': {}", op.label(), describe(e)),
         };
+        let mut error = LeverError::Unavailable {
+            status: None,
+            message,
+            outcome_unknown: outcome_unknown(op, failure),
+        };
+        self.redact(&mut error, token);
         AttemptError {
-            error: LeverError::Unavailable {
-                status: None,
-                message: self.credential.redact(&message),
-                outcome_unknown: outcome_unknown(op, failure),
-            },
+            error,
             failure: Some(failure),
             retry_after: None,
+            rejected_token: None,
         }
     }
 
-    /// Strips the credential from text that came from the other side.
-    fn redact(&self, error: &mut LeverError) {
+    /// Strips the credential (and the OAuth access token of the attempt) from text that came
+    /// from the other side.
+    fn redact(&self, error: &mut LeverError, token: Option<&SecretString>) {
+        let redact = |text: &str| {
+            let text = self.credential.redact(text);
+            match token {
+                Some(token) => redact_secret(&text, token),
+                None => text,
+            }
+        };
         match error {
             LeverError::Unauthorized { message }
             | LeverError::Forbidden { message, .. }
             | LeverError::NotFound { message }
             | LeverError::Unavailable { message, .. }
             | LeverError::Decode { message }
-            | LeverError::Config { message } => *message = self.credential.redact(message),
+            | LeverError::Reconnect { message }
+            | LeverError::Config { message } => *message = redact(message),
             LeverError::Invalid { code, message, .. } => {
-                *code = self.credential.redact(code);
-                *message = self.credential.redact(message);
+                *code = redact(code);
+                *message = redact(message);
             }
             LeverError::RateLimited { .. } => {}
         }

@@ -1,5 +1,6 @@
-//! Sandbox configuration: seed size, rate limiting, webhook timing, credentials.
+//! Sandbox configuration: seed size, rate limiting, webhook timing, credentials, OAuth apps.
 
+use crate::oauth::{DEFAULT_ACCESS_TOKEN_TTL, OAuthApp};
 use lever_model::Permission;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -22,6 +23,10 @@ pub struct SandboxConfig {
     /// The demo key (every permission, confidential access). Pin it so a plugin's settings
     /// survive a sandbox restart; a random key is issued when none is given.
     pub demo_api_key: Option<String>,
+    /// OAuth clients that may use `/authorize` and `/oauth/token` from the start.
+    pub oauth_apps: Vec<OAuthApp>,
+    /// `expires_in` of OAuth access tokens (1 s to 1 day; Lever's is 3600 s).
+    pub access_token_ttl: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -35,6 +40,8 @@ impl Default for SandboxConfig {
             webhook_timeout: Duration::from_secs(10),
             public_url: None,
             demo_api_key: None,
+            oauth_apps: Vec::new(),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! A local Lever: a real HTTP server faithful to Lever's Data API v1 (`/v1`), with
 //! deterministic seed data, API keys and bearer tokens with Lever's permission words,
-//! `perform_as`, signed offset tokens, rate limiting, webhooks and fault injection, plus an
-//! unauthenticated control API under `/_sandbox`. Vendors test plugins against it without a
+//! `perform_as`, signed offset tokens, rate limiting, webhooks and fault injection, Lever's
+//! OAuth server (`/authorize`, `/oauth/token`, Authorized Apps), plus an unauthenticated
+//! control API under `/_sandbox`. Vendors test plugins against it without a
 //! Lever account; Fulcrum's demo and tests run against it.
 //!
 //! ```no_run
@@ -15,9 +16,11 @@
 
 mod auth;
 mod config;
+pub mod consent_client;
 mod db;
 mod error;
 mod faults;
+mod oauth;
 mod pagination;
 mod query;
 mod rate_limit;
@@ -33,18 +36,24 @@ pub use config::{KeySpec, PermissionSet, SandboxConfig, SeedSpec};
 pub use db::{ContactRecord, Db, DeletedOpportunity, canonical_email};
 pub use error::{ApiError, SandboxError};
 pub use faults::{FaultConfig, ScriptedFault};
+pub use oauth::{
+    AUTHORIZATION_LIFETIME, AuthorizedApp, DEFAULT_ACCESS_TOKEN_TTL, MAX_ACCESS_TOKEN_TTL,
+    OAuthApp, OAuthAppError,
+};
 pub use stats::Stats;
 pub use webhooks::{DeliveryRecord, MAX_RECORDS as MAX_DELIVERY_RECORDS, MAX_RETRIES};
 
 use auth::Credentials;
 use faults::FaultInjector;
 use lever_model::{Webhook, WebhookEventType};
+use oauth::OAuthStore;
 use pagination::OffsetTokens;
 use parking_lot::Mutex;
 use rate_limit::RateLimit;
 use state::AppState;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use webhooks::Webhooks;
@@ -97,6 +106,13 @@ impl Sandbox {
             Some(key) => credentials.register_api_key(key, demo_spec),
             None => credentials.issue_api_key(demo_spec),
         };
+        check_access_token_ttl(config.access_token_ttl)?;
+        let oauth = OAuthStore::new(config.access_token_ttl);
+        for app in config.oauth_apps.iter().cloned() {
+            oauth
+                .register(app)
+                .map_err(|e| SandboxError::Config(format!("OAuth app: {e}")))?;
+        }
         let cancel = CancellationToken::new();
         let state = Arc::new(AppState {
             db: Mutex::new(db),
@@ -110,6 +126,7 @@ impl Sandbox {
                 config.webhook_timeout,
                 cancel.clone(),
             ),
+            oauth,
             url,
             demo_key,
             default_user,
@@ -148,12 +165,64 @@ impl Sandbox {
     pub fn issue_bearer_token(&self, spec: KeySpec) -> String {
         self.state
             .credentials
-            .issue_bearer_token(spec, &format!("{}/", self.api_url()))
+            .issue_bearer_token(spec, &self.state.audience())
     }
 
     /// Revoke a key or token: later requests with it get 401.
     pub fn revoke(&self, credential: &str) {
         self.state.credentials.revoke(credential);
+    }
+
+    /// Register an OAuth client (validated: id, secret, name, absolute http(s) redirect URIs).
+    pub fn register_oauth_app(&self, app: OAuthApp) -> Result<(), OAuthAppError> {
+        self.state.oauth.register(app)
+    }
+
+    /// Client ids of the registered OAuth apps, in registration order (no secrets).
+    pub fn oauth_client_ids(&self) -> Vec<String> {
+        self.state
+            .oauth
+            .apps()
+            .into_iter()
+            .map(|a| a.client_id)
+            .collect()
+    }
+
+    /// Accepted consents that are still active, oldest first.
+    pub fn authorized_apps(&self) -> Vec<AuthorizedApp> {
+        self.state.oauth.authorized_apps()
+    }
+
+    /// Revoke the app in Authorized Apps: its access tokens get 401 and its refresh tokens
+    /// `invalid_grant` at once. `false` if no app has this client id.
+    pub fn revoke_authorized_app(&self, client_id: &str) -> bool {
+        self.state.revoke_oauth_app(client_id)
+    }
+
+    /// Lifetime of access tokens issued from now on (1 s to [`MAX_ACCESS_TOKEN_TTL`]).
+    pub fn set_access_token_ttl(&self, ttl: Duration) -> Result<(), SandboxError> {
+        check_access_token_ttl(ttl)?;
+        self.state.oauth.set_access_ttl(ttl);
+        Ok(())
+    }
+
+    pub fn access_token_ttl(&self) -> Duration {
+        self.state.oauth.access_ttl()
+    }
+
+    /// "http://127.0.0.1:PORT/authorize" (Lever: `https://auth.lever.co/authorize`).
+    pub fn authorize_url(&self) -> String {
+        format!("{}/authorize", self.state.url)
+    }
+
+    /// "http://127.0.0.1:PORT/oauth/token" (Lever: `https://auth.lever.co/oauth/token`).
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.state.url)
+    }
+
+    /// The `audience` to send to `/authorize`: "http://127.0.0.1:PORT/v1/".
+    pub fn oauth_audience(&self) -> String {
+        self.state.audience()
     }
 
     pub fn set_faults(&self, faults: FaultConfig) {
@@ -220,6 +289,17 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.cancel.cancel();
     }
+}
+
+fn check_access_token_ttl(ttl: Duration) -> Result<(), SandboxError> {
+    if ttl < Duration::from_secs(1) || ttl > MAX_ACCESS_TOKEN_TTL {
+        return Err(SandboxError::Config(format!(
+            "access token TTL must be between 1 s and {} s, not {} ms",
+            MAX_ACCESS_TOKEN_TTL.as_secs(),
+            ttl.as_millis()
+        )));
+    }
+    Ok(())
 }
 
 /// A URL host for the bound address: wildcard binds are reached over loopback.

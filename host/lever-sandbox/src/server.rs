@@ -123,6 +123,7 @@ pub(crate) fn app(state: Shared) -> Router {
     }
     router
         .merge(routes::admin::router())
+        .merge(routes::oauth::router())
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(middleware::from_fn(lever_errors))
@@ -221,11 +222,20 @@ async fn gate(State(s): State<Shared>, mut req: Request, next: Next) -> Response
 /// fault, to answer with once the handler has run.
 async fn admit(s: &Shared, op: Operation, req: &mut Request) -> Result<Option<u16>, ApiError> {
     let cred = s.credentials.authenticate(req.headers())?;
+    // Checked here too, so a token minted while its app was being revoked is refused as well.
+    if let Some(o) = &cred.oauth
+        && !s.oauth.touch(&o.grant_id)
+    {
+        return Err(ApiError::unauthorized(
+            "This access token has been revoked: the app was removed from Authorized Apps",
+        ));
+    }
     auth::authorize(&cred, op)?;
-    if !s.rate_limit.allow(&cred.secret) {
+    if !s.rate_limit.allow(&cred.rate_key()) {
         s.stats.lock().rate_limited += 1;
         return Err(ApiError::too_many_requests(
-            "Rate limit exceeded: at most 10 requests per second (bursts of 20) per API key",
+            "Rate limit exceeded: at most 10 requests per second (bursts of 20) per API key \
+             or OAuth authorization",
         ));
     }
     let mut after_apply = None;
@@ -268,12 +278,14 @@ async fn lever_errors(req: Request, next: Next) -> Response {
     if status.as_u16() < 400 {
         return resp;
     }
-    let is_json = resp
+    // JSON errors are already Lever's (or OAuth's) shape; HTML error pages of the OAuth
+    // flow are meant for a browser.
+    let already_shaped = resp
         .headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"));
-    if is_json {
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("text/html"));
+    if already_shaped {
         return resp;
     }
     let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)

@@ -4,6 +4,7 @@
 use crate::auth::Credentials;
 use crate::db::Db;
 use crate::faults::FaultInjector;
+use crate::oauth::OAuthStore;
 use crate::pagination::OffsetTokens;
 use crate::rate_limit::RateLimit;
 use crate::stats::Stats;
@@ -19,6 +20,7 @@ pub(crate) struct AppState {
     pub stats: Mutex<Stats>,
     pub tokens: OffsetTokens,
     pub webhooks: Webhooks,
+    pub oauth: OAuthStore,
     /// "http://127.0.0.1:PORT" of the listener (not `public_url`).
     pub url: String,
     pub demo_key: String,
@@ -42,5 +44,22 @@ impl AppState {
 
     pub fn api_url(&self) -> String {
         format!("{}/v1", self.url)
+    }
+
+    /// The OAuth `audience` this sandbox serves, like Lever's `https://api.lever.co/v1/`.
+    pub fn audience(&self) -> String {
+        format!("{}/", self.api_url())
+    }
+
+    /// Revoke every grant of an OAuth app and, at once, all of its tokens. `false` if no
+    /// such app is registered.
+    pub fn revoke_oauth_app(&self, client_id: &str) -> bool {
+        match self.oauth.revoke_app(client_id) {
+            Some(grants) => {
+                self.credentials.revoke_grants(&grants);
+                true
+            }
+            None => false,
+        }
     }
 }

@@ -70,12 +70,32 @@ impl Grants {
     }
 }
 
-/// The tenant's Lever connection as the host uses it: the plugin never sees the credential.
+/// The installation's Lever connection as the host uses it: the plugin never sees the
+/// credential.
 #[derive(Clone, Debug)]
 pub struct LeverAccess {
     pub client: LeverClient,
-    /// The Lever user writes are attributed to (`perform_as`) unless the plugin names one.
+    /// The Lever user writes are attributed to (`perform_as`): the installation's identity.
     pub acting_user_id: String,
+    /// Other Lever users a tenant admin listed for the installation: the only ones a plugin
+    /// may name as `acting-user-id` besides `acting_user_id`.
+    pub allowed_acting_users: BTreeSet<String>,
+}
+
+impl LeverAccess {
+    /// Acting as the installation's own user only.
+    pub fn new(client: LeverClient, acting_user_id: impl Into<String>) -> Self {
+        LeverAccess {
+            client,
+            acting_user_id: acting_user_id.into(),
+            allowed_acting_users: BTreeSet::new(),
+        }
+    }
+
+    /// Whether a plugin may attribute a write to `user_id`.
+    pub fn may_act_as(&self, user_id: &str) -> bool {
+        user_id == self.acting_user_id || self.allowed_acting_users.contains(user_id)
+    }
 }
 
 /// Vendor secrets of an installation (name → value). `Debug` never shows values.

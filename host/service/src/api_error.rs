@@ -193,6 +193,16 @@ impl From<DomainError> for ApiError {
             DomainError::PluginFailed { code, message } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
+            // The store's own refusals are about the input, and say so in the caller's words
+            // (an app still in use, an id of the wrong form): not internal failures.
+            DomainError::Store(fulcrum_store::StoreError::Conflict(message)) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            DomainError::Store(fulcrum_store::StoreError::Invalid(message)) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                format!("{message}; nothing was changed"),
+            ),
             DomainError::Store(e) => e.into(),
         }
     }

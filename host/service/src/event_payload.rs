@@ -213,6 +213,23 @@ pub fn lever_event_kind(event: &str) -> Option<LeverEventKind> {
     })
 }
 
+/// Lever's name of an event kind (the inverse of [`lever_event_kind`]): what a webhook is
+/// created for.
+pub fn lever_event_name(kind: LeverEventKind) -> &'static str {
+    match kind {
+        LeverEventKind::ApplicationCreated => "applicationCreated",
+        LeverEventKind::CandidateHired => "candidateHired",
+        LeverEventKind::CandidateStageChange => "candidateStageChange",
+        LeverEventKind::CandidateArchiveChange => "candidateArchiveChange",
+        LeverEventKind::CandidateDeleted => "candidateDeleted",
+        LeverEventKind::ContactCreated => "contactCreated",
+        LeverEventKind::ContactUpdated => "contactUpdated",
+        LeverEventKind::InterviewCreated => "interviewCreated",
+        LeverEventKind::InterviewUpdated => "interviewUpdated",
+        LeverEventKind::InterviewDeleted => "interviewDeleted",
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("stored event payload is unusable: {0}")]
 pub struct PayloadError(pub String);
@@ -310,6 +327,25 @@ pub fn event_ref(event_id: i64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn lever_event_names_and_kinds_are_inverse() {
+        for name in [
+            "applicationCreated",
+            "candidateHired",
+            "candidateStageChange",
+            "candidateArchiveChange",
+            "candidateDeleted",
+            "contactCreated",
+            "contactUpdated",
+            "interviewCreated",
+            "interviewUpdated",
+            "interviewDeleted",
+        ] {
+            let kind = lever_event_kind(name).expect(name);
+            assert_eq!(lever_event_name(kind), name);
+        }
+    }
 
     #[test]
     fn a_stored_lever_event_becomes_the_wit_event() {

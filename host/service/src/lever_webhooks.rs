@@ -1,9 +1,17 @@
-//! Lever webhook ingress: `POST /webhooks/lever/{tenant}`.
+//! Lever webhook ingress: `POST /webhooks/lever/{tenant}` for the webhooks a tenant super
+//! admin registered by hand, `POST /webhooks/lever/{tenant}/{installation}` for the ones the
+//! host manages for an installation (`crate::managed_webhooks`).
 //!
 //! Lever signs a delivery in its JSON body, not a header: `signature` is the lowercase hex
 //! HMAC-SHA256 of `token + triggeredAt` under the webhook's signature token. The host keeps
-//! each tenant's signature tokens encrypted (`Store::set_lever_webhook_token`) and accepts a
-//! delivery signed with any of them.
+//! each tenant's signature tokens encrypted (`Store::set_lever_webhook_token`), and each
+//! installation's managed webhook tokens (`Store::put_managed_webhook`); a route accepts a
+//! delivery signed with any of its own tokens.
+//!
+//! Both routes check the same way and share the tenant's replay guard. The tenant route goes
+//! to every subscribed installation except those with a managed webhook for the event (they
+//! get it through their own route, so it is never queued twice for one); the installation
+//! route goes to that installation only.
 //!
 //! Order: size (413), a stalled (408) or unreadable (400) body, content type (415), JSON
 //! (400), a signature at all (401), `triggeredAt` within the freshness window (401 `stale`),
@@ -28,7 +36,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use fulcrum_store::{NewEvent, now_ms};
 use lever_model::WebhookDelivery;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -46,7 +54,30 @@ const MAX_KEY_PART: usize = 128;
 const NO_TOKEN: &str = "no Lever webhook signature token is registered";
 
 pub(crate) fn router() -> Router<Host> {
-    Router::new().route("/webhooks/lever/{tenant}", post(delivery))
+    Router::new()
+        .route("/webhooks/lever/{tenant}", post(tenant_delivery))
+        .route(
+            "/webhooks/lever/{tenant}/{installation}",
+            post(installation_delivery),
+        )
+}
+
+/// Whose webhook a delivery came through.
+#[derive(Clone, Copy)]
+enum Receiver<'a> {
+    /// The tenant's, registered by hand.
+    Tenant,
+    /// An installation's, managed by the host.
+    Installation(&'a str),
+}
+
+impl<'a> Receiver<'a> {
+    fn installation(self) -> Option<&'a str> {
+        match self {
+            Receiver::Tenant => None,
+            Receiver::Installation(id) => Some(id),
+        }
+    }
 }
 
 /// What a delivery led to.
@@ -60,14 +91,35 @@ enum Accepted {
     Ignored { duplicate: bool },
 }
 
-async fn delivery(
+async fn tenant_delivery(
     State(host): State<Host>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let span = tracing::info_span!("lever_webhook", tenant = %tenant);
-    let result = accept(&host, &tenant, &headers, body)
+    respond(&host, &tenant, Receiver::Tenant, &headers, body).await
+}
+
+async fn installation_delivery(
+    State(host): State<Host>,
+    Path((tenant, installation)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let receiver = Receiver::Installation(&installation);
+    respond(&host, &tenant, receiver, &headers, body).await
+}
+
+async fn respond(
+    host: &Host,
+    tenant: &str,
+    receiver: Receiver<'_>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let installation = receiver.installation();
+    let span = tracing::info_span!("lever_webhook", tenant = %tenant, installation = installation);
+    let result = accept(host, tenant, receiver, headers, body)
         .instrument(span)
         .await;
     let outcome = match &result {
@@ -89,7 +141,13 @@ async fn delivery(
         Err(e) => {
             // Signature refusals were logged with their real reason where they happened.
             if e.status().is_client_error() && e.status() != StatusCode::UNAUTHORIZED {
-                log_refusal("lever_webhook", &tenant, None, e.status(), e.message());
+                log_refusal(
+                    "lever_webhook",
+                    tenant,
+                    installation,
+                    e.status(),
+                    e.message(),
+                );
             }
             return Err(e);
         }
@@ -106,7 +164,12 @@ async fn delivery(
             Json(json!({
                 "event_ids": [],
                 "duplicate": duplicate,
-                "ignored": "no enabled plugin of this tenant subscribes to this event type",
+                "ignored": match receiver {
+                    Receiver::Tenant => "no enabled plugin of this tenant subscribes to this \
+                                         event type (through this URL)",
+                    Receiver::Installation(_) => "the installation is disabled or does not \
+                                                  subscribe to this event type",
+                },
             })),
         )
             .into_response(),
@@ -116,6 +179,7 @@ async fn delivery(
 async fn accept(
     host: &Host,
     tenant: &str,
+    receiver: Receiver<'_>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Accepted, ApiError> {
@@ -135,10 +199,11 @@ async fn accept(
     })?;
     if delivery.signature.as_deref().is_none_or(str::is_empty) {
         // Said as it is: it does not depend on the tenant, so it tells nothing about it.
+        let installation = receiver.installation();
         log_refusal(
             "lever_webhook",
             tenant,
-            None,
+            installation,
             StatusCode::UNAUTHORIZED,
             "no signature",
         );
@@ -156,29 +221,8 @@ async fn accept(
         inner.config.lever_webhook_max_age,
         inner.config.lever_webhook_clock_skew,
     )?;
-    verify(host, tenant, &delivery).await?;
-
-    // Which plugins get it; an enabled plugin not loaded here makes Lever retry (nothing is
-    // consumed) instead of losing the event for that plugin.
-    let mut plugins = Vec::new();
-    if let Some(event_kind) = lever_event_kind(&delivery.event) {
-        for installation in inner.store.list_installations(tenant).await? {
-            if !installation.enabled {
-                continue;
-            }
-            let Some(plugin) = inner.runtime.active(&installation.plugin_id) else {
-                return Err(ApiError::unavailable(
-                    "a plugin enabled for this tenant is not loaded on this host",
-                    format!("plugin {:?} is not loaded", installation.plugin_id),
-                ));
-            };
-            if plugin.manifest().lever_events.contains(&event_kind) {
-                plugins.push(installation.plugin_id);
-            }
-        }
-    } else {
-        tracing::info!(event = %delivery.event, "Lever event unknown to the plugin contract; consumed, not queued");
-    }
+    verify(host, tenant, receiver, &delivery).await?;
+    let plugins = recipients(host, tenant, receiver, &delivery.event).await?;
 
     let dedupe_key = dedupe_key(&delivery);
     let stored = StoredLeverEvent {
@@ -274,42 +318,123 @@ fn check_fresh(
     ))
 }
 
-/// Checks the body's signature against every signature token of the tenant, each in
-/// constant time (HMAC verification), without revealing which token matched — or whether the
-/// tenant exists or has tokens: all of these get the same answer.
-async fn verify(host: &Host, tenant: &str, delivery: &WebhookDelivery) -> Result<(), ApiError> {
-    let tokens = host.inner.store.lever_webhook_tokens(tenant).await?;
+/// The installations a verified delivery goes to: enabled, subscribed to the event; through
+/// the tenant's route only those without a managed webhook for it. An enabled plugin not
+/// loaded here makes Lever retry (nothing is consumed) instead of losing the event for it.
+async fn recipients(
+    host: &Host,
+    tenant: &str,
+    receiver: Receiver<'_>,
+    event: &str,
+) -> Result<Vec<String>, ApiError> {
+    let inner = &host.inner;
+    let Some(event_kind) = lever_event_kind(event) else {
+        tracing::info!(event = %event, "Lever event unknown to the plugin contract; consumed, not queued");
+        return Ok(Vec::new());
+    };
+    let installations = match receiver {
+        Receiver::Tenant => inner.store.list_installations(tenant).await?,
+        Receiver::Installation(id) => inner
+            .store
+            .get_installation(tenant, id)
+            .await?
+            .into_iter()
+            .collect(),
+    };
+    let mut plugins = Vec::new();
+    for installation in installations {
+        if !installation.enabled {
+            continue;
+        }
+        let Some(plugin) = inner.runtime.active(&installation.plugin_id) else {
+            return Err(ApiError::unavailable(
+                "a plugin enabled for this tenant is not loaded on this host",
+                format!("plugin {:?} is not loaded", installation.plugin_id),
+            ));
+        };
+        if !plugin.manifest().lever_events.contains(&event_kind) {
+            continue;
+        }
+        if matches!(receiver, Receiver::Tenant)
+            && inner
+                .store
+                .managed_webhooks(tenant, &installation.plugin_id)
+                .await?
+                .iter()
+                .any(|w| w.event == event)
+        {
+            tracing::debug!(installation = %installation.plugin_id, "gets this event through its managed webhook");
+            continue;
+        }
+        plugins.push(installation.plugin_id);
+    }
+    Ok(plugins)
+}
+
+/// Checks the body's signature against every signature token of the receiver (the tenant's
+/// registered tokens, or the installation's managed ones), each in constant time (HMAC
+/// verification), without revealing which token matched — or whether the tenant or
+/// installation exists or has tokens: all of these get the same answer.
+async fn verify(
+    host: &Host,
+    tenant: &str,
+    receiver: Receiver<'_>,
+    delivery: &WebhookDelivery,
+) -> Result<(), ApiError> {
+    let store = &host.inner.store;
+    let tokens: Vec<SecretString> = match receiver {
+        Receiver::Tenant => store
+            .lever_webhook_tokens(tenant)
+            .await?
+            .into_iter()
+            .map(|t| t.token)
+            .collect(),
+        Receiver::Installation(id) => store.managed_webhook_tokens(tenant, id).await?,
+    };
     let matched = if tokens.is_empty() {
         let _ = delivery.verify(NO_TOKEN);
         false
     } else {
         tokens.iter().fold(false, |matched, t| {
-            delivery.verify(t.token.expose_secret()).is_ok() | matched
+            delivery.verify(t.expose_secret()).is_ok() | matched
         })
     };
     if matched {
         return Ok(());
     }
-    let reason = if !tokens.is_empty() {
-        "the signature matches none of the tenant's signature tokens"
-    } else if host.inner.store.get_tenant(tenant).await?.is_some() {
-        "the tenant has no Lever webhook signature token"
-    } else {
-        "unknown tenant"
+    let reason = match (receiver, tokens.is_empty()) {
+        (Receiver::Tenant, false) => "the signature matches none of the tenant's signature tokens",
+        (Receiver::Installation(_), false) => {
+            "the signature matches none of the installation's managed webhook tokens"
+        }
+        _ if store.get_tenant(tenant).await?.is_none() => "unknown tenant",
+        (Receiver::Tenant, true) => "the tenant has no Lever webhook signature token",
+        (Receiver::Installation(_), true) => {
+            "the installation is unknown or has no managed Lever webhook"
+        }
     };
+    let installation = receiver.installation();
     log_refusal(
         "lever_webhook",
         tenant,
-        None,
+        installation,
         StatusCode::UNAUTHORIZED,
         reason,
     );
+    let what_to_do = match receiver {
+        Receiver::Tenant => "a tenant super admin registers the token Lever shows for the webhook",
+        Receiver::Installation(_) => {
+            "the host creates this URL's webhooks itself: a tenant super admin syncs the \
+             installation's Lever webhooks"
+        }
+    };
     Err(ApiError::new(
         StatusCode::UNAUTHORIZED,
         "unauthorized",
-        "the signature does not match any Lever webhook signature token registered for this \
-         URL (a tenant super admin registers the token Lever shows for the webhook); nothing \
-         was stored",
+        format!(
+            "the signature does not match any Lever webhook signature token registered for \
+             this URL ({what_to_do}); nothing was stored"
+        ),
     ))
 }
 

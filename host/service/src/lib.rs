@@ -20,15 +20,18 @@ mod actor;
 mod admin;
 mod api_error;
 mod audit_trail;
+pub mod connections;
 mod domain_error;
 mod effect_journal;
 pub mod event_payload;
 mod ingress;
 pub mod installations;
 mod lever_webhooks;
+pub mod managed_webhooks;
 mod media_type;
 pub mod metrics_names;
 pub mod observability;
+mod oauth_callback;
 mod pipeline;
 mod plugins;
 mod retention;
@@ -107,6 +110,13 @@ pub struct HostConfig {
     /// without a token it is not served there (serve [`observability::metrics_app`] on a
     /// private address instead).
     pub metrics_token: Option<secrecy::SecretString>,
+    /// The host's address as Lever and admins' browsers reach it (`https://fulcrum.example`):
+    /// the OAuth callback and host-managed Lever webhooks point there. Without it, OAuth
+    /// connect and managed webhooks are refused with a message saying so.
+    pub public_url: Option<url::Url>,
+    /// How often host-managed Lever webhooks are checked against Lever (missing ones are
+    /// created again) and expired OAuth states forgotten.
+    pub managed_webhook_check_interval: Duration,
 }
 
 impl Default for HostConfig {
@@ -132,6 +142,8 @@ impl Default for HostConfig {
             lever_webhook_max_age: Duration::from_secs(300),
             lever_webhook_clock_skew: Duration::from_secs(60),
             metrics_token: None,
+            public_url: None,
+            managed_webhook_check_interval: Duration::from_secs(600),
         }
     }
 }
@@ -149,6 +161,8 @@ pub(crate) struct HostInner {
     pub(crate) config: HostConfig,
     /// Wakes idle workers when an event is queued.
     pub(crate) wake: Notify,
+    /// One managed-webhook sync per installation at a time.
+    pub(crate) webhook_sync: managed_webhooks::SyncLocks,
 }
 
 impl HostInner {
@@ -179,7 +193,7 @@ impl Host {
         vendor_http: Option<fulcrum_runtime::VendorHttpPolicy>,
         config: HostConfig,
     ) -> Self {
-        let tenancy = tenancy::Tenancy::new(store.clone(), lever, vendor_http);
+        let tenancy = tenancy::Tenancy::new(store.clone(), lever, vendor_http, &config.node_id);
         Host {
             inner: Arc::new(HostInner {
                 store,
@@ -187,6 +201,7 @@ impl Host {
                 tenancy,
                 config,
                 wake: Notify::new(),
+                webhook_sync: Default::default(),
             }),
         }
     }
@@ -291,6 +306,10 @@ impl Host {
             self.inner.clone(),
             shutdown.clone(),
         ));
+        tasks.spawn(managed_webhooks::check_loop(
+            self.inner.clone(),
+            shutdown.clone(),
+        ));
         Ok(tasks)
     }
 }
@@ -302,6 +321,7 @@ pub fn app(host: Host) -> Router {
         .route("/readyz", get(readyz))
         .merge(ingress::router())
         .merge(lever_webhooks::router())
+        .merge(oauth_callback::router())
         .merge(admin::router())
         .route("/metrics", get(observability::metrics_with_token))
         .fallback(|| async { no_such_route() })

@@ -67,6 +67,9 @@ pub enum Outcome {
     Done,
     Retrying { attempts: i64, error: String },
     Dead { attempts: i64, error: String },
+    /// The installation's Lever connection needs reconnecting: the event went back to the
+    /// queue without counting the try, and runs again once an admin reconnects.
+    Paused { error: String },
 }
 
 impl Outcome {
@@ -75,6 +78,7 @@ impl Outcome {
             Outcome::Done => "done",
             Outcome::Retrying { .. } => "retrying",
             Outcome::Dead { .. } => "dead",
+            Outcome::Paused { .. } => "paused",
         }
     }
 }
@@ -88,6 +92,8 @@ enum Failure {
     },
     /// Retrying cannot help (bad input, missing permission, non-deterministic handler).
     Permanent { error: String },
+    /// Only an admin reconnecting Lever helps; the try does not count.
+    Paused { error: String },
     /// The worker lost its claim while the plugin ran (see `workers::run_claimed`): the
     /// invocation was stopped and nothing is recorded; the event's new claimant runs it.
     ClaimLost,
@@ -160,6 +166,20 @@ async fn process_in_span(
                 .await?;
             None
         }
+        // Whatever the plugin made of it, a failure while the connection is lost is the
+        // connection's: pause instead of burning a try or dead-lettering.
+        Err(failure @ (Failure::Transient { .. } | Failure::Permanent { .. })) => {
+            match host
+                .tenancy
+                .reconnect_needed(&event.tenant_id, &event.plugin_id)
+                .await
+            {
+                Some(detail) => Some(Failure::Paused {
+                    error: paused_text(&detail),
+                }),
+                None => Some(failure),
+            }
+        }
         Err(failure) => Some(failure),
     };
     let outcome = match failure {
@@ -173,6 +193,11 @@ async fn process_in_span(
         Some(Failure::Permanent { error }) => {
             let attempts = store.dead_letter_event(claim, &error).await?;
             Outcome::Dead { attempts, error }
+        }
+        Some(Failure::Paused { error }) => {
+            let recheck_at = now_ms().saturating_add(PAUSE_RECHECK_MS);
+            store.pause_event(claim, recheck_at, &error).await?;
+            Outcome::Paused { error }
         }
         Some(Failure::Transient { error, retry_after }) => {
             let delay = host.config.retry.delay(event.attempts, retry_after);
@@ -189,6 +214,7 @@ async fn process_in_span(
         Outcome::Retrying { attempts, error } => {
             tracing::warn!(attempts, %error, "event failed; will retry")
         }
+        Outcome::Paused { error } => tracing::warn!(%error, "event paused until Lever is reconnected"),
         Outcome::Dead { attempts, error } => tracing::error!(
             attempts, %error,
             "event dead-lettered; fix the cause, then replay it from the admin API"
@@ -305,7 +331,23 @@ fn limit_hit(e: &InvocationError) -> Option<&'static str> {
     })
 }
 
+/// A paused event is looked at again this long after, in case a reconnect's resume was
+/// missed (it is resumed at once on reconnect).
+const PAUSE_RECHECK_MS: i64 = 3_600_000;
+
+fn paused_text(detail: &str) -> String {
+    format!(
+        "paused: the installation's Lever connection needs reconnecting ({detail}); a tenant \
+         super admin must connect Lever again, then the event runs without losing a try"
+    )
+}
+
 fn tenancy_failure(e: TenancyError) -> Failure {
+    if let TenancyError::ReconnectNeeded { detail, .. } = &e {
+        return Failure::Paused {
+            error: paused_text(detail),
+        };
+    }
     // Not installed, disabled, no credential, plugin not loaded: an admin or operator has to
     // act, and they may: retry with backoff, so fixing it in time lets the event through;
     // otherwise it ends in the dead letter queue with this message.

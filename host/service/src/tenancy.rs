@@ -1,20 +1,27 @@
 //! Everything an invocation needs about one tenant × plugin, loaded from the store on each
 //! event and dropped afterwards (nothing per tenant stays resident except a bounded cache of
 //! Lever clients): the installation, its effective grants, config, decrypted vendor secrets,
-//! and the tenant's Lever connection on the plugin's own rate-budget lane.
+//! and its Lever connection (its own, else the tenant's default key) on the plugin's own
+//! rate-budget lane.
 
 use fulcrum_runtime::audit::NoAudit;
 use fulcrum_runtime::{
     AuditSink, EffectJournal, Grants, InvocationContext, LeverAccess, MemoryStateStore,
     PluginVersion, Runtime, Secrets, StateStore, VendorHttpPolicy,
 };
-use fulcrum_store::{CredentialKind, Installation, Store, StoreError};
+use fulcrum_store::{
+    ConnectionSecret, ConnectionStatus, CredentialKind, Installation, LeverConnection, Store,
+    StoreError,
+};
+use lever_client::oauth::OAuthApp;
 use lever_client::{ClientConfig, Credential, LeverClient, RateLimits};
-use lever_model::Permission;
+use lever_model::{Permission, ScopeSet};
 use secrecy::ExposeSecret;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::connections::token_source::StoredTokenSource;
 
 /// Why an event or request cannot be run for a tenant × plugin.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +42,15 @@ pub enum TenancyError {
     NoCredential(String),
     #[error("the Lever connection of tenant {tenant:?} is misconfigured: {message}")]
     LeverConfig { tenant: String, message: String },
+    #[error(
+        "the Lever connection of installation {installation:?} (tenant {tenant:?}) needs \
+         reconnecting: {detail}; a tenant super admin must connect Lever again"
+    )]
+    ReconnectNeeded {
+        tenant: String,
+        installation: String,
+        detail: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -76,9 +92,23 @@ pub struct Tenancy {
     defaults: LeverDefaults,
     /// One budget per credential fingerprint, shared by every client of that credential.
     limits: Arc<RateLimits>,
-    /// (tenant, credential updated_at, base url) → client; bounded and idle-expiring.
-    clients: moka::sync::Cache<(String, i64, String), LeverClient>,
+    /// Which credential and where → client; bounded and idle-expiring.
+    clients: moka::sync::Cache<ClientKey, LeverClient>,
     vendor_http: Option<VendorHttpPolicy>,
+    /// This process's node id: who holds a connection's refresh lease.
+    node_id: String,
+}
+
+/// What a cached client was built from; any change makes a new client.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    tenant: String,
+    /// Empty for the tenant's default key.
+    installation: String,
+    /// The default key's `updated_at`, an API-key connection's generation, or an OAuth
+    /// connection's app (its token source follows rotations by itself).
+    version: String,
+    base_url: String,
 }
 
 impl Tenancy {
@@ -86,6 +116,7 @@ impl Tenancy {
         store: Store,
         defaults: LeverDefaults,
         vendor_http: Option<VendorHttpPolicy>,
+        node_id: &str,
     ) -> Self {
         let limits = RateLimits::new(defaults.client.rate_per_second, defaults.client.burst);
         Tenancy {
@@ -97,6 +128,7 @@ impl Tenancy {
                 .time_to_idle(Duration::from_secs(300))
                 .build(),
             vendor_http,
+            node_id: node_id.to_owned(),
         }
     }
 
@@ -174,9 +206,13 @@ impl Tenancy {
         handles: Handles,
     ) -> Result<InvocationContext, TenancyError> {
         let (tenant_id, plugin_id) = (&installation.tenant_id, &installation.plugin_id);
+        let connection = self
+            .store
+            .get_lever_connection(tenant_id, plugin_id)
+            .await?;
         let grants = Grants::new(
             plugin.requested_permissions(),
-            approved_permissions(installation),
+            effective_approvals(installation, connection.as_ref()),
         );
         let mut secrets = Secrets::new();
         for name in &plugin.manifest().secrets {
@@ -209,58 +245,240 @@ impl Tenancy {
         Ok(ctx)
     }
 
-    /// The tenant's Lever connection on the plugin's lane of the credential's budget.
-    async fn lever_access(
+    /// The installation's Lever connection on the plugin's lane of the connection's budget.
+    pub(crate) async fn lever_access(
         &self,
         tenant_id: &str,
-        plugin_id: &str,
+        installation_id: &str,
     ) -> Result<LeverAccess, TenancyError> {
-        let credential = self
+        let client = self.lever_client(tenant_id, installation_id).await?;
+        let settings = self.store.get_lever_settings(tenant_id).await?;
+        let identity = self
             .store
-            .get_lever_credential(tenant_id)
-            .await?
-            .ok_or_else(|| TenancyError::NoCredential(tenant_id.to_owned()))?;
+            .installation_identity(tenant_id, installation_id)
+            .await?;
+        let acting_user_id = identity
+            .as_ref()
+            .and_then(|i| i.acting_user_id.clone())
+            .or(settings.acting_user_id)
+            .or_else(|| self.defaults.acting_user_id.clone())
+            .unwrap_or_default();
+        let mut access = LeverAccess::new(client.for_lane(installation_id), acting_user_id);
+        if let Some(identity) = identity {
+            access.allowed_acting_users = identity.allowed_acting_users.into_iter().collect();
+        }
+        Ok(access)
+    }
+
+    /// A client of `api_key` (not cached: for probing a key before it is stored), on the
+    /// tenant's base URL and the key's own budget.
+    pub(crate) async fn client_for_key(
+        &self,
+        tenant_id: &str,
+        api_key: &secrecy::SecretString,
+    ) -> Result<LeverClient, TenancyError> {
+        let settings = self.store.get_lever_settings(tenant_id).await?;
+        let base_url = settings
+            .base_url
+            .unwrap_or_else(|| self.defaults.client.base_url.to_string());
+        let mut config = self.defaults.client.clone();
+        config.base_url = base_url.parse().map_err(|e| TenancyError::LeverConfig {
+            tenant: tenant_id.to_owned(),
+            message: format!("base URL {base_url:?}: {e}"),
+        })?;
+        LeverClient::with_rate_limits(
+            config,
+            Credential::api_key(api_key.expose_secret()),
+            self.limits.clone(),
+        )
+        .map_err(|e| TenancyError::LeverConfig {
+            tenant: tenant_id.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// A client of the installation's own connection, else of the tenant's default key.
+    pub(crate) async fn lever_client(
+        &self,
+        tenant_id: &str,
+        installation_id: &str,
+    ) -> Result<LeverClient, TenancyError> {
         let settings = self.store.get_lever_settings(tenant_id).await?;
         let base_url = settings
             .base_url
             .clone()
             .unwrap_or_else(|| self.defaults.client.base_url.to_string());
-        let key = (
-            tenant_id.to_owned(),
-            credential.updated_at,
-            base_url.clone(),
-        );
-        let client = match self.clients.get(&key) {
-            Some(client) => client,
-            None => {
-                let mut config = self.defaults.client.clone();
-                config.base_url = base_url.parse().map_err(|e| TenancyError::LeverConfig {
-                    tenant: tenant_id.to_owned(),
-                    message: format!("base URL {base_url:?}: {e}"),
-                })?;
-                let secret = credential.secret.expose_secret();
-                let credential = match credential.kind {
-                    CredentialKind::ApiKey => Credential::api_key(secret),
-                    CredentialKind::OAuth => Credential::bearer(secret),
-                };
-                let client = LeverClient::with_rate_limits(config, credential, self.limits.clone())
-                    .map_err(|e| TenancyError::LeverConfig {
-                        tenant: tenant_id.to_owned(),
-                        message: e.to_string(),
-                    })?;
-                self.clients.insert(key, client.clone());
-                client
-            }
+        if let Some((connection, secret)) = self
+            .store
+            .lever_connection_secret(tenant_id, installation_id)
+            .await?
+        {
+            return self
+                .connection_client(connection, secret, base_url)
+                .await;
+        }
+        let credential = self
+            .store
+            .get_lever_credential(tenant_id)
+            .await?
+            .ok_or_else(|| TenancyError::NoCredential(tenant_id.to_owned()))?;
+        let key = ClientKey {
+            tenant: tenant_id.to_owned(),
+            installation: String::new(),
+            version: credential.updated_at.to_string(),
+            base_url: base_url.clone(),
         };
-        let acting_user_id = settings
-            .acting_user_id
-            .or_else(|| self.defaults.acting_user_id.clone())
-            .unwrap_or_default();
-        Ok(LeverAccess {
-            client: client.for_lane(plugin_id),
-            acting_user_id,
+        self.cached_client(key, tenant_id, &base_url, || {
+            let secret = credential.secret.expose_secret();
+            Ok(match credential.kind {
+                CredentialKind::ApiKey => Credential::api_key(secret),
+                CredentialKind::OAuth => Credential::bearer(secret),
+            })
         })
     }
+
+    async fn connection_client(
+        &self,
+        connection: LeverConnection,
+        secret: ConnectionSecret,
+        base_url: String,
+    ) -> Result<LeverClient, TenancyError> {
+        let (tenant, installation) = (&connection.tenant_id, &connection.installation_id);
+        if connection.status == ConnectionStatus::ReconnectNeeded {
+            return Err(TenancyError::ReconnectNeeded {
+                tenant: tenant.clone(),
+                installation: installation.clone(),
+                detail: connection
+                    .status_detail
+                    .clone()
+                    .unwrap_or_else(|| "Lever refused its tokens".into()),
+            });
+        }
+        match secret {
+            ConnectionSecret::ApiKey(api_key) => {
+                let key = ClientKey {
+                    tenant: tenant.clone(),
+                    installation: installation.clone(),
+                    version: format!("key:{}", connection.generation),
+                    base_url: base_url.clone(),
+                };
+                self.cached_client(key, tenant, &base_url, || {
+                    Ok(Credential::api_key(api_key.expose_secret()))
+                })
+            }
+            ConnectionSecret::OAuth(_) => {
+                let app_id = connection.app_id.clone().unwrap_or_default();
+                let key = ClientKey {
+                    tenant: tenant.clone(),
+                    installation: installation.clone(),
+                    version: format!("oauth:{app_id}"),
+                    base_url: base_url.clone(),
+                };
+                if let Some(client) = self.clients.get(&key) {
+                    return Ok(client);
+                }
+                let app = self.oauth_app(tenant, &app_id).await?;
+                let source = StoredTokenSource::new(
+                    self.store.clone(),
+                    app,
+                    tenant,
+                    installation,
+                    &self.node_id,
+                );
+                self.cached_client(key, tenant, &base_url, || Ok(Credential::oauth(source)))
+            }
+        }
+    }
+
+    /// The registered OAuth app a connection was made with.
+    pub(crate) async fn oauth_app(
+        &self,
+        tenant: &str,
+        app_id: &str,
+    ) -> Result<OAuthApp, TenancyError> {
+        let config = |message: String| TenancyError::LeverConfig {
+            tenant: tenant.to_owned(),
+            message,
+        };
+        let (app, secret) = self
+            .store
+            .get_lever_oauth_app(app_id)
+            .await?
+            .ok_or_else(|| {
+                config(format!(
+                    "the Lever OAuth app {app_id:?} is no longer registered; an operator must \
+                     register it again"
+                ))
+            })?;
+        OAuthApp::new(
+            app.client_id,
+            secret,
+            &app.authorize_url,
+            &app.token_url,
+            app.audience,
+        )
+        .map_err(|e| config(format!("the Lever OAuth app {app_id:?}: {e}")))
+    }
+
+    fn cached_client(
+        &self,
+        key: ClientKey,
+        tenant: &str,
+        base_url: &str,
+        credential: impl FnOnce() -> Result<Credential, TenancyError>,
+    ) -> Result<LeverClient, TenancyError> {
+        if let Some(client) = self.clients.get(&key) {
+            return Ok(client);
+        }
+        let config_error = |message: String| TenancyError::LeverConfig {
+            tenant: tenant.to_owned(),
+            message,
+        };
+        let mut config = self.defaults.client.clone();
+        config.base_url = base_url
+            .parse()
+            .map_err(|e| config_error(format!("base URL {base_url:?}: {e}")))?;
+        let client = LeverClient::with_rate_limits(config, credential()?, self.limits.clone())
+            .map_err(|e| config_error(e.to_string()))?;
+        self.clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Why the installation's own Lever connection cannot be used now, if it cannot.
+    pub(crate) async fn reconnect_needed(&self, tenant: &str, installation: &str) -> Option<String> {
+        match self.store.get_lever_connection(tenant, installation).await {
+            Ok(Some(c)) if c.status == ConnectionStatus::ReconnectNeeded => Some(
+                c.status_detail
+                    .unwrap_or_else(|| "Lever refused its tokens".into()),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The approvals that can take effect: all the admin approved for an API key (Lever checks
+/// the key's own permissions), only what the granted scopes cover for OAuth.
+pub fn effective_approvals(
+    installation: &Installation,
+    connection: Option<&LeverConnection>,
+) -> BTreeSet<Permission> {
+    let approved = approved_permissions(installation);
+    match connection.and_then(granted_scopes) {
+        Some(scopes) => approved.into_iter().filter(|p| scopes.covers(*p)).collect(),
+        None => approved,
+    }
+}
+
+/// The scopes Lever granted an OAuth connection; words this build does not know grant
+/// nothing.
+pub fn granted_scopes(connection: &LeverConnection) -> Option<ScopeSet> {
+    if connection.kind != CredentialKind::OAuth {
+        return None;
+    }
+    let text = connection.granted_scopes.as_deref().unwrap_or_default();
+    Some(ScopeSet::new(
+        text.split_whitespace().filter_map(|w| w.parse().ok()),
+    ))
 }
 
 /// The admin's approvals as Lever permissions; words this build does not know are ignored

@@ -132,6 +132,9 @@ pub struct Event {
     /// For a dead event holding its subject: how many later events of that subject are queued
     /// behind it, waiting for it to be replayed (0 for every other event).
     pub waiting_behind: i64,
+    /// Queued but held back while its installation's Lever connection needs reconnecting
+    /// (see [`Store::pause_event`]).
+    pub paused: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -154,6 +157,7 @@ struct EventRow {
     result: Option<String>,
     claims: i64,
     schedule_name: Option<String>,
+    paused: bool,
     // Only selected by the listing queries ([`WAITING_BEHIND`]); claims return running events.
     #[sqlx(default)]
     waiting_behind: i64,
@@ -185,6 +189,7 @@ impl EventRow {
             claims: self.claims,
             schedule_name: self.schedule_name,
             waiting_behind: self.waiting_behind,
+            paused: self.paused,
         })
     }
 }
@@ -273,7 +278,7 @@ impl EffectRow {
 
 macro_rules! event_columns {
     () => {
-        "id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at, dedupe_key, lease_until, result, claims, schedule_name"
+        "id, tenant_id, plugin_id, kind, subject_key, payload, status, attempts, next_attempt_at, last_error, claimed_by, created_at, updated_at, dedupe_key, lease_until, result, claims, schedule_name, paused"
     };
 }
 
@@ -393,6 +398,7 @@ pub(crate) use enqueue_on;
 // After the macros above, which they use.
 mod blocking;
 mod claim;
+mod pause;
 
 impl Store {
     /// Queue an event, due now. Ids grow with enqueue order; within one subject they follow

@@ -23,16 +23,28 @@ pub enum EncryptedTable {
     EventSealedHeaders,
     /// Journaled Lever answers (`response_*` columns).
     EffectJournal,
+    /// Installations' Lever API keys and OAuth tokens (migration 0012).
+    LeverConnections,
+    /// OAuth apps' client secrets.
+    LeverOAuthApps,
+    /// Pending OAuth connects' PKCE verifiers.
+    LeverOAuthStates,
+    /// Host-managed Lever webhooks' signature tokens.
+    LeverManagedWebhooks,
 }
 
 impl EncryptedTable {
     /// Every table with a sealed column; a new one must be added here to be rotated.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 9] = [
         Self::LeverCredentials,
         Self::InstallationSecrets,
         Self::LeverWebhookTokens,
         Self::EventSealedHeaders,
         Self::EffectJournal,
+        Self::LeverConnections,
+        Self::LeverOAuthApps,
+        Self::LeverOAuthStates,
+        Self::LeverManagedWebhooks,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +54,10 @@ impl EncryptedTable {
             Self::LeverWebhookTokens => "lever_webhook_tokens",
             Self::EventSealedHeaders => "event_sealed_headers",
             Self::EffectJournal => "effect_journal",
+            Self::LeverConnections => "lever_connections",
+            Self::LeverOAuthApps => "lever_oauth_apps",
+            Self::LeverOAuthStates => "lever_oauth_states",
+            Self::LeverManagedWebhooks => "lever_managed_webhooks",
         }
     }
 
@@ -57,6 +73,22 @@ impl EncryptedTable {
             Self::LeverWebhookTokens => &[("tenant_id", Text), ("name", Text)],
             Self::EventSealedHeaders => &[("event_id", Integer)],
             Self::EffectJournal => &[],
+            Self::LeverConnections => &[
+                ("tenant_id", Text),
+                ("installation_id", Text),
+                ("kind", Text),
+            ],
+            Self::LeverOAuthApps => &[("id", Text)],
+            Self::LeverOAuthStates => &[
+                ("state_hash", Text),
+                ("tenant_id", Text),
+                ("installation_id", Text),
+            ],
+            Self::LeverManagedWebhooks => &[
+                ("tenant_id", Text),
+                ("installation_id", Text),
+                ("event", Text),
+            ],
         }
     }
 }
@@ -93,6 +125,10 @@ pub struct RotationProgress {
     pub lever_webhook_tokens: u64,
     pub event_sealed_headers: u64,
     pub effect_journal: u64,
+    pub lever_connections: u64,
+    pub lever_oauth_apps: u64,
+    pub lever_oauth_states: u64,
+    pub lever_managed_webhooks: u64,
 }
 
 impl RotationProgress {
@@ -103,6 +139,10 @@ impl RotationProgress {
             EncryptedTable::LeverWebhookTokens => self.lever_webhook_tokens,
             EncryptedTable::EventSealedHeaders => self.event_sealed_headers,
             EncryptedTable::EffectJournal => self.effect_journal,
+            EncryptedTable::LeverConnections => self.lever_connections,
+            EncryptedTable::LeverOAuthApps => self.lever_oauth_apps,
+            EncryptedTable::LeverOAuthStates => self.lever_oauth_states,
+            EncryptedTable::LeverManagedWebhooks => self.lever_managed_webhooks,
         }
     }
 
@@ -113,6 +153,10 @@ impl RotationProgress {
             EncryptedTable::LeverWebhookTokens => &mut self.lever_webhook_tokens,
             EncryptedTable::EventSealedHeaders => &mut self.event_sealed_headers,
             EncryptedTable::EffectJournal => &mut self.effect_journal,
+            EncryptedTable::LeverConnections => &mut self.lever_connections,
+            EncryptedTable::LeverOAuthApps => &mut self.lever_oauth_apps,
+            EncryptedTable::LeverOAuthStates => &mut self.lever_oauth_states,
+            EncryptedTable::LeverManagedWebhooks => &mut self.lever_managed_webhooks,
         }
     }
 

@@ -47,9 +47,13 @@ macro_rules! in_tx {
 mod api_tokens;
 pub mod crypto;
 mod events;
+mod installation_identities;
 mod journal_sealing;
 mod key_rotation;
+mod lever_connections;
+mod lever_oauth;
 mod lever_webhooks;
+mod managed_webhooks;
 mod records;
 mod replay_guards;
 mod retention;
@@ -66,8 +70,16 @@ pub use events::{
     BlockedLane, Claim, EffectEntry, EffectStatus, Enqueued, Event, EventCounts, EventFilter,
     EventStatus, FailOutcome, JournalBegin, MAX_LIST_EVENTS, NewEvent,
 };
+pub use installation_identities::InstallationIdentity;
 pub use key_rotation::{EncryptedTable, RotationProgress};
+pub use lever_connections::{
+    ConnectionSecret, ConnectionStatus, LeverConnection, NewOAuthConnection, OAuthTokens,
+};
+pub use lever_oauth::{
+    ConsumedState, LeverOAuthApp, MIN_OAUTH_STATE_LEN, NewLeverOAuthApp, NewOAuthState, OAuthState,
+};
 pub use lever_webhooks::LeverWebhookToken;
+pub use managed_webhooks::ManagedWebhook;
 pub use records::{
     CredentialKind, Installation, LeverCredential, LeverSettings, Plugin, Tenant,
     is_valid_tenant_id,
@@ -93,6 +105,7 @@ struct MigrationSet {
     queue_fencing: &'static str,
     sealed_journal_and_retention: &'static str,
     api_token_expiry: &'static str,
+    lever_connections: &'static str,
 }
 
 const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
@@ -109,6 +122,7 @@ const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
         "../migrations/sqlite/0010_sealed_journal_and_retention.sql"
     ),
     api_token_expiry: include_str!("../migrations/sqlite/0011_api_token_expiry.sql"),
+    lever_connections: include_str!("../migrations/sqlite/0012_lever_connections.sql"),
 };
 const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/postgres/0001_init.sql"),
@@ -124,6 +138,7 @@ const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
         "../migrations/postgres/0010_sealed_journal_and_retention.sql"
     ),
     api_token_expiry: include_str!("../migrations/postgres/0011_api_token_expiry.sql"),
+    lever_connections: include_str!("../migrations/postgres/0012_lever_connections.sql"),
 };
 
 /// Errors from the store.
@@ -344,7 +359,7 @@ fn migrator(set: &MigrationSet) -> Migrator {
 }
 
 fn migrations(set: &MigrationSet) -> Vec<Migration> {
-    let files: [(i64, &str, &str); 11] = [
+    let files: [(i64, &str, &str); 12] = [
         (1, "init", set.init),
         (2, "queue and schedules", set.queue_and_schedules),
         (3, "tenant lever settings", set.tenant_lever_settings),
@@ -360,6 +375,7 @@ fn migrations(set: &MigrationSet) -> Vec<Migration> {
             set.sealed_journal_and_retention,
         ),
         (11, "api token expiry", set.api_token_expiry),
+        (12, "lever connections", set.lever_connections),
     ];
     files
         .into_iter()

@@ -27,7 +27,7 @@ impl CredentialKind {
         }
     }
 
-    fn parse(s: &str) -> Result<Self> {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
         match s {
             "api_key" => Ok(Self::ApiKey),
             "oauth" => Ok(Self::OAuth),

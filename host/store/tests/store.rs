@@ -2,12 +2,18 @@
 
 mod common;
 // Modules in tests/store/ (the test's root is tests/, hence the paths).
+#[path = "store/connections.rs"]
+mod connections;
 #[path = "store/durability.rs"]
 mod durability;
 #[path = "store/journal_sealing.rs"]
 mod journal_sealing;
 #[path = "store/key_rotation.rs"]
 mod key_rotation;
+#[path = "store/lever_setup.rs"]
+mod lever_setup;
+#[path = "store/oauth_states.rs"]
+mod oauth_states;
 #[path = "store/queue.rs"]
 mod queue;
 #[path = "store/raw_sql.rs"]
@@ -133,7 +139,7 @@ async fn migrations_are_idempotent() {
                 .await
                 .unwrap(),
         };
-        assert_eq!(applied, 11);
+        assert_eq!(applied, 12);
         again.close().await;
     })
     .await;

@@ -83,6 +83,9 @@ pub struct Options {
     pub host: HostConfig,
     pub lever_client: ClientConfig,
     pub start_workers: bool,
+    /// Sets the host's `public_url` to its own test address (for host-managed Lever
+    /// webhooks, which the sandbox then delivers to this host).
+    pub public_url_is_self: bool,
 }
 
 impl Options {
@@ -97,6 +100,7 @@ impl Options {
             host: host_config(),
             lever_client: ClientConfig::new("http://127.0.0.1:1/v1").unwrap(),
             start_workers: true,
+            public_url_is_self: false,
         }
     }
 }
@@ -126,7 +130,12 @@ impl World {
         Self::start_with(db, Options::new()).await
     }
 
-    pub async fn start_with(db: &TestDatabase, options: Options) -> World {
+    pub async fn start_with(db: &TestDatabase, mut options: Options) -> World {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        if options.public_url_is_self {
+            let url = format!("http://{}/", listener.local_addr().unwrap());
+            options.host.public_url = Some(url.parse().unwrap());
+        }
         let sandbox = Sandbox::start(options.sandbox, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("sandbox starts");
@@ -164,7 +173,6 @@ impl World {
         if options.start_workers {
             world.tasks = world.host.spawn(world.shutdown.clone()).await.unwrap();
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         world.addr = listener.local_addr().unwrap();
         let host = world.host.clone();
         let stop = world.shutdown.clone();

@@ -1,6 +1,8 @@
+pub mod connection;
 pub mod demo;
 pub mod keygen;
 pub mod keys;
+pub mod lever_app;
 pub mod migrate;
 pub mod plugin;
 pub mod sandbox;

@@ -1,5 +1,5 @@
-//! `fulcrum plugin inspect|install|list`: what a component asks for, installing it into the
-//! host's store, and what is installed.
+//! `fulcrum plugin inspect|install|list|lever-app`: what a component asks for, installing it
+//! into the host's store, what is installed, and which Lever OAuth app it connects with.
 
 use crate::commands::serve::StoreArgs;
 use anyhow::Context;
@@ -39,6 +39,19 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Say which Lever OAuth app (`fulcrum lever-app list`) the plugin's installations
+    /// connect with, or `--none` (API keys only).
+    LeverApp {
+        plugin: String,
+        /// A registered app's id.
+        #[arg(required_unless_present = "none", conflicts_with = "none")]
+        app: Option<String>,
+        /// No app: the plugin's installations connect with API keys only.
+        #[arg(long)]
+        none: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 pub async fn run(command: PluginCommand) -> anyhow::Result<()> {
@@ -46,7 +59,37 @@ pub async fn run(command: PluginCommand) -> anyhow::Result<()> {
         PluginCommand::Inspect { file, json } => inspect(&file, json).await,
         PluginCommand::Install { file, store } => install(&file, &store).await,
         PluginCommand::List { store, json } => list(&store, json).await,
+        PluginCommand::LeverApp {
+            plugin,
+            app,
+            none: _,
+            store,
+        } => set_lever_app(&store, &plugin, app.as_deref()).await,
     }
+}
+
+async fn set_lever_app(args: &StoreArgs, plugin: &str, app: Option<&str>) -> anyhow::Result<()> {
+    let store = args.open().await?;
+    let host = cli_host(store.clone(), args)?;
+    // The rule checks the plugin is loaded, as on a running host.
+    let set = match host.load_recorded_plugins().await {
+        Ok(_) => fulcrum_service::connections::oauth_apps::set_plugin_app(
+            &host,
+            &fulcrum_service::Actor::command_line("fulcrum plugin lever-app"),
+            plugin,
+            app,
+        )
+        .await
+        .map_err(crate::commands::lever_app::refusal),
+        Err(e) => Err(anyhow::Error::new(e).context("could not load the installed plugins")),
+    };
+    store.close().await;
+    set?;
+    match app {
+        Some(app) => println!("plugin {plugin} connects with Lever OAuth app {app}"),
+        None => println!("plugin {plugin} has no Lever OAuth app: its installations use API keys"),
+    }
+    Ok(())
 }
 
 /// What to do when a file is not an installable plugin.
@@ -208,6 +251,15 @@ fn describe(plugin: &PluginVersion) -> String {
 /// A host over `store` for one-shot commands: the same runtime cache and components dir as
 /// `serve`, no workers started.
 pub(crate) fn cli_host(store: fulcrum_store::Store, args: &StoreArgs) -> anyhow::Result<Host> {
+    cli_host_for_lever(store, args, lever_client::PRODUCTION_BASE_URL)
+}
+
+/// [`cli_host`] reaching Lever at `lever_url` for tenants that set no URL of their own.
+pub(crate) fn cli_host_for_lever(
+    store: fulcrum_store::Store,
+    args: &StoreArgs,
+    lever_url: &str,
+) -> anyhow::Result<Host> {
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: args.component_cache_dir(),
         allocator: AllocatorChoice::OnDemand,
@@ -215,8 +267,8 @@ pub(crate) fn cli_host(store: fulcrum_store::Store, args: &StoreArgs) -> anyhow:
     })
     .context("could not start the plugin runtime")?;
     let lever = LeverDefaults {
-        client: ClientConfig::new(lever_client::PRODUCTION_BASE_URL)
-            .context("the built-in Lever URL is invalid")?,
+        client: ClientConfig::new(lever_url)
+            .with_context(|| format!("bad Lever URL {lever_url:?}"))?,
         acting_user_id: None,
     };
     let config = HostConfig {

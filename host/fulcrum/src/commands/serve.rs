@@ -21,6 +21,11 @@ pub struct ServeArgs {
     /// Lever's API base URL (the local sandbox's, in development).
     #[arg(long, default_value = lever_client::PRODUCTION_BASE_URL, env = "LEVER_BASE_URL")]
     pub lever_url: String,
+    /// This host's address as Lever and admins' browsers reach it, e.g.
+    /// `https://fulcrum.example`: Lever's OAuth callback (`/oauth/lever/callback`) and
+    /// managed webhooks point there. Without it, OAuth connect is refused.
+    #[arg(long, env = "FULCRUM_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
     /// Lever user writes are attributed to (`perform_as`) for tenants that set none.
     #[arg(long, env = "LEVER_ACTING_USER_ID")]
     pub acting_user: Option<String>,
@@ -279,6 +284,21 @@ fn write_owner_only(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     open.open(path)?.write_all(bytes)
 }
 
+/// An absolute http(s) URL without query or fragment (paths are appended to it).
+fn parse_public_url(s: &str) -> Result<url::Url, String> {
+    let url =
+        url::Url::parse(s).map_err(|e| format!("{e}; expected e.g. https://fulcrum.example"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("expected an absolute http(s) URL, e.g. https://fulcrum.example".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.cannot_be_a_base() {
+        return Err(
+            "the public URL takes no query or fragment, e.g. https://fulcrum.example".into(),
+        );
+    }
+    Ok(url)
+}
+
 fn parse_alias(s: &str) -> Result<(String, String), String> {
     let (declared, actual) = s
         .split_once('=')
@@ -334,6 +354,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         retention,
         ..HostConfig::default()
     };
+    config.public_url.clone_from(&args.public_url);
     if let Some(node_id) = &args.node_id {
         config.node_id.clone_from(node_id);
     }

@@ -778,3 +778,127 @@ async fn token_issue_list_revoke_shows_a_token_once_and_it_stops_working() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lever_app_and_connection_commands_follow_the_rules_and_never_print_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = path(dir.path()).to_owned();
+    let key = new_key();
+    let env = [("FULCRUM_MASTER_KEY", key.as_str())];
+    let store = ["--data-dir", data_dir.as_str()];
+    let secret = "cs_9d2e4f6a8b0c1e3f5a";
+    let secret_file = dir.path().join("client.secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    async fn run(args: &[&str], store: &[&str], env: &[(&str, &str)]) -> Output {
+        fulcrum(&[args, store].concat(), env).await
+    }
+
+    fn register<'a>(secret_file: &'a str, token_url: &'a str) -> Vec<&'a str> {
+        vec![
+            "lever-app",
+            "register",
+            "sandbox",
+            "--name",
+            "Fulcrum",
+            "--client-id",
+            "client-1",
+            "--client-secret-file",
+            secret_file,
+            "--token-url",
+            token_url,
+        ]
+    }
+    let bad = run(
+        &register(path(&secret_file), "ftp://auth.example/token"),
+        &store,
+        &env,
+    )
+    .await;
+    bad.assert_failed();
+    assert!(bad.stderr.contains("token"), "{}", bad.stderr);
+    let out = run(
+        &register(path(&secret_file), "https://auth.example/oauth/token"),
+        &store,
+        &env,
+    )
+    .await;
+    out.assert_ok();
+    let listed = run(&["lever-app", "list"], &store, &env).await;
+    listed.assert_ok();
+    assert!(listed.stdout.contains("client-1"), "{}", listed.stdout);
+
+    let out = run(
+        &["plugin", "install", fulcrum_plugin_artifacts::WELL_BEHAVED],
+        &store,
+        &env,
+    )
+    .await;
+    out.assert_ok();
+    run(
+        &["plugin", "lever-app", "well-behaved", "sandbox"],
+        &store,
+        &env,
+    )
+    .await
+    .assert_ok();
+    let unknown = run(
+        &["plugin", "lever-app", "well-behaved", "nope"],
+        &store,
+        &env,
+    )
+    .await;
+    unknown.assert_failed();
+    assert!(
+        unknown.stderr.contains("register it first"),
+        "{}",
+        unknown.stderr
+    );
+    let in_use = run(&["lever-app", "remove", "sandbox"], &store, &env).await;
+    in_use.assert_failed();
+    assert!(in_use.stderr.contains("in use"), "{}", in_use.stderr);
+    run(
+        &["plugin", "lever-app", "well-behaved", "--none"],
+        &store,
+        &env,
+    )
+    .await
+    .assert_ok();
+    run(&["lever-app", "remove", "sandbox"], &store, &env)
+        .await
+        .assert_ok();
+
+    // The installation must exist; an empty key is refused before anything is opened.
+    let missing = run(
+        &["connection", "show", "acme", "well-behaved"],
+        &store,
+        &env,
+    )
+    .await;
+    missing.assert_failed();
+    assert!(
+        missing.stderr.contains("unknown tenant"),
+        "{}",
+        missing.stderr
+    );
+    let empty = dir.path().join("empty.key");
+    std::fs::write(&empty, "\n").unwrap();
+    let out = run(
+        &[
+            "connection",
+            "api-key",
+            "acme",
+            "well-behaved",
+            "--api-key-file",
+            path(&empty),
+        ],
+        &store,
+        &env,
+    )
+    .await;
+    out.assert_failed();
+    assert!(out.stderr.contains("no API key"), "{}", out.stderr);
+
+    for out in [&bad, &listed, &in_use] {
+        assert!(!out.all().contains(secret), "{}", out.all());
+    }
+}

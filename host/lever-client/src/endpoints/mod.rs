@@ -5,8 +5,11 @@ mod files;
 mod notes;
 mod opportunities;
 mod postings;
+mod probe;
 mod vocabulary;
 mod webhooks;
+
+pub use probe::ProbeAnswer;
 
 use lever_model::HasId;
 

@@ -78,7 +78,20 @@ async fn summary(State(s): State<Shared>) -> Response {
             "GET|PUT /_sandbox/rate-limit", "GET /_sandbox/stats", "POST /_sandbox/stats/reset",
             "POST /_sandbox/offset-tokens/rotate", "GET /_sandbox/webhook-deliveries",
             "POST /_sandbox/webhooks", "DELETE /_sandbox/opportunities/{id}",
+            "GET|POST /_sandbox/oauth-apps", "GET /_sandbox/authorized-apps",
+            "DELETE /_sandbox/authorized-apps/{client_id}", "GET|PUT /_sandbox/oauth/config",
         ],
+        "oauth": {
+            "authorize_url": format!("{}/authorize", s.url),
+            "token_url": format!("{}/oauth/token", s.url),
+            "audience": s.audience(),
+            "apps": s.oauth.apps().iter().map(|a| a.client_id.clone()).collect::<Vec<_>>(),
+            "authorized_apps_page": format!("{}/settings/authorized-apps", s.url),
+            "endpoints": [
+                "GET /authorize", "POST /authorize/decision", "POST /oauth/token",
+                "GET /settings/authorized-apps", "POST /settings/authorized-apps/{client_id}/revoke",
+            ],
+        },
     }))
     .into_response()
 }

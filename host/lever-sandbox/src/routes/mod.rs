@@ -6,6 +6,7 @@ pub mod admin;
 pub mod contacts;
 pub mod files;
 pub mod notes;
+pub mod oauth;
 pub mod opportunities;
 pub mod postings;
 pub mod vocabulary;

@@ -3,4 +3,5 @@
 
 mod behaviour;
 mod common;
+mod oauth;
 mod shapes;

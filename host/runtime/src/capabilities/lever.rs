@@ -98,10 +98,13 @@ pub(crate) fn lever_error(e: LeverError) -> PluginError {
         ),
         e @ LeverError::Unavailable { .. } => PluginError::Unavailable(e.to_string()),
         // Not the plugin's to fix; the event is retried once an admin reconnects Lever.
-        LeverError::Unauthorized { .. } => PluginError::Unavailable(
-            "Lever rejected the installation's credential; a tenant admin must reconnect Lever"
-                .into(),
-        ),
+        LeverError::Unauthorized { .. } | LeverError::Reconnect { .. } => {
+            PluginError::Unavailable(
+                "Lever rejected the installation's credential; a tenant admin must reconnect \
+                 Lever"
+                    .into(),
+            )
+        }
         LeverError::Config { message } => PluginError::Invalid(message),
         e => PluginError::Unavailable(e.to_string()),
     }
@@ -253,10 +256,20 @@ impl wit::Host for HostCalls {
         opportunity: wit::NewOpportunity,
     ) -> Result<wit::Opportunity, PluginError> {
         let (call, lever) = self.lever_begin(LeverFunction::CreateOpportunity)?;
-        let perform_as = opportunity
-            .acting_user_id
-            .clone()
-            .unwrap_or_else(|| lever.acting_user_id.clone());
+        let perform_as = match &opportunity.acting_user_id {
+            None => lever.acting_user_id.clone(),
+            Some(user) if lever.may_act_as(user) => user.clone(),
+            // Naming any Lever user would let a plugin forge who did something.
+            Some(user) => {
+                return Err(self.deny(
+                    call.host,
+                    PluginError::Forbidden(format!(
+                        "act as Lever user {user}: a tenant admin has not listed that user for \
+                         this installation"
+                    )),
+                ));
+            }
+        };
         let (body, attachments): (_, Attachments) = convert::new_opportunity(&opportunity);
         let write = LeverWrite::create_opportunity(perform_as, body, attachments);
         let created: lm::Opportunity = self.lever_write(call, &lever, write).await?;

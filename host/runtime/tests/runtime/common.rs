@@ -288,10 +288,7 @@ impl Lever {
         config.min_backoff = Duration::from_millis(10);
         config.max_backoff = Duration::from_millis(50);
         let client = LeverClient::new(config, Credential::api_key(key)).expect("client");
-        let access = LeverAccess {
-            client,
-            acting_user_id: sandbox.default_user_id(),
-        };
+        let access = LeverAccess::new(client, sandbox.default_user_id());
         Lever { sandbox, access }
     }
 

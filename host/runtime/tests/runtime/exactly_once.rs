@@ -228,10 +228,7 @@ async fn a_write_begun_but_never_sent_is_sent_once() {
             Credential::api_key(key),
         )
         .expect("client");
-        LeverAccess {
-            client,
-            acting_user_id: s.lever.access.acting_user_id.clone(),
-        }
+        LeverAccess::new(client, s.lever.access.acting_user_id.clone())
     };
     let probe = Arc::new(MemoryJournal::new());
     let refused = s.create(s.ctx(&probe).with_lever(narrow)).await;

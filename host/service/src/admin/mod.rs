@@ -1,5 +1,6 @@
 //! The admin REST API, `/admin/v1/...`: tenants and their Lever connection, plugins,
-//! installations, events, the audit log, plugin state and API tokens.
+//! installations and their Lever connections, events, the audit log, plugin state and API
+//! tokens.
 //!
 //! Every route is registered through utoipa-axum's [`OpenApiRouter`], so the served OpenAPI
 //! document (`GET /admin/v1/openapi.json`, no token needed) is generated from the very list
@@ -15,9 +16,11 @@
 
 mod audit;
 mod auth;
+mod connections;
 mod events;
 mod extract;
 mod installations;
+mod lever_oauth_apps;
 mod lever_webhooks;
 mod plugins;
 mod refusals;
@@ -52,6 +55,7 @@ const OPENAPI_PATH: &str = "/admin/v1/openapi.json";
         (name = "tenants", description = "Tenants (Lever customers) and their Lever connection"),
         (name = "plugins", description = "Plugin components installed on the host"),
         (name = "installations", description = "A plugin as installed for one tenant"),
+        (name = "connections", description = "An installation's own Lever connection (API key or OAuth) and Lever identity; the operator's Lever OAuth apps"),
         (name = "events", description = "The tenant's event queue: status, errors, replays, admin actions"),
         (name = "audit", description = "The tenant's audit log"),
         (name = "state", description = "Plugin state, for support"),
@@ -90,6 +94,8 @@ pub(crate) fn api() -> OpenApiRouter<Host> {
         .merge(lever_webhooks::routes())
         .merge(plugins::routes())
         .merge(installations::routes())
+        .merge(connections::routes())
+        .merge(lever_oauth_apps::routes())
         .merge(events::routes())
         .merge(audit::routes())
         .merge(state::routes())

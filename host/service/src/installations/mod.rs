@@ -372,6 +372,7 @@ async fn set_enabled(
         .set_installation_enabled(tenant, plugin, enabled)
         .await?;
     host.sync_schedules(tenant, plugin).await?;
+    crate::managed_webhooks::sync_logged(host, tenant, plugin).await;
     let operation = if enabled {
         "enable plugin"
     } else {

@@ -59,12 +59,13 @@ macro_rules! claimable {
     };
 }
 
-// A claim is a try: `attempts` counts them, `claims` numbers them for fencing. Parameters: $1
-// now, $3 the worker, $4 the lease's end.
+// A claim is a try: `attempts` counts them, `claims` numbers them for fencing. A paused event
+// claimed at its recheck time is no longer paused (its worker pauses it again if need be).
+// Parameters: $1 now, $3 the worker, $4 the lease's end.
 macro_rules! claim_set {
     () => {
         "status = 'running', claimed_by = $3, updated_at = $1, lease_until = $4,
-         attempts = attempts + 1, claims = claims + 1"
+         attempts = attempts + 1, claims = claims + 1, paused = FALSE"
     };
 }
 
@@ -126,7 +127,7 @@ fn lease_deadline(now: i64, lease: Duration) -> i64 {
     now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn claim_lost(claim: Claim, action: &'static str) -> StoreError {
+pub(super) fn claim_lost(claim: Claim, action: &'static str) -> StoreError {
     StoreError::ClaimLost {
         event_id: claim.event_id,
         action,

@@ -1,15 +1,17 @@
 //! Master key rotation: every encrypted column moves to the new key, and reads work before,
 //! during and after.
 
+use super::connections::oauth_app;
 use super::raw_sql::{count, exec};
 use super::{event, tenant};
 use crate::common::{Ctx, on_each_backend};
 use fulcrum_store::{
-    CredentialKind, CryptoError, MasterKey, RotationProgress, Store, StoreError, StoreOptions,
-    VendorRequestGuard,
+    ConnectionSecret, ConsumedState, CredentialKind, CryptoError, MasterKey, NewOAuthState,
+    RotationProgress, Store, StoreError, StoreOptions, VendorRequestGuard,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 fn copy(key: &MasterKey) -> MasterKey {
     MasterKey::from_base64(key.to_base64().expose_secret(), "test key").unwrap()
@@ -44,7 +46,17 @@ async fn read_all(store: &Store, event_id: i64) -> Result<Vec<String>, StoreErro
         .response
         .unwrap();
     let headers = store.event_sealed_headers(event_id + 1).await?.unwrap();
+    let Some((_, ConnectionSecret::ApiKey(connection))) =
+        store.lever_connection_secret("t1", "p").await?
+    else {
+        panic!("no API key connection")
+    };
+    let (_, client_secret) = store.get_lever_oauth_app("lever").await?.unwrap();
+    let hook_tokens = store.managed_webhook_tokens("t1", "p").await?;
     Ok(vec![
+        connection.expose_secret().to_owned(),
+        client_secret.expose_secret().to_owned(),
+        hook_tokens[0].expose_secret().to_owned(),
         credential.secret.expose_secret().to_owned(),
         secret.expose_secret().to_owned(),
         stage.token.expose_secret().to_owned(),
@@ -95,6 +107,28 @@ async fn rotation_moves_every_encrypted_column_and_reads_work_throughout() {
             .await
             .unwrap();
         assert_eq!(vendor.id, ev + 1);
+        // The tables of migration 0012 (the OAuth state is read once, at the end).
+        s.put_api_key_connection("t1", "p", &SecretString::from("installation-key"), false, "a")
+            .await
+            .unwrap();
+        oauth_app(s, "lever").await;
+        s.put_managed_webhook("t1", "p", "candidateHired", "wh-1", "https://x/", &SecretString::from("hook-sig"))
+            .await
+            .unwrap();
+        let verifier = SecretString::from("pkce-verifier-0123456789abcdefghijklmnopqrstuvwxyz");
+        let state = "rotation-state-000000000000000000";
+        s.create_oauth_state(&NewOAuthState {
+            state,
+            tenant_id: "t1",
+            installation_id: "p",
+            requested_by: "a",
+            redirect_uri: "https://x/cb",
+            scopes: "",
+            pkce_verifier: &verifier,
+            ttl: Duration::from_secs(600),
+        })
+        .await
+        .unwrap();
         let expected = read_all(s, ev).await.unwrap();
 
         // New key current, old key previous: every row still reads.
@@ -106,6 +140,10 @@ async fn rotation_moves_every_encrypted_column_and_reads_work_throughout() {
             lever_webhook_tokens: 1,
             event_sealed_headers: 1,
             effect_journal: 2,
+            lever_connections: 1,
+            lever_oauth_apps: 1,
+            lever_oauth_states: 1,
+            lever_managed_webhooks: 1,
         };
         assert_eq!(rotating.rows_to_reencrypt().await.unwrap(), all);
         // A write meanwhile is sealed with the new key.
@@ -116,7 +154,7 @@ async fn rotation_moves_every_encrypted_column_and_reads_work_throughout() {
 
         // One row per table, then the rest; reads work in between.
         let first = rotating.reencrypt_batch(1).await.unwrap();
-        assert_eq!(first.total(), 5, "{first:?}");
+        assert_eq!(first.total(), 9, "{first:?}");
         assert_eq!(read_all(&rotating, ev).await.unwrap(), expected);
         let rest = rotating.reencrypt_all(1).await.unwrap();
         assert_eq!(rest.effect_journal, 1);
@@ -132,6 +170,10 @@ async fn rotation_moves_every_encrypted_column_and_reads_work_throughout() {
         let after = open(&ctx, &new, None).await;
         assert_eq!(read_all(&after, ev).await.unwrap(), expected);
         assert_eq!(after.lever_webhook_tokens("t1").await.unwrap().len(), 2);
+        let ConsumedState::Fresh(pending) = after.consume_oauth_state(state).await.unwrap() else {
+            panic!("state not readable after rotation")
+        };
+        assert_eq!(pending.pkce_verifier.expose_secret(), verifier.expose_secret());
         after.close().await;
         let stale = open(&ctx, &old, None).await;
         let err = stale.get_secret("t1", "p", "api-token").await.unwrap_err();

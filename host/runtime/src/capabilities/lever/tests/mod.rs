@@ -40,10 +40,7 @@ fn access(sandbox: &Sandbox, key: KeySpec) -> LeverAccess {
     config.page_size = 3; // several Lever pages per host page
     let client =
         LeverClient::new(config, Credential::api_key(sandbox.issue_api_key(key))).expect("client");
-    LeverAccess {
-        client,
-        acting_user_id: sandbox.default_user_id(),
-    }
+    LeverAccess::new(client, sandbox.default_user_id())
 }
 
 impl Setup {
@@ -55,6 +52,17 @@ impl Setup {
     }
 
     fn host(&self, grants: &[Permission], kind: CallKind, config: RuntimeConfig) -> HostCalls {
+        let lever = access(&self.sandbox, KeySpec::all("unit"));
+        self.host_with(grants, kind, config, lever)
+    }
+
+    fn host_with(
+        &self,
+        grants: &[Permission],
+        kind: CallKind,
+        config: RuntimeConfig,
+        lever: LeverAccess,
+    ) -> HostCalls {
         let ctx = InvocationContext::new(
             "t",
             "i",
@@ -63,7 +71,7 @@ impl Setup {
             self.audit.clone(),
         )
         .with_grants(Grants::new(Permission::ALL, grants))
-        .with_lever(access(&self.sandbox, KeySpec::all("unit")));
+        .with_lever(lever);
         testing::state(
             config,
             testing::plugin(Permission::ALL, &[], &[]),

@@ -209,3 +209,64 @@ async fn every_function_is_refused_without_its_permission() {
     );
     assert_eq!(setup.audit.denied().len(), LeverFunction::ALL.len());
 }
+
+#[tokio::test]
+async fn a_plugin_may_act_only_as_the_installations_user_or_a_listed_one() {
+    let setup = Setup::new(SeedSpec::vocabulary_only(8)).await;
+    let users: Vec<String> = setup.sandbox.read(|db| {
+        db.users()
+            .filter(|u| u.is_active())
+            .map(|u| u.id.clone())
+            .collect()
+    });
+    let own = setup.sandbox.default_user_id();
+    let listed = users.iter().find(|u| **u != own).expect("a second user").clone();
+    let stranger = users
+        .iter()
+        .find(|u| **u != own && **u != listed)
+        .expect("a third user")
+        .clone();
+    let mut lever = access(&setup.sandbox, KeySpec::all("unit"));
+    lever.allowed_acting_users.insert(listed.clone());
+    let mut host = setup.host_with(
+        Permission::ALL,
+        CallKind::Action,
+        RuntimeConfig::default(),
+        lever,
+    );
+
+    let mut forged = new_opportunity("Forged", "forged@example.com");
+    forged.acting_user_id = Some(stranger.clone());
+    let refused = host.create_opportunity(forged).await;
+    match refused {
+        Err(PluginError::Forbidden(message)) => {
+            assert!(message.contains(&stranger), "{message}")
+        }
+        other => panic!("expected forbidden, got {other:?}"),
+    }
+    assert_eq!(
+        setup.sandbox.stats().total_requests(),
+        0,
+        "the refused create never reached Lever"
+    );
+    assert_eq!(setup.audit.denied().len(), 1);
+
+    let mut allowed = new_opportunity("Listed", "listed@example.com");
+    allowed.acting_user_id = Some(listed.clone());
+    let created = host.create_opportunity(allowed).await.expect("listed user");
+    let owner = setup.sandbox.read(|db| {
+        db.opportunity(&created.id)
+            .and_then(|o| o.owner.as_ref().map(|u| u.id().to_owned()))
+    });
+    assert_eq!(owner.as_deref(), Some(listed.as_str()));
+
+    let own_user = host
+        .create_opportunity(new_opportunity("Own", "own@example.com"))
+        .await
+        .expect("the installation's own user");
+    let owner = setup.sandbox.read(|db| {
+        db.opportunity(&own_user.id)
+            .and_then(|o| o.owner.as_ref().map(|u| u.id().to_owned()))
+    });
+    assert_eq!(owner.as_deref(), Some(own.as_str()));
+}
