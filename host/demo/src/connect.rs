@@ -53,8 +53,7 @@ pub(crate) async fn connect(
 async fn connect_api_key(demo: &Demo, plugin: &PluginVersion) -> anyhow::Result<()> {
     let plugin_id = plugin.id();
     // What it requests, plus what the host itself needs on the connection.
-    let mut permissions: Vec<Permission> =
-        plugin.requested_permissions().iter().copied().collect();
+    let mut permissions: Vec<Permission> = plugin.requested_permissions().iter().copied().collect();
     permissions.extend(connections::host_permissions(plugin));
     let key = demo
         .sandbox
@@ -144,7 +143,10 @@ async fn connect_oauth(demo: &Demo, plugin_id: &str) -> anyhow::Result<()> {
             let page = demo.http.get(redirect).send().await?;
             let status = page.status();
             let text = page.text().await?;
-            anyhow::ensure!(status.is_success(), "the callback answered {status}: {text}");
+            anyhow::ensure!(
+                status.is_success(),
+                "the callback answered {status}: {text}"
+            );
             let info = connections::info(&demo.host, TENANT, plugin_id).await?;
             Ok(info)
         },

@@ -7,8 +7,6 @@
 use super::{Demo, Scenario, TENANT, step, sync_jobs_to_vendor};
 use anyhow::{Context, bail};
 use fulcrum_runtime::PluginVersion;
-use lever_model::WebhookEventType;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -144,23 +142,24 @@ impl Scenario for RelodeDemo {
             .context("the job carries its Lever posting id")?
             .to_owned();
 
-        // 2. Lever webhooks for status back, as a tenant admin sets them up in Lever.
-        let webhook_url = format!("{}/webhooks/lever/{TENANT}", demo.host_url);
-        for event in [
-            WebhookEventType::CandidateStageChange,
-            WebhookEventType::CandidateArchiveChange,
-            WebhookEventType::CandidateHired,
-        ] {
-            let hook = demo.sandbox.register_webhook(event, &webhook_url);
-            let token = hook
-                .configuration
-                .signature_token
-                .clone()
-                .context("sandbox webhooks are signed")?;
-            store
-                .set_lever_webhook_token(TENANT, &hook.id, &SecretString::from(token))
-                .await?;
-        }
+        // 2. Lever webhooks for status back: the host created them in Lever through Relode's
+        //    own connection when it was enabled (they point at the installation's route).
+        step(
+            "Lever webhooks for status back, created by the host through Relode's connection",
+            async {
+                let hooks = store.managed_webhooks(TENANT, plugin.id()).await?;
+                anyhow::ensure!(
+                    !hooks.is_empty(),
+                    "the host created no Lever webhook for Relode; its logs say why"
+                );
+                Ok(hooks)
+            },
+            |hooks| {
+                let events: Vec<&str> = hooks.iter().map(|h| h.event.as_str()).collect();
+                format!("{} → {}", events.join(", "), hooks[0].url)
+            },
+        )
+        .await?;
 
         // 3. A candidate submitted on Relode.
         let email = format!("ada.lovelace+{}@example.com", demo.run_id);
@@ -291,6 +290,10 @@ impl Scenario for RelodeDemo {
                             .map(|o| o.id.clone())
                     });
                     if let Some(id) = found {
+                        // And the submission's event finished: Relode knows the candidate
+                        // only once it is committed (a stage change before that is news of an
+                        // opportunity Relode has not recorded yet).
+                        crate::flow::settle(demo, WAIT).await?;
                         return Ok(id);
                     }
                     if started.elapsed() > WAIT {

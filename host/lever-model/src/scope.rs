@@ -193,10 +193,7 @@ impl ScopeSet {
 
     /// The narrowest scopes covering `permissions` (for an authorize request).
     pub fn covering(permissions: impl IntoIterator<Item = Permission>) -> Self {
-        let needed: BTreeSet<Scope> = permissions
-            .into_iter()
-            .map(Scope::for_permission)
-            .collect();
+        let needed: BTreeSet<Scope> = permissions.into_iter().map(Scope::for_permission).collect();
         // A read scope is redundant next to its write scope.
         ScopeSet(
             needed

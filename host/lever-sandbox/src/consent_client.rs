@@ -48,8 +48,7 @@ pub async fn answer_consent(
     }
     let transaction = hidden_value(&html, "transaction")
         .ok_or_else(|| ConsentError::NoForm("no hidden `transaction` input".into()))?;
-    let action = form_action(&html)
-        .ok_or_else(|| ConsentError::NoForm("no form action".into()))?;
+    let action = form_action(&html).ok_or_else(|| ConsentError::NoForm("no form action".into()))?;
     let action = base
         .join(&action)
         .map_err(|e| ConsentError::NoForm(format!("form action: {e}")))?;

@@ -80,7 +80,11 @@ async fn callback(State(host): State<Host>, Query(params): Query<Params>) -> Res
         }
         Err(e) => {
             tracing::info!(error = %e, "OAuth callback refused");
-            page(StatusCode::BAD_REQUEST, "Lever sign-in failed", &e.to_string())
+            page(
+                StatusCode::BAD_REQUEST,
+                "Lever sign-in failed",
+                &e.to_string(),
+            )
         }
     }
 }

@@ -65,11 +65,19 @@ impl RetryPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    Retrying { attempts: i64, error: String },
-    Dead { attempts: i64, error: String },
+    Retrying {
+        attempts: i64,
+        error: String,
+    },
+    Dead {
+        attempts: i64,
+        error: String,
+    },
     /// The installation's Lever connection needs reconnecting: the event went back to the
     /// queue without counting the try, and runs again once an admin reconnects.
-    Paused { error: String },
+    Paused {
+        error: String,
+    },
 }
 
 impl Outcome {
@@ -214,7 +222,9 @@ async fn process_in_span(
         Outcome::Retrying { attempts, error } => {
             tracing::warn!(attempts, %error, "event failed; will retry")
         }
-        Outcome::Paused { error } => tracing::warn!(%error, "event paused until Lever is reconnected"),
+        Outcome::Paused { error } => {
+            tracing::warn!(%error, "event paused until Lever is reconnected")
+        }
         Outcome::Dead { attempts, error } => tracing::error!(
             attempts, %error,
             "event dead-lettered; fix the cause, then replay it from the admin API"

@@ -298,7 +298,7 @@ impl Tenancy {
     }
 
     /// A client of the installation's own connection, else of the tenant's default key.
-    pub(crate) async fn lever_client(
+    pub async fn lever_client(
         &self,
         tenant_id: &str,
         installation_id: &str,
@@ -313,9 +313,7 @@ impl Tenancy {
             .lever_connection_secret(tenant_id, installation_id)
             .await?
         {
-            return self
-                .connection_client(connection, secret, base_url)
-                .await;
+            return self.connection_client(connection, secret, base_url).await;
         }
         let credential = self
             .store
@@ -445,7 +443,11 @@ impl Tenancy {
     }
 
     /// Why the installation's own Lever connection cannot be used now, if it cannot.
-    pub(crate) async fn reconnect_needed(&self, tenant: &str, installation: &str) -> Option<String> {
+    pub(crate) async fn reconnect_needed(
+        &self,
+        tenant: &str,
+        installation: &str,
+    ) -> Option<String> {
         match self.store.get_lever_connection(tenant, installation).await {
             Ok(Some(c)) if c.status == ConnectionStatus::ReconnectNeeded => Some(
                 c.status_detail

@@ -37,11 +37,11 @@ fn crash_size() -> (usize, usize) {
         read("FULCRUM_CRASH_KILLS", 2).max(1),
     )
 }
-const TENANT: &str = "acme";
-const PLUGIN: &str = "well-behaved";
-const SECRET: &str = "crash-test-vendor-secret";
+pub(crate) const TENANT: &str = "acme";
+pub(crate) const PLUGIN: &str = "well-behaved";
+pub(crate) const SECRET: &str = "crash-test-vendor-secret";
 
-fn free_port() -> SocketAddr {
+pub(crate) fn free_port() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap()
 }
@@ -49,8 +49,14 @@ fn free_port() -> SocketAddr {
 /// The tenant, connected to the sandbox, with the fixture installed, approved, given its
 /// vendor secret and enabled — through the host's admin rules, on an in-process host over the
 /// same database and data dir (its compiled component is cached for `serve`), as an admin
-/// would with the admin API.
-async fn set_up_tenant(store: &Store, sandbox: &Sandbox, data_dir: &Path) {
+/// would with the admin API. Without `tenant_key` the tenant gets no Lever API key (only
+/// Lever's URL and default user): its installations then work only on their own connection.
+pub(crate) async fn set_up_tenant(
+    store: &Store,
+    sandbox: &Sandbox,
+    data_dir: &Path,
+    tenant_key: bool,
+) {
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: data_dir.join("component-cache"),
         allocator: AllocatorChoice::OnDemand,
@@ -74,9 +80,9 @@ async fn set_up_tenant(store: &Store, sandbox: &Sandbox, data_dir: &Path) {
     tenants::create(store, &actor, TENANT, "Acme")
         .await
         .unwrap();
-    let key = sandbox.issue_api_key(KeySpec::all("crash-test"));
+    let key = tenant_key.then(|| sandbox.issue_api_key(KeySpec::all("crash-test")));
     let lever = LeverConnection {
-        api_key: Some(SecretString::from(key)),
+        api_key: key.map(SecretString::from),
         base_url: Some(sandbox.api_url()),
         acting_user_id: Some(sandbox.default_user_id()),
     };
@@ -187,7 +193,7 @@ async fn killing_the_host_loses_and_doubles_nothing() {
         let store = db.open().await;
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
-        set_up_tenant(&store, &sandbox, &data_dir).await;
+        set_up_tenant(&store, &sandbox, &data_dir, true).await;
 
         let log = dir.path().join("host.log");
         let addr = free_port();

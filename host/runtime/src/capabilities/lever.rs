@@ -98,13 +98,11 @@ pub(crate) fn lever_error(e: LeverError) -> PluginError {
         ),
         e @ LeverError::Unavailable { .. } => PluginError::Unavailable(e.to_string()),
         // Not the plugin's to fix; the event is retried once an admin reconnects Lever.
-        LeverError::Unauthorized { .. } | LeverError::Reconnect { .. } => {
-            PluginError::Unavailable(
-                "Lever rejected the installation's credential; a tenant admin must reconnect \
+        LeverError::Unauthorized { .. } | LeverError::Reconnect { .. } => PluginError::Unavailable(
+            "Lever rejected the installation's credential; a tenant admin must reconnect \
                  Lever"
-                    .into(),
-            )
-        }
+                .into(),
+        ),
         LeverError::Config { message } => PluginError::Invalid(message),
         e => PluginError::Unavailable(e.to_string()),
     }

@@ -57,6 +57,9 @@ pub(super) struct EventView {
     status: String,
     /// Tries made so far (1 after a first try, whether it succeeded or not).
     attempts: i64,
+    /// Queued, waiting for the installation's Lever connection to be reconnected (its try
+    /// did not count); it runs as soon as a tenant super admin connects Lever again.
+    paused: bool,
     /// A dead letter that holds back later events of its subject: they run only once it is
     /// replayed (`waiting_behind` says how many). A dead schedule run never blocks.
     blocking: bool,
@@ -84,6 +87,7 @@ impl From<Event> for EventView {
             kind: e.kind,
             status: e.status.as_str().to_owned(),
             attempts: e.attempts,
+            paused: e.paused,
             blocking: e.waiting_behind > 0,
             waiting_behind: e.waiting_behind,
             last_error: e.last_error,

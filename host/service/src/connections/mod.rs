@@ -21,18 +21,18 @@ mod probe;
 pub(crate) mod token_source;
 
 use fulcrum_store::{InstallationIdentity, LeverConnection};
+use futures::{StreamExt as _, TryStreamExt as _};
 use lever_client::{LeverClient, LeverError, UserQuery};
 use lever_model::{Permission, User};
-use futures::{StreamExt as _, TryStreamExt as _};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
 use crate::Host;
-use fulcrum_runtime::PluginVersion;
 use crate::actor::{Actor, record_change};
 use crate::domain_error::{DomainError, Missing};
 use crate::tenancy::{TenancyError, approved_permissions, granted_scopes};
+use fulcrum_runtime::PluginVersion;
 
 pub use probe::ProbeReport;
 
@@ -131,7 +131,12 @@ pub async fn info(
         .map(|i| approved_permissions(&i))
         .unwrap_or_default();
     let has_default = store.get_lever_credential(tenant).await?.is_some();
-    Ok(describe(connection.as_ref(), identity, &stored, has_default))
+    Ok(describe(
+        connection.as_ref(),
+        identity,
+        &stored,
+        has_default,
+    ))
 }
 
 fn describe(
@@ -236,7 +241,13 @@ pub async fn connect_api_key(
         ));
     }
     host.store()
-        .put_api_key_connection(tenant, installation, api_key, confidential, &actor.to_string())
+        .put_api_key_connection(
+            tenant,
+            installation,
+            api_key,
+            confidential,
+            &actor.to_string(),
+        )
         .await?;
     connected(host, actor, tenant, installation, "connect Lever (API key)").await?;
     Ok((info(host, tenant, installation).await?, report))

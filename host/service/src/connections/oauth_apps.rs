@@ -44,8 +44,7 @@ pub async fn register(
     .map_err(|e| invalid(format!("{e}; nothing was stored")))?;
     if app.name.trim().is_empty() || app.name.len() > 200 {
         return Err(invalid(
-            "the app's name (shown to admins) must be 1-200 characters; nothing was stored"
-                .into(),
+            "the app's name (shown to admins) must be 1-200 characters; nothing was stored".into(),
         ));
     }
     let stored = host

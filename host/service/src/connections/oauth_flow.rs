@@ -60,7 +60,9 @@ async fn wanted_permissions(
     installation: &str,
 ) -> Result<BTreeSet<Permission>, DomainError> {
     let plugin = host.runtime().active(installation).ok_or_else(|| {
-        DomainError::NotFound(crate::domain_error::Missing::Plugin(installation.to_owned()))
+        DomainError::NotFound(crate::domain_error::Missing::Plugin(
+            installation.to_owned(),
+        ))
     })?;
     let requested = plugin.requested_permissions();
     let mut wanted: BTreeSet<Permission> = approved_of(host, tenant, installation)
@@ -122,12 +124,19 @@ pub async fn start(
         .map_err(tenancy_error)?;
     let mut scopes = ScopeSet::covering(wanted_permissions(host, tenant, installation).await?);
     scopes.insert(Scope::OfflineAccess);
-    let redirect = public_url.join(CALLBACK_PATH).map_err(|e| {
-        DomainError::invalid(
-            "bad_public_url",
-            format!("the host's public URL cannot take the callback path: {e}"),
-        )
-    })?;
+    // Relative to the public URL, so a path prefix (`https://x.example/fulcrum/`) is kept.
+    let mut base = public_url.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    let redirect = base
+        .join(CALLBACK_PATH.trim_start_matches('/'))
+        .map_err(|e| {
+            DomainError::invalid(
+                "bad_public_url",
+                format!("the host's public URL cannot take the callback path: {e}"),
+            )
+        })?;
     let state = new_state();
     let pkce = Pkce::new();
     host.store()
@@ -198,9 +207,10 @@ pub async fn finish(host: &Host, state: &str, callback: Callback) -> Result<Fini
         .oauth_app(&tenant, &app_id)
         .await
         .map_err(tenancy_error)?;
-    let redirect = pending.redirect_uri.parse().map_err(|e| {
-        DomainError::invalid("invalid_state", format!("stored redirect URI: {e}"))
-    })?;
+    let redirect = pending
+        .redirect_uri
+        .parse()
+        .map_err(|e| DomainError::invalid("invalid_state", format!("stored redirect URI: {e}")))?;
     let grant = app
         .exchange_code(&code, &redirect, &pending.pkce_verifier)
         .await
@@ -228,7 +238,14 @@ pub async fn finish(host: &Host, state: &str, callback: Callback) -> Result<Fini
         )
         .await?;
     let actor = Actor::local(format!("Lever consent started by {}", pending.requested_by));
-    connected(host, &actor, &tenant, &installation, "connect Lever (OAuth)").await?;
+    connected(
+        host,
+        &actor,
+        &tenant,
+        &installation,
+        "connect Lever (OAuth)",
+    )
+    .await?;
     Ok(Finished {
         connection: info(host, &tenant, &installation).await?,
         tenant,

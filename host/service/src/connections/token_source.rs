@@ -80,7 +80,9 @@ impl Source {
             .await
             .map_err(store_unavailable)?;
         let Some((connection, secret)) = row else {
-            return Err(reconnect("the installation is no longer connected to Lever"));
+            return Err(reconnect(
+                "the installation is no longer connected to Lever",
+            ));
         };
         if connection.status == ConnectionStatus::ReconnectNeeded {
             return Err(reconnect(
@@ -152,7 +154,9 @@ impl Source {
                  access)",
             )
             .await;
-            return Err(reconnect("the access token expired and cannot be refreshed"));
+            return Err(reconnect(
+                "the access token expired and cannot be refreshed",
+            ));
         };
         match self.app.refresh(&refresh_token).await {
             Ok(grant) => {
@@ -327,4 +331,3 @@ fn token_endpoint_error(e: OAuthError) -> LeverError {
         outcome_unknown: false,
     }
 }
-

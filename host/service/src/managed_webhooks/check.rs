@@ -50,7 +50,7 @@ pub(crate) async fn check_all(host: &Host) -> Result<Vec<CheckedInstallation>, S
             let id = &installation.plugin_id;
             let own_connection = store.get_lever_connection(&tenant.id, id).await?.is_some();
             let recorded = !store.managed_webhooks(&tenant.id, id).await?.is_empty();
-            if !(installation.enabled && own_connection) && !recorded {
+            if !(recorded || (installation.enabled && own_connection)) {
                 continue;
             }
             match sync_installation(host, &tenant.id, id).await {

@@ -15,16 +15,17 @@
 //! scope an admin must approve).
 
 mod check;
+mod report;
 
 pub use check::CheckedInstallation;
 pub(crate) use check::check_loop;
+pub use report::{WebhookSyncError, WebhookSyncReport};
 
 use fulcrum_store::{ConnectionStatus, ManagedWebhook, StoreError, now_ms};
 use futures::{StreamExt as _, TryStreamExt as _};
 use lever_client::{LeverClient, LeverError};
-use lever_model::{NewWebhook, Scope, Webhook};
+use lever_model::{NewWebhook, Webhook};
 use secrecy::SecretString;
-use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 
@@ -37,90 +38,6 @@ use crate::event_payload::lever_event_name;
 const MAX_LISTED_WEBHOOKS: usize = 10_000;
 /// Syncs of installations hashing to one stripe run one at a time on this host.
 const LOCK_STRIPES: usize = 16;
-
-/// What a sync did. Event names are Lever's (`candidateStageChange`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct WebhookSyncReport {
-    /// Webhooks created in Lever: new, missing from Lever, or moved to a new URL.
-    pub created: Vec<String>,
-    /// Webhooks deleted (in Lever and the store) because they are no longer wanted.
-    pub deleted: Vec<String>,
-    /// Webhooks in place (seen in Lever, unless listing Lever's webhooks failed).
-    pub kept: Vec<String>,
-    /// Lever webhooks at the installation's URL the host did not know, deleted.
-    pub strays_deleted: usize,
-    /// Why the installation wants no managed webhook, or why they were left as they are.
-    pub note: Option<String>,
-    /// What could not be done; the next check tries again.
-    pub errors: Vec<WebhookSyncError>,
-}
-
-/// One thing a sync could not do. Never holds a token or key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct WebhookSyncError {
-    /// The Lever event, or none when it concerns all of them (listing, the connection).
-    pub event: Option<String>,
-    /// `list`, `create`, `delete`, `connect` or `store`.
-    pub action: String,
-    /// `forbidden` (the connection lacks a permission), `lever_failed`, `not_deleted_in_lever`,
-    /// `no_client` or `store_failed`.
-    pub code: String,
-    pub message: String,
-    /// The Lever API-key permission the connection lacks, e.g. `create webhook`.
-    pub missing_permission: Option<String>,
-    /// The OAuth scope that covers it, e.g. `webhooks:write:admin`.
-    pub missing_scope: Option<String>,
-}
-
-impl WebhookSyncError {
-    fn new(event: Option<&str>, action: &str, code: &str, message: String) -> Self {
-        WebhookSyncError {
-            event: event.map(str::to_owned),
-            action: action.to_owned(),
-            code: code.to_owned(),
-            message,
-            missing_permission: None,
-            missing_scope: None,
-        }
-    }
-
-    fn lever(event: Option<&str>, action: &str, error: &LeverError) -> Self {
-        if let LeverError::Forbidden { permission, .. } = error {
-            let scope = Scope::for_permission(*permission).as_str();
-            return WebhookSyncError {
-                missing_permission: Some(permission.as_str().to_owned()),
-                missing_scope: Some(scope.to_owned()),
-                ..Self::new(
-                    event,
-                    action,
-                    "forbidden",
-                    format!(
-                        "Lever refused to {action} the webhook (403): the installation's Lever \
-                         connection lacks the '{permission}' permission (OAuth scope '{scope}'); \
-                         a Lever Super Admin must approve it (a new API key that includes it, or \
-                         connect again through OAuth granting the scope), then sync the \
-                         installation's webhooks again"
-                    ),
-                )
-            };
-        }
-        Self::new(
-            event,
-            action,
-            "lever_failed",
-            format!("could not {action} the webhook in Lever: {error}"),
-        )
-    }
-
-    fn store(event: Option<&str>, action: &str, error: &StoreError) -> Self {
-        Self::new(
-            event,
-            action,
-            "store_failed",
-            format!("the database failed ({error}); the next check tries again"),
-        )
-    }
-}
 
 /// One lock per stripe, so that two syncs of one installation on this host do not both
 /// create a webhook (strays from other hosts are deleted by the next sync).
@@ -340,12 +257,12 @@ async fn sync(
                 live.insert(id);
                 report.created.push(event.clone());
                 // Replaced (its URL changed): the old one must stop delivering.
-                if let Some(old) = current.filter(|s| in_lever_now(s).is_some()) {
-                    if let Err(e) = delete_in_lever(client, &old.lever_webhook_id).await {
-                        report
-                            .errors
-                            .push(WebhookSyncError::lever(Some(event), "delete", &e));
-                    }
+                if let Some(old) = current.filter(|s| in_lever_now(s).is_some())
+                    && let Err(e) = delete_in_lever(client, &old.lever_webhook_id).await
+                {
+                    report
+                        .errors
+                        .push(WebhookSyncError::lever(Some(event), "delete", &e));
                 }
             }
             Err(e) => report.errors.push(e),

@@ -288,3 +288,73 @@ async fn a_key_without_webhook_permissions_gets_a_report_naming_them() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strays_are_deleted_and_a_lost_connections_webhooks_are_forgotten() {
+    on_each_backend(|db| async move {
+        let world = world(&db).await;
+        let (host, store) = (&world.host, &world.store);
+        let url = world.url(&installation_path(TENANT, PLUGIN));
+        connect(&world, TENANT, KeySpec::all("installation key")).await;
+        let managed = lever_webhooks_at(&world, &url);
+        assert_eq!(managed.len(), 1, "{managed:?}");
+
+        // A webhook at the installation's URL the host did not record (a create whose answer
+        // was lost) is deleted; the recorded one stays.
+        world
+            .sandbox
+            .register_webhook(WebhookEventType::CandidateStageChange, &url);
+        let report = host.sync_lever_webhooks(TENANT, PLUGIN).await.unwrap();
+        assert_eq!(
+            (report.kept.as_slice(), report.strays_deleted),
+            ([STAGE_CHANGE.to_owned()].as_slice(), 1),
+            "{report:?}"
+        );
+        assert_eq!(lever_webhooks_at(&world, &url), managed);
+
+        // The connection vanished without the disconnect hook: the check deletes the webhook
+        // with the tenant's default key and forgets it.
+        store.delete_lever_connection(TENANT, PLUGIN).await.unwrap();
+        let checked = host.check_lever_webhooks().await.unwrap();
+        assert_eq!(checked.len(), 1, "{checked:?}");
+        assert_eq!(checked[0].report.deleted, [STAGE_CHANGE], "{checked:?}");
+        assert!(lever_webhooks_at(&world, &url).is_empty());
+        assert!(
+            store
+                .managed_webhooks(TENANT, PLUGIN)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Again, and now no key can delete it in Lever: forgotten anyway, and reported with
+        // what to do by hand.
+        connect(&world, TENANT, KeySpec::all("second key")).await;
+        let managed = lever_webhooks_at(&world, &url);
+        assert_eq!(managed.len(), 1);
+        store.delete_lever_connection(TENANT, PLUGIN).await.unwrap();
+        world.sandbox.revoke(&world.api_key);
+        let report = host.sync_lever_webhooks(TENANT, PLUGIN).await.unwrap();
+        let not_deleted = report
+            .errors
+            .iter()
+            .find(|e| e.code == "not_deleted_in_lever")
+            .unwrap_or_else(|| panic!("{report:?}"));
+        assert!(
+            not_deleted.message.contains(&managed[0].0)
+                && not_deleted.message.contains("delete it in Lever"),
+            "{}",
+            not_deleted.message
+        );
+        assert!(
+            store
+                .managed_webhooks(TENANT, PLUGIN)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(lever_webhooks_at(&world, &url), managed);
+        world.stop().await;
+    })
+    .await;
+}

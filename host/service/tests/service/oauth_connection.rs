@@ -16,11 +16,32 @@ use std::time::{Duration, Instant};
 
 const APP: &str = "lever-sandbox";
 
+/// A world whose host has a public URL (Lever's callback comes back to it).
+async fn start(db: &fulcrum_store::test_support::TestDatabase) -> World {
+    World::start_with(
+        db,
+        Options {
+            public_url_is_self: true,
+            ..Options::new()
+        },
+    )
+    .await
+}
+
 /// Registers an OAuth app in the sandbox and with the host, for the fixture plugin.
 async fn register_app(world: &World) -> OAuthApp {
     let callback = world.url(oauth_flow::CALLBACK_PATH);
     let app = OAuthApp::generate("Fulcrum (tests)", vec![callback]);
     world.sandbox.register_oauth_app(app.clone()).unwrap();
+    register_with_host(world, &app, format!("{}/oauth/token", world.sandbox.url())).await;
+    oauth_apps::set_plugin_app(&world.host, &harness(), PLUGIN, Some(APP))
+        .await
+        .unwrap();
+    app
+}
+
+/// Registers (or replaces) `app` with the host, its token endpoint at `token_url`.
+async fn register_with_host(world: &World, app: &OAuthApp, token_url: String) {
     oauth_apps::register(
         &world.host,
         &harness(),
@@ -30,16 +51,12 @@ async fn register_app(world: &World) -> OAuthApp {
             client_id: app.client_id.clone(),
             client_secret: SecretString::from(app.client_secret.clone()),
             authorize_url: Some(format!("{}/authorize", world.sandbox.url())),
-            token_url: Some(format!("{}/oauth/token", world.sandbox.url())),
+            token_url: Some(token_url),
             audience: Some(world.sandbox.oauth_audience()),
         },
     )
     .await
     .unwrap();
-    oauth_apps::set_plugin_app(&world.host, &harness(), PLUGIN, Some(APP))
-        .await
-        .unwrap();
-    app
 }
 
 /// Starts a connect and plays `user` on the consent page; returns the callback URL Lever
@@ -80,7 +97,11 @@ async fn post_creates(world: &World, range: std::ops::Range<usize>) {
 }
 
 async fn connection(world: &World) -> Option<fulcrum_store::LeverConnection> {
-    world.store.get_lever_connection(TENANT, PLUGIN).await.unwrap()
+    world
+        .store
+        .get_lever_connection(TENANT, PLUGIN)
+        .await
+        .unwrap()
 }
 
 async fn queued(world: &World) -> Vec<fulcrum_store::Event> {
@@ -98,14 +119,7 @@ async fn queued(world: &World) -> Vec<fulcrum_store::Event> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oauth_connect_refresh_revoke_and_reconnect_lose_and_double_nothing() {
     on_each_backend(|db| async move {
-        let world = World::start_with(
-            &db,
-            Options {
-                public_url_is_self: true,
-                ..Options::new()
-            },
-        )
-        .await;
+        let world = start(&db).await;
         let app = register_app(&world).await;
         world
             .sandbox
@@ -113,11 +127,17 @@ async fn oauth_connect_refresh_revoke_and_reconnect_lose_and_double_nothing() {
             .unwrap();
         let admin = world.sandbox.default_user_id();
 
-        let (status, page) = callback(&world, &consent(&world, &admin, Decision::Accept).await).await;
+        let (status, page) =
+            callback(&world, &consent(&world, &admin, Decision::Accept).await).await;
         assert_eq!(status, 200, "{page}");
         assert!(page.contains("connected to Lever"), "{page}");
-        let info = connections::info(&world.host, TENANT, PLUGIN).await.unwrap();
-        assert_eq!((info.kind.as_str(), info.status.as_str()), ("oauth", "connected"));
+        let info = connections::info(&world.host, TENANT, PLUGIN)
+            .await
+            .unwrap();
+        assert_eq!(
+            (info.kind.as_str(), info.status.as_str()),
+            ("oauth", "connected")
+        );
         assert!(info.not_granted_by_lever.is_empty(), "{info:?}");
         assert_eq!(world.sandbox.authorized_apps().len(), 1);
 
@@ -137,7 +157,11 @@ async fn oauth_connect_refresh_revoke_and_reconnect_lose_and_double_nothing() {
             let found = world.opportunities_with_email(&format!("candidate-{n}@example.com"));
             assert_eq!(found.len(), 1, "candidate {n}: {found:?}");
             assert_eq!(
-                found[0].owner.as_ref().map(|o| o.id().to_owned()).as_deref(),
+                found[0]
+                    .owner
+                    .as_ref()
+                    .map(|o| o.id().to_owned())
+                    .as_deref(),
                 Some(recruiter.as_str()),
                 "written as the installation's user"
             );
@@ -185,10 +209,15 @@ async fn oauth_connect_refresh_revoke_and_reconnect_lose_and_double_nothing() {
         );
         let lost = connection(&world).await.unwrap();
         assert_eq!(lost.status, ConnectionStatus::ReconnectNeeded);
-        assert!(world.opportunities_with_email("candidate-5@example.com").is_empty());
+        assert!(
+            world
+                .opportunities_with_email("candidate-5@example.com")
+                .is_empty()
+        );
 
         // Reconnect: the paused events run at once and finish.
-        let (status, page) = callback(&world, &consent(&world, &admin, Decision::Accept).await).await;
+        let (status, page) =
+            callback(&world, &consent(&world, &admin, Decision::Accept).await).await;
         assert_eq!(status, 200, "{page}");
         let counts = world.settle(Duration::from_secs(30)).await;
         assert_eq!(counts.dead, 0, "{counts:?}");
@@ -210,14 +239,7 @@ async fn oauth_connect_refresh_revoke_and_reconnect_lose_and_double_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_callbacks_and_consents_are_refused_and_store_nothing() {
     on_each_backend(|db| async move {
-        let world = World::start_with(
-            &db,
-            Options {
-                public_url_is_self: true,
-                ..Options::new()
-            },
-        )
-        .await;
+        let world = start(&db).await;
         register_app(&world).await;
         let admin = world.sandbox.default_user_id();
 
@@ -260,10 +282,178 @@ async fn bad_callbacks_and_consents_are_refused_and_store_nothing() {
         assert_eq!(before.generation, after.generation, "nothing changed");
 
         // No code, token or secret in any answer.
-        for text in [&page] {
-            assert!(!text.contains("code="), "{text}");
-        }
+        assert!(!page.contains("code="), "{page}");
         world.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permission_lever_did_not_grant_is_shown_and_refused_as_forbidden() {
+    on_each_backend(|db| async move {
+        let world = start(&db).await;
+        let app = register_app(&world).await;
+        let admin = world.sandbox.default_user_id();
+        let (status, page) =
+            callback(&world, &consent(&world, &admin, Decision::Accept).await).await;
+        assert_eq!(status, 200, "{page}");
+
+        // Lever answers with fewer scopes than asked (an admin narrowed them): the connection
+        // is stored with what Lever granted, here everything but notes.
+        let (stored, secret) = world
+            .store
+            .lever_connection_secret(TENANT, PLUGIN)
+            .await
+            .unwrap()
+            .unwrap();
+        let fulcrum_store::ConnectionSecret::OAuth(tokens) = secret else {
+            panic!("an OAuth connection");
+        };
+        let narrowed: Vec<&str> = stored
+            .granted_scopes
+            .as_deref()
+            .unwrap()
+            .split_whitespace()
+            .filter(|s| *s != "notes:write:admin")
+            .collect();
+        world
+            .store
+            .put_oauth_connection(
+                TENANT,
+                PLUGIN,
+                &fulcrum_store::NewOAuthConnection {
+                    app_id: APP,
+                    tokens: &tokens,
+                    access_expires_at: stored.access_expires_at.unwrap(),
+                    granted_scopes: &narrowed.join(" "),
+                    connected_by: "test",
+                },
+            )
+            .await
+            .unwrap();
+        let info = connections::info(&world.host, TENANT, PLUGIN)
+            .await
+            .unwrap();
+        assert_eq!(info.not_granted_by_lever, vec!["create opportunity note"]);
+
+        // The plugin's note is refused by the host (typed forbidden) before Lever is asked.
+        let before = world.sandbox.stats().total_requests();
+        let (status, body) = world
+            .post_event(TENANT, &create_event(1, true), None, None)
+            .await;
+        assert_eq!(status, 202, "{body}");
+        let counts = world.settle(Duration::from_secs(30)).await;
+        assert_eq!(counts.dead, 1, "{counts:?}");
+        let dead = world.store.list_dead_events(10).await.unwrap();
+        assert!(
+            dead[0]
+                .last_error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("create opportunity note"),
+            "{dead:?}"
+        );
+        let created = world.opportunities_with_email("candidate-1@example.com");
+        assert_eq!(created.len(), 1, "the create (granted) went through");
+        assert_eq!(
+            world.note_count(&created[0].id),
+            0,
+            "the note never reached Lever"
+        );
+        assert!(world.sandbox.stats().total_requests() > before);
+        let _ = app;
+        world.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_that_is_down_fails_the_connect_clearly_and_stores_nothing() {
+    on_each_backend(|db| async move {
+        let world = start(&db).await;
+        let app = register_app(&world).await;
+        // The same app, but its token endpoint is a port nobody listens on.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_end = format!("http://{}/oauth/token", closed.local_addr().unwrap());
+        drop(closed);
+        register_with_host(&world, &app, dead_end).await;
+        let admin = world.sandbox.default_user_id();
+        let (status, page) =
+            callback(&world, &consent(&world, &admin, Decision::Accept).await).await;
+        assert_eq!(status, 400, "{page}");
+        assert!(page.contains("unavailable"), "{page}");
+        assert!(page.contains("again"), "says what to do next: {page}");
+        assert!(connection(&world).await.is_none(), "nothing stored");
+        world.stop().await;
+    })
+    .await;
+}
+
+/// Each installation's own connection draws on its own Lever budget (10 req/s, burst 20 per
+/// credential, as at Lever): exhausting one installation's budget leaves the other's whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installations_with_their_own_connections_have_separate_rate_budgets() {
+    use fulcrum_service::LeverDefaults;
+    use fulcrum_service::tenancy::Tenancy;
+    use fulcrum_store::Installation;
+    use serde_json::json;
+    on_each_backend(|db| async move {
+        let store = db.open().await;
+        store.create_tenant(TENANT, "Acme").await.unwrap();
+        let sandbox = Sandbox::start(
+            lever_sandbox::SandboxConfig {
+                seed: lever_sandbox::SeedSpec::vocabulary_only(3),
+                ..Default::default()
+            },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let installations = ["alpha", "beta"];
+        for (n, id) in installations.iter().enumerate() {
+            store
+                .upsert_installation(&Installation {
+                    tenant_id: TENANT.into(),
+                    plugin_id: (*id).into(),
+                    enabled: true,
+                    approved_permissions: json!([]),
+                    config: json!({}),
+                    schedule_overrides: json!({}),
+                    updated_at: 0,
+                })
+                .await
+                .unwrap();
+            let key = sandbox.issue_api_key(lever_sandbox::KeySpec::all(format!("key {n}")));
+            store
+                .put_api_key_connection(TENANT, id, &SecretString::from(key), false, "test")
+                .await
+                .unwrap();
+        }
+        let tenancy = Tenancy::new(
+            store.clone(),
+            LeverDefaults {
+                client: lever_client::ClientConfig::new(&sandbox.api_url()).unwrap(),
+                acting_user_id: None,
+            },
+            None,
+            "test-node",
+        );
+        let alpha = tenancy.lever_client(TENANT, "alpha").await.unwrap();
+        let beta = tenancy.lever_client(TENANT, "beta").await.unwrap();
+        assert_ne!(alpha.fingerprint(), beta.fingerprint());
+        let limits = tenancy.rate_limits();
+        let mut taken = 0;
+        while limits.try_acquire(alpha.fingerprint()) {
+            taken += 1;
+            assert!(taken <= 1000, "the budget never ran out");
+        }
+        assert!(taken >= 1, "alpha had a budget");
+        assert!(
+            limits.try_acquire(beta.fingerprint()),
+            "beta's budget is its own"
+        );
+        sandbox.shutdown().await;
+        store.close().await;
     })
     .await;
 }

@@ -220,7 +220,11 @@ async fn a_plugin_may_act_only_as_the_installations_user_or_a_listed_one() {
             .collect()
     });
     let own = setup.sandbox.default_user_id();
-    let listed = users.iter().find(|u| **u != own).expect("a second user").clone();
+    let listed = users
+        .iter()
+        .find(|u| **u != own)
+        .expect("a second user")
+        .clone();
     let stranger = users
         .iter()
         .find(|u| **u != own && **u != listed)
