@@ -346,10 +346,10 @@ async fn recipients(
         if !installation.enabled {
             continue;
         }
-        let Some(plugin) = inner.runtime.active(&installation.plugin_id) else {
+        let Some(plugin) = inner.runtime.active(&installation.plugin) else {
             return Err(ApiError::unavailable(
                 "a plugin enabled for this tenant is not loaded on this host",
-                format!("plugin {:?} is not loaded", installation.plugin_id),
+                format!("plugin {:?} is not loaded", installation.plugin),
             ));
         };
         if !plugin.manifest().lever_events.contains(&event_kind) {

@@ -66,13 +66,11 @@ pub(crate) async fn install(
         return Err(error);
     }
     for tenant in host.store.list_tenants().await? {
-        if host
-            .store
-            .get_installation(&tenant.id, plugin.id())
-            .await?
-            .is_some()
-        {
-            crate::scheduler::sync_installation(host, &tenant.id, plugin.id()).await?;
+        for installation in host.store.list_installations(&tenant.id).await? {
+            if installation.plugin != plugin.id() {
+                continue;
+            }
+            crate::scheduler::sync_installation(host, &tenant.id, &installation.plugin_id).await?;
         }
     }
     Ok(plugin)

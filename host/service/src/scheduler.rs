@@ -91,7 +91,9 @@ pub(crate) async fn sync_installation(
     plugin_id: &str,
 ) -> Result<(), fulcrum_store::StoreError> {
     let installation = host.store.get_installation(tenant_id, plugin_id).await?;
-    let plugin = host.runtime.active(plugin_id);
+    let plugin = installation
+        .as_ref()
+        .and_then(|i| host.runtime.active(&i.plugin));
     let mut keep = Vec::new();
     if let (Some(installation), Some(plugin)) = (installation, plugin)
         && installation.enabled

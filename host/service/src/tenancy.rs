@@ -160,8 +160,8 @@ impl Tenancy {
             });
         }
         let plugin = runtime
-            .active(plugin_id)
-            .ok_or_else(|| TenancyError::PluginNotLoaded(plugin_id.to_owned()))?;
+            .active(&installation.plugin)
+            .ok_or_else(|| TenancyError::PluginNotLoaded(installation.plugin.clone()))?;
         let config = installation.config.to_string();
         let ctx = self
             .context(&plugin, &installation, config, handles)
@@ -223,7 +223,7 @@ impl Tenancy {
         let mut ctx = InvocationContext::new(
             tenant_id,
             format!("{tenant_id}/{plugin_id}"),
-            plugin_id,
+            &installation.plugin,
             handles.state,
             handles.audit,
         )

@@ -106,6 +106,7 @@ struct MigrationSet {
     sealed_journal_and_retention: &'static str,
     api_token_expiry: &'static str,
     lever_connections: &'static str,
+    named_installations: &'static str,
 }
 
 const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
@@ -123,6 +124,7 @@ const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
     ),
     api_token_expiry: include_str!("../migrations/sqlite/0011_api_token_expiry.sql"),
     lever_connections: include_str!("../migrations/sqlite/0012_lever_connections.sql"),
+    named_installations: include_str!("../migrations/sqlite/0013_named_installations.sql"),
 };
 const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/postgres/0001_init.sql"),
@@ -139,6 +141,7 @@ const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     ),
     api_token_expiry: include_str!("../migrations/postgres/0011_api_token_expiry.sql"),
     lever_connections: include_str!("../migrations/postgres/0012_lever_connections.sql"),
+    named_installations: include_str!("../migrations/postgres/0013_named_installations.sql"),
 };
 
 /// Errors from the store.
@@ -359,7 +362,7 @@ fn migrator(set: &MigrationSet) -> Migrator {
 }
 
 fn migrations(set: &MigrationSet) -> Vec<Migration> {
-    let files: [(i64, &str, &str); 12] = [
+    let files: [(i64, &str, &str); 13] = [
         (1, "init", set.init),
         (2, "queue and schedules", set.queue_and_schedules),
         (3, "tenant lever settings", set.tenant_lever_settings),
@@ -376,6 +379,7 @@ fn migrations(set: &MigrationSet) -> Vec<Migration> {
         ),
         (11, "api token expiry", set.api_token_expiry),
         (12, "lever connections", set.lever_connections),
+        (13, "named installations", set.named_installations),
     ];
     files
         .into_iter()

@@ -74,11 +74,19 @@ struct PluginRow {
     installed_at: i64,
 }
 
-/// A plugin installed for a tenant.
+/// A plugin installed for a tenant. A tenant may install one plugin several times (e.g. one
+/// per career site), each with its own id, config, secrets, state and Lever connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Installation {
     pub tenant_id: String,
+    /// The installation's id within its tenant (the column keeps its first name): events,
+    /// state, secrets, schedules and connections key on it. The plugin's id for the first
+    /// installation of a plugin, so paths made before named installations keep working.
     pub plugin_id: String,
+    /// The plugin it runs.
+    pub plugin: String,
+    /// What the tenant's admins call it; `None`: its id.
+    pub name: Option<String>,
     pub enabled: bool,
     pub approved_permissions: Value,
     pub config: Value,
@@ -90,6 +98,8 @@ pub struct Installation {
 struct InstallationRow {
     tenant_id: String,
     plugin_id: String,
+    plugin: String,
+    name: Option<String>,
     enabled: bool,
     approved_permissions: String,
     config: String,
@@ -111,6 +121,8 @@ impl InstallationRow {
             )?,
             tenant_id: self.tenant_id,
             plugin_id: self.plugin_id,
+            plugin: self.plugin,
+            name: self.name,
             enabled: self.enabled,
             updated_at: self.updated_at,
         })
@@ -141,8 +153,8 @@ fn secret_identity(tenant_id: &str, plugin_id: &str, name: &str) -> RowIdentity 
     RowIdentity::new("installation_secrets", &[tenant_id, plugin_id, name])
 }
 
-const INSTALLATION_COLUMNS: &str =
-    "tenant_id, plugin_id, enabled, approved_permissions, config, schedule_overrides, updated_at";
+const INSTALLATION_COLUMNS: &str = "tenant_id, plugin_id, COALESCE(plugin, plugin_id) AS plugin, name, \
+     enabled, approved_permissions, config, schedule_overrides, updated_at";
 
 impl Store {
     // ---- tenants ----
@@ -346,9 +358,9 @@ impl Store {
         let now = now_ms();
         on_pool!(self, |pool| {
             sqlx::query(
-            "INSERT INTO installations (tenant_id, plugin_id, enabled, approved_permissions, config, schedule_overrides, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET enabled = excluded.enabled,
+            "INSERT INTO installations (tenant_id, plugin_id, enabled, approved_permissions, config, schedule_overrides, updated_at, plugin, name)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET enabled = excluded.enabled, name = excluded.name,
                  approved_permissions = excluded.approved_permissions, config = excluded.config,
                  schedule_overrides = excluded.schedule_overrides, updated_at = excluded.updated_at"
         )
@@ -359,6 +371,9 @@ impl Store {
         .bind(inst.config.to_string())
         .bind(inst.schedule_overrides.to_string())
         .bind(now)
+        // NULL when it runs the plugin it is named after (as every row before named ones).
+        .bind((inst.plugin != inst.plugin_id).then_some(&inst.plugin))
+        .bind(&inst.name)
         .execute(pool)
         .await?
         .rows_affected()

@@ -43,6 +43,8 @@ fn installation(tenant_id: &str, plugin_id: &str) -> Installation {
     Installation {
         tenant_id: tenant_id.into(),
         plugin_id: plugin_id.into(),
+        plugin: plugin_id.into(),
+        name: None,
         enabled: false,
         approved_permissions: json!([]),
         config: json!({}),
@@ -139,7 +141,7 @@ async fn migrations_are_idempotent() {
                 .await
                 .unwrap(),
         };
-        assert_eq!(applied, 12);
+        assert_eq!(applied, 13);
         again.close().await;
     })
     .await;

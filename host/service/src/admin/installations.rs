@@ -27,7 +27,7 @@ use crate::installations;
 
 pub(super) fn routes() -> OpenApiRouter<Host> {
     OpenApiRouter::new()
-        .routes(routes!(list_installations))
+        .routes(routes!(list_installations, add_named_installation))
         .routes(routes!(add_installation, get_installation))
         .routes(routes!(enable_installation))
         .routes(routes!(disable_installation))
@@ -41,7 +41,13 @@ pub(super) fn routes() -> OpenApiRouter<Host> {
 #[derive(Serialize, ToSchema)]
 pub(super) struct InstallationView {
     tenant_id: String,
+    /// The installation's id within the tenant (in its paths and ingress URL); the plugin's
+    /// id for a plugin's first installation.
     plugin_id: String,
+    /// The plugin it runs.
+    plugin: String,
+    /// What the tenant's admins call it (`null`: its id).
+    name: Option<String>,
     enabled: bool,
     /// What the plugin asks for (empty while its component is not loaded on this host).
     #[schema(schema_with = super::schemas::permissions)]
@@ -94,7 +100,7 @@ pub(super) fn loaded_plugin(host: &Host, plugin: &str) -> Result<Arc<PluginVersi
 }
 
 async fn view(host: &Host, installation: Installation) -> Result<InstallationView, ApiError> {
-    let plugin = host.inner.runtime.active(&installation.plugin_id);
+    let plugin = host.inner.runtime.active(&installation.plugin);
     let requested: Vec<String> = plugin
         .as_ref()
         .map(|p| {
@@ -132,6 +138,8 @@ async fn view(host: &Host, installation: Installation) -> Result<InstallationVie
         active_version: plugin.map(|p| p.version().to_string()),
         tenant_id: installation.tenant_id,
         plugin_id: installation.plugin_id,
+        plugin: installation.plugin,
+        name: installation.name,
         enabled: installation.enabled,
         config: installation.config,
         schedule_overrides: installation.schedule_overrides,
@@ -168,6 +176,62 @@ async fn list_installations(
         views.push(view(&host, installation).await?);
     }
     Ok(Json(views))
+}
+
+/// Another installation of a plugin, with its own id and name.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewInstallation {
+    /// The plugin it runs.
+    plugin: String,
+    /// Its id within the tenant (1-63 lower-case letters, digits, `-` or `_`): it appears in
+    /// its admin paths and its ingress URL (`/ingress/{tenant}/{installation_id}`).
+    #[schema(max_length = 63)]
+    installation_id: String,
+    /// What admins call it, e.g. the career site it serves.
+    #[schema(max_length = 200)]
+    name: Option<String>,
+}
+
+/// Add another installation of a plugin to the tenant (tenant super admin), e.g. one per
+/// career site: its own id, config, secrets, state and Lever connection. Disabled, nothing
+/// approved. Idempotent for the same id and plugin.
+#[utoipa::path(
+    post, path = "/admin/v1/tenants/{tenant}/installations", tag = "installations",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    request_body = NewInstallation,
+    responses(
+        (status = 201, description = "Added", body = InstallationView),
+        (status = 200, description = "Already there, unchanged", body = InstallationView),
+        (status = 403, description = "Not the tenant's super admin", body = ErrorBody),
+        (status = 404, description = "Unknown tenant or plugin", body = ErrorBody),
+        (status = 409, description = "The id is taken by an installation of another plugin", body = ErrorBody),
+        (status = 422, description = "A bad installation id or name", body = ErrorBody),
+    )
+)]
+async fn add_named_installation(
+    State(host): State<Host>,
+    principal: Principal,
+    PathParams(tenant): PathParams<String>,
+    body: DeferredJson<NewInstallation>,
+) -> Result<(StatusCode, Json<InstallationView>), ApiError> {
+    principal.require_tenant(&tenant, Role::TenantSuperAdmin)?;
+    let new = body.parse().await?;
+    let added = installations::add_named(
+        &host,
+        &principal.as_actor(),
+        &tenant,
+        &new.plugin,
+        &new.installation_id,
+        new.name.as_deref(),
+    )
+    .await?;
+    let status = if added.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view(&host, added.installation).await?)))
 }
 
 /// Add a plugin to the tenant (tenant super admin): disabled, nothing approved. Idempotent.

@@ -444,6 +444,24 @@ async fn approved_of(
     Ok(stored)
 }
 
+/// The plugin the installation runs (its id), once the installation exists.
+pub(crate) async fn plugin_id_of(
+    host: &Host,
+    tenant: &str,
+    installation: &str,
+) -> Result<String, DomainError> {
+    host.store()
+        .get_installation(tenant, installation)
+        .await?
+        .map(|i| i.plugin)
+        .ok_or_else(|| {
+            DomainError::NotFound(Missing::Installation {
+                tenant: tenant.to_owned(),
+                plugin: installation.to_owned(),
+            })
+        })
+}
+
 /// What a probe checks: the approvals plus what the host itself needs.
 async fn probed_of(
     host: &Host,
@@ -451,7 +469,8 @@ async fn probed_of(
     installation: &str,
 ) -> Result<BTreeSet<Permission>, DomainError> {
     let mut wanted = approved_of(host, tenant, installation).await?;
-    if let Some(plugin) = host.runtime().active(installation) {
+    let plugin = plugin_id_of(host, tenant, installation).await?;
+    if let Some(plugin) = host.runtime().active(&plugin) {
         wanted.retain(|p| plugin.requested_permissions().contains(p));
         wanted.extend(host_permissions(&plugin));
     }

@@ -59,11 +59,11 @@ async fn wanted_permissions(
     tenant: &str,
     installation: &str,
 ) -> Result<BTreeSet<Permission>, DomainError> {
-    let plugin = host.runtime().active(installation).ok_or_else(|| {
-        DomainError::NotFound(crate::domain_error::Missing::Plugin(
-            installation.to_owned(),
-        ))
-    })?;
+    let plugin_id = super::plugin_id_of(host, tenant, installation).await?;
+    let plugin = host
+        .runtime()
+        .active(&plugin_id)
+        .ok_or_else(|| DomainError::NotFound(crate::domain_error::Missing::Plugin(plugin_id)))?;
     let requested = plugin.requested_permissions();
     let mut wanted: BTreeSet<Permission> = approved_of(host, tenant, installation)
         .await?
@@ -102,15 +102,16 @@ pub async fn start(
             problems: vec![],
         });
     };
+    let plugin_id = super::plugin_id_of(host, tenant, installation).await?;
     let app_id = host
         .store()
-        .plugin_lever_app(installation)
+        .plugin_lever_app(&plugin_id)
         .await?
         .ok_or_else(|| {
             DomainError::invalid(
                 "no_oauth_app",
                 format!(
-                    "plugin {installation:?} has no Lever OAuth app: an operator must register \
+                    "plugin {plugin_id:?} has no Lever OAuth app: an operator must register \
                      one and assign it to the plugin, or connect with an API key; nothing was \
                      changed"
                 ),
@@ -190,9 +191,10 @@ pub async fn finish(host: &Host, state: &str, callback: Callback) -> Result<Fini
             ));
         }
     };
+    let plugin_id = super::plugin_id_of(host, &tenant, &installation).await?;
     let app_id = host
         .store()
-        .plugin_lever_app(&installation)
+        .plugin_lever_app(&plugin_id)
         .await?
         .ok_or_else(|| {
             DomainError::invalid(

@@ -72,14 +72,15 @@ fn loaded(host: &Host, plugin: &str) -> Result<Arc<PluginVersion>, DomainError> 
         .ok_or_else(|| DomainError::NotFound(Missing::Plugin(plugin.to_owned())))
 }
 
-/// An installation to change by the plugin's manifest: it exists and its plugin is loaded.
+/// An installation to change by its plugin's manifest: it exists and its plugin is loaded.
 async fn changeable(
     host: &Host,
     tenant: &str,
-    plugin: &str,
+    installation: &str,
 ) -> Result<(Installation, Arc<PluginVersion>), DomainError> {
-    let installation = existing(host, tenant, plugin).await?;
-    Ok((installation, loaded(host, plugin)?))
+    let installation = existing(host, tenant, installation).await?;
+    let plugin = loaded(host, &installation.plugin)?;
+    Ok((installation, plugin))
 }
 
 /// Adds `plugin` (loaded on this host) to the tenant: disabled, nothing approved, config `{}`.
@@ -90,9 +91,56 @@ pub async fn add(
     tenant: &str,
     plugin: &str,
 ) -> Result<Added, DomainError> {
+    add_named(host, actor, tenant, plugin, plugin, None).await
+}
+
+/// Longest installation name, in characters.
+pub const MAX_NAME_LEN: usize = 200;
+
+/// Adds another installation of `plugin` to the tenant, with its own id (it appears in
+/// ingress paths and admin routes, like a plugin id) and a name admins know it by (e.g. the
+/// career site it serves). Idempotent for the same id and plugin; an id taken by an
+/// installation of another plugin is a conflict.
+pub async fn add_named(
+    host: &Host,
+    actor: &Actor,
+    tenant: &str,
+    plugin: &str,
+    installation_id: &str,
+    name: Option<&str>,
+) -> Result<Added, DomainError> {
     crate::tenants::existing(host.store(), tenant).await?;
     loaded(host, plugin)?;
-    if let Some(installation) = host.store().get_installation(tenant, plugin).await? {
+    if !fulcrum_store::is_valid_tenant_id(installation_id) {
+        return Err(DomainError::invalid(
+            "invalid_installation_id",
+            format!(
+                "installation id {installation_id:?} must be 1-63 lower-case letters, digits, '-' \
+                 or '_', starting with a letter or digit (it appears in URLs); nothing was stored"
+            ),
+        ));
+    }
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > MAX_NAME_LEN) {
+        return Err(DomainError::invalid(
+            "invalid_name",
+            format!(
+                "an installation's name is at most {MAX_NAME_LEN} characters; nothing was stored"
+            ),
+        ));
+    }
+    if let Some(installation) = host
+        .store()
+        .get_installation(tenant, installation_id)
+        .await?
+    {
+        if installation.plugin != plugin {
+            return Err(DomainError::Conflict(format!(
+                "installation {installation_id:?} of tenant {tenant:?} runs plugin {:?}, not \
+                 {plugin:?}; choose another installation id; nothing was changed",
+                installation.plugin
+            )));
+        }
         return Ok(Added {
             installation,
             created: false,
@@ -102,7 +150,9 @@ pub async fn add(
         .store()
         .upsert_installation(&Installation {
             tenant_id: tenant.to_owned(),
-            plugin_id: plugin.to_owned(),
+            plugin_id: installation_id.to_owned(),
+            plugin: plugin.to_owned(),
+            name: name.map(str::to_owned),
             enabled: false,
             approved_permissions: json!([]),
             config: json!({}),
@@ -114,9 +164,9 @@ pub async fn add(
         host.store(),
         actor,
         tenant,
-        Some(plugin),
+        Some(installation_id),
         "add plugin",
-        None,
+        (installation_id != plugin).then(|| format!("plugin {plugin}")),
     )
     .await;
     Ok(Added {
@@ -207,7 +257,8 @@ pub async fn approve_requested(
     tenant: &str,
     plugin: &str,
 ) -> Result<Installation, DomainError> {
-    let requested: Vec<&str> = loaded(host, plugin)?
+    let (_, loaded) = changeable(host, tenant, plugin).await?;
+    let requested: Vec<&str> = loaded
         .requested_permissions()
         .iter()
         .map(|p| p.as_str())

@@ -395,11 +395,11 @@ async fn wanted(
                 .into(),
         ));
     };
-    let Some(plugin) = host.runtime().active(&stored.plugin_id) else {
+    let Some(plugin) = host.runtime().active(&stored.plugin) else {
         return Ok(Wanted::Unchanged(format!(
             "plugin {:?} is not loaded on this host, so its Lever events are unknown; the \
              operator must install its component",
-            stored.plugin_id
+            stored.plugin
         )));
     };
     let events: BTreeSet<String> = plugin

@@ -18,6 +18,7 @@ mod installation_rules;
 mod isolation;
 mod lever_webhooks;
 mod managed_webhooks;
+mod named_installations;
 mod oauth_connection;
 mod observability;
 mod openapi;

@@ -415,6 +415,8 @@ async fn installations_with_their_own_connections_have_separate_rate_budgets() {
                 .upsert_installation(&Installation {
                     tenant_id: TENANT.into(),
                     plugin_id: (*id).into(),
+                    plugin: (*id).into(),
+                    name: None,
                     enabled: true,
                     approved_permissions: json!([]),
                     config: json!({}),
