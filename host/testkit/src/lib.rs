@@ -5,8 +5,10 @@
 //! document (`admin_api`).
 
 mod admin_api;
+mod lever_connections;
 
 pub use admin_api::{AdminExchange, OPENAPI_PATH, openapi_violations};
+pub use lever_connections::TEST_OAUTH_APP;
 
 use fulcrum_runtime::{Runtime, RuntimeConfig};
 use fulcrum_service::tenants::LeverConnection;

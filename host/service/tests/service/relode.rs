@@ -73,6 +73,8 @@ impl Relode {
             owner,
         };
         relode.configure(relode.config()).await;
+        // Connected as its seed is: an API key made for it, not the tenant's key.
+        relode.world.connect_own_key(TENANT, RELODE).await;
         relode
     }
 

@@ -32,7 +32,11 @@ struct Rtw {
 
 async fn start(db: &fulcrum_store::test_support::TestDatabase, config: Value) -> Rtw {
     let vendor = VendorDouble::start().await.unwrap();
-    let world = World::start_with(db, Options::new().with_vendor(ORIGIN, &vendor)).await;
+    let options = Options {
+        public_url_is_self: true,
+        ..Options::new().with_vendor(ORIGIN, &vendor)
+    };
+    let world = World::start_with(db, options).await;
     let id = world
         .install_connector(fulcrum_plugin_artifacts::REMOTE_TECH_WORK)
         .await;
@@ -45,6 +49,8 @@ async fn start(db: &fulcrum_store::test_support::TestDatabase, config: Value) ->
             &[("api-token", API_TOKEN), ("webhook-secret", WEBHOOK_SECRET)],
         )
         .await;
+    // Connected as its seed is: "Connect with Lever" (OAuth), not the tenant's key.
+    world.connect_oauth(TENANT, PLUGIN_ID).await;
     Rtw { world, vendor }
 }
 
