@@ -105,8 +105,8 @@ async fn connect_oauth(demo: &Demo, plugin_id: &str) -> anyhow::Result<()> {
                     name: "Fulcrum (demo)".into(),
                     client_id: app.client_id.clone(),
                     client_secret: SecretString::from(app.client_secret.clone()),
-                    authorize_url: Some(format!("{}/authorize", demo.sandbox.url())),
-                    token_url: Some(format!("{}/oauth/token", demo.sandbox.url())),
+                    authorize_url: Some(demo.sandbox.authorize_url()),
+                    token_url: Some(demo.sandbox.token_url()),
                     audience: Some(demo.sandbox.oauth_audience()),
                 },
             )

@@ -10,8 +10,8 @@ use fulcrum_runtime::{
     PluginVersion, Runtime, Secrets, StateStore, VendorHttpPolicy,
 };
 use fulcrum_store::{
-    ConnectionSecret, ConnectionStatus, CredentialKind, Installation, LeverConnection, Store,
-    StoreError,
+    ConnectionSecret, ConnectionStatus, CredentialKind, Installation, LeverConnection,
+    LeverSettings, Store, StoreError,
 };
 use lever_client::oauth::OAuthApp;
 use lever_client::{ClientConfig, Credential, LeverClient, RateLimits};
@@ -240,19 +240,23 @@ impl Tenancy {
             ctx = ctx.with_vendor_http(policy.clone());
         }
         if handles.lever {
-            ctx = ctx.with_lever(self.lever_access(tenant_id, plugin_id).await?);
+            ctx = ctx.with_lever(self.lever_access(tenant_id, plugin_id, connection).await?);
         }
         Ok(ctx)
     }
 
     /// The installation's Lever connection on the plugin's lane of the connection's budget.
-    pub(crate) async fn lever_access(
+    /// `connection` is its own connection's row as already read (`None`: it has none).
+    async fn lever_access(
         &self,
         tenant_id: &str,
         installation_id: &str,
+        connection: Option<LeverConnection>,
     ) -> Result<LeverAccess, TenancyError> {
-        let client = self.lever_client(tenant_id, installation_id).await?;
         let settings = self.store.get_lever_settings(tenant_id).await?;
+        let client = self
+            .client_with(tenant_id, installation_id, &settings, connection)
+            .await?;
         let identity = self
             .store
             .installation_identity(tenant_id, installation_id)
@@ -278,23 +282,11 @@ impl Tenancy {
         api_key: &secrecy::SecretString,
     ) -> Result<LeverClient, TenancyError> {
         let settings = self.store.get_lever_settings(tenant_id).await?;
-        let base_url = settings
-            .base_url
-            .unwrap_or_else(|| self.defaults.client.base_url.to_string());
-        let mut config = self.defaults.client.clone();
-        config.base_url = base_url.parse().map_err(|e| TenancyError::LeverConfig {
-            tenant: tenant_id.to_owned(),
-            message: format!("base URL {base_url:?}: {e}"),
-        })?;
-        LeverClient::with_rate_limits(
-            config,
+        self.build_client(
+            tenant_id,
+            &self.base_url(&settings),
             Credential::api_key(api_key.expose_secret()),
-            self.limits.clone(),
         )
-        .map_err(|e| TenancyError::LeverConfig {
-            tenant: tenant_id.to_owned(),
-            message: e.to_string(),
-        })
     }
 
     /// A client of the installation's own connection, else of the tenant's default key.
@@ -304,88 +296,130 @@ impl Tenancy {
         installation_id: &str,
     ) -> Result<LeverClient, TenancyError> {
         let settings = self.store.get_lever_settings(tenant_id).await?;
-        let base_url = settings
-            .base_url
-            .clone()
-            .unwrap_or_else(|| self.defaults.client.base_url.to_string());
-        if let Some((connection, secret)) = self
+        let connection = self
             .store
-            .lever_connection_secret(tenant_id, installation_id)
-            .await?
-        {
-            return self.connection_client(connection, secret, base_url).await;
-        }
-        let credential = self
-            .store
-            .get_lever_credential(tenant_id)
-            .await?
-            .ok_or_else(|| TenancyError::NoCredential(tenant_id.to_owned()))?;
-        let key = ClientKey {
-            tenant: tenant_id.to_owned(),
-            installation: String::new(),
-            version: credential.updated_at.to_string(),
-            base_url: base_url.clone(),
-        };
-        self.cached_client(key, tenant_id, &base_url, || {
-            let secret = credential.secret.expose_secret();
-            Ok(match credential.kind {
-                CredentialKind::ApiKey => Credential::api_key(secret),
-                CredentialKind::OAuth => Credential::bearer(secret),
-            })
-        })
+            .get_lever_connection(tenant_id, installation_id)
+            .await?;
+        self.client_with(tenant_id, installation_id, &settings, connection)
+            .await
     }
 
-    async fn connection_client(
+    fn base_url(&self, settings: &LeverSettings) -> String {
+        settings
+            .base_url
+            .clone()
+            .unwrap_or_else(|| self.defaults.client.base_url.to_string())
+    }
+
+    /// [`Self::lever_client`] from rows already read. A cached client costs no decryption:
+    /// secrets are opened only to build a new one.
+    async fn client_with(
         &self,
-        connection: LeverConnection,
-        secret: ConnectionSecret,
-        base_url: String,
+        tenant_id: &str,
+        installation_id: &str,
+        settings: &LeverSettings,
+        connection: Option<LeverConnection>,
     ) -> Result<LeverClient, TenancyError> {
-        let (tenant, installation) = (&connection.tenant_id, &connection.installation_id);
+        let base_url = self.base_url(settings);
+        let Some(connection) = connection else {
+            let credential = self
+                .store
+                .get_lever_credential(tenant_id)
+                .await?
+                .ok_or_else(|| TenancyError::NoCredential(tenant_id.to_owned()))?;
+            let key = ClientKey {
+                tenant: tenant_id.to_owned(),
+                installation: String::new(),
+                version: credential.updated_at.to_string(),
+                base_url: base_url.clone(),
+            };
+            if let Some(client) = self.clients.get(&key) {
+                return Ok(client);
+            }
+            let secret = credential.secret.expose_secret();
+            let credential = match credential.kind {
+                CredentialKind::ApiKey => Credential::api_key(secret),
+                CredentialKind::OAuth => Credential::bearer(secret),
+            };
+            return self.cache(key, self.build_client(tenant_id, &base_url, credential)?);
+        };
         if connection.status == ConnectionStatus::ReconnectNeeded {
             return Err(TenancyError::ReconnectNeeded {
-                tenant: tenant.clone(),
-                installation: installation.clone(),
+                tenant: tenant_id.to_owned(),
+                installation: installation_id.to_owned(),
                 detail: connection
                     .status_detail
                     .clone()
                     .unwrap_or_else(|| "Lever refused its tokens".into()),
             });
         }
-        match secret {
-            ConnectionSecret::ApiKey(api_key) => {
-                let key = ClientKey {
-                    tenant: tenant.clone(),
-                    installation: installation.clone(),
-                    version: format!("key:{}", connection.generation),
-                    base_url: base_url.clone(),
-                };
-                self.cached_client(key, tenant, &base_url, || {
-                    Ok(Credential::api_key(api_key.expose_secret()))
-                })
+        // An API key's client follows its generation; an OAuth client's token source follows
+        // rotations and reconnects by itself, so only another app makes a new one.
+        let version = match connection.kind {
+            CredentialKind::ApiKey => format!("key:{}", connection.generation),
+            CredentialKind::OAuth => {
+                format!("oauth:{}", connection.app_id.as_deref().unwrap_or_default())
             }
-            ConnectionSecret::OAuth(_) => {
-                let app_id = connection.app_id.clone().unwrap_or_default();
-                let key = ClientKey {
-                    tenant: tenant.clone(),
-                    installation: installation.clone(),
-                    version: format!("oauth:{app_id}"),
-                    base_url: base_url.clone(),
-                };
-                if let Some(client) = self.clients.get(&key) {
-                    return Ok(client);
+        };
+        let key = ClientKey {
+            tenant: tenant_id.to_owned(),
+            installation: installation_id.to_owned(),
+            version,
+            base_url: base_url.clone(),
+        };
+        if let Some(client) = self.clients.get(&key) {
+            return Ok(client);
+        }
+        let credential = match connection.kind {
+            CredentialKind::ApiKey => {
+                let secret = self
+                    .store
+                    .lever_connection_secret(tenant_id, installation_id)
+                    .await?;
+                match secret {
+                    Some((_, ConnectionSecret::ApiKey(api_key))) => {
+                        Credential::api_key(api_key.expose_secret())
+                    }
+                    // Changed or removed since it was read: build from what is there now.
+                    _ => return Box::pin(self.lever_client(tenant_id, installation_id)).await,
                 }
-                let app = self.oauth_app(tenant, &app_id).await?;
-                let source = StoredTokenSource::new(
+            }
+            CredentialKind::OAuth => {
+                let app_id = connection.app_id.as_deref().unwrap_or_default();
+                let app = self.oauth_app(tenant_id, app_id).await?;
+                Credential::oauth(StoredTokenSource::new(
                     self.store.clone(),
                     app,
-                    tenant,
-                    installation,
+                    tenant_id,
+                    installation_id,
                     &self.node_id,
-                );
-                self.cached_client(key, tenant, &base_url, || Ok(Credential::oauth(source)))
+                ))
             }
-        }
+        };
+        self.cache(key, self.build_client(tenant_id, &base_url, credential)?)
+    }
+
+    fn build_client(
+        &self,
+        tenant: &str,
+        base_url: &str,
+        credential: Credential,
+    ) -> Result<LeverClient, TenancyError> {
+        let config_error = |message: String| TenancyError::LeverConfig {
+            tenant: tenant.to_owned(),
+            message,
+        };
+        let mut config = self.defaults.client.clone();
+        config.base_url = base_url
+            .parse()
+            .map_err(|e| config_error(format!("base URL {base_url:?}: {e}")))?;
+        LeverClient::with_rate_limits(config, credential, self.limits.clone())
+            .map_err(|e| config_error(e.to_string()))
+    }
+
+    fn cache(&self, key: ClientKey, client: LeverClient) -> Result<LeverClient, TenancyError> {
+        self.clients.insert(key, client.clone());
+        Ok(client)
     }
 
     /// The registered OAuth app a connection was made with.
@@ -416,30 +450,6 @@ impl Tenancy {
             app.audience,
         )
         .map_err(|e| config(format!("the Lever OAuth app {app_id:?}: {e}")))
-    }
-
-    fn cached_client(
-        &self,
-        key: ClientKey,
-        tenant: &str,
-        base_url: &str,
-        credential: impl FnOnce() -> Result<Credential, TenancyError>,
-    ) -> Result<LeverClient, TenancyError> {
-        if let Some(client) = self.clients.get(&key) {
-            return Ok(client);
-        }
-        let config_error = |message: String| TenancyError::LeverConfig {
-            tenant: tenant.to_owned(),
-            message,
-        };
-        let mut config = self.defaults.client.clone();
-        config.base_url = base_url
-            .parse()
-            .map_err(|e| config_error(format!("base URL {base_url:?}: {e}")))?;
-        let client = LeverClient::with_rate_limits(config, credential()?, self.limits.clone())
-            .map_err(|e| config_error(e.to_string()))?;
-        self.clients.insert(key, client.clone());
-        Ok(client)
     }
 
     /// Why the installation's own Lever connection cannot be used now, if it cannot.

@@ -193,9 +193,16 @@ where
         &target.lever_url,
     );
     let result = match host {
-        Ok(host) => f(host, target.tenant.clone(), target.plugin.clone())
-            .await
-            .map_err(refusal),
+        // The plugins' manifests decide what a probe checks (approved ∩ requested, plus what
+        // the host needs), as on the server.
+        Ok(host) => match host.load_recorded_plugins().await {
+            Ok(_) => f(host, target.tenant.clone(), target.plugin.clone())
+                .await
+                .map_err(refusal),
+            Err(e) => Err(anyhow::anyhow!(
+                "could not load the installed plugins from the data dir: {e}"
+            )),
+        },
         Err(e) => Err(e),
     };
     store.close().await;

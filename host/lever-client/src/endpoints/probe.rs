@@ -1,7 +1,9 @@
 //! Permission probes: does the credential hold the permission of an operation? Lever checks
 //! the permission before it looks at the request, so a request naming an object that does
 //! not exist (and, for writes, an empty body without `perform_as`) answers 403 without the
-//! permission and 404/400 with it, and changes nothing either way.
+//! permission and 404/400 with it. Such requests are invalid by Lever's documented rules
+//! (every write here needs an id that does not exist or a field the empty body lacks), so
+//! they are refused either way; the probe relies on that to change nothing.
 
 use lever_model::Operation;
 

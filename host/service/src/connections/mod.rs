@@ -10,7 +10,8 @@
 //! - effective grants are requested ∩ approved, and for OAuth ∩ what the granted scopes
 //!   cover ([`crate::tenancy::effective_approvals`]);
 //! - (re)connecting resumes the installation's paused events; disconnecting forgets the
-//!   credential (events then fail until it is connected again);
+//!   credential and its managed webhooks (events then run on the tenant's key, if it has
+//!   one, and fail otherwise);
 //! - the installation's identity is the Lever user its writes are attributed to, checked
 //!   against Lever (active), plus the users a plugin may name instead;
 //! - every change is written to the tenant's audit log with its [`Actor`].
@@ -20,7 +21,7 @@ pub mod oauth_flow;
 mod probe;
 pub(crate) mod token_source;
 
-use fulcrum_store::{InstallationIdentity, LeverConnection};
+use fulcrum_store::{Installation, InstallationIdentity, LeverConnection};
 use futures::{StreamExt as _, TryStreamExt as _};
 use lever_client::{LeverClient, LeverError, UserQuery};
 use lever_model::{Permission, User};
@@ -30,7 +31,7 @@ use std::collections::BTreeSet;
 
 use crate::Host;
 use crate::actor::{Actor, record_change};
-use crate::domain_error::{DomainError, Missing};
+use crate::domain_error::DomainError;
 use crate::tenancy::{TenancyError, approved_permissions, granted_scopes};
 use fulcrum_runtime::PluginVersion;
 
@@ -100,20 +101,7 @@ pub fn host_permissions(plugin: &PluginVersion) -> BTreeSet<Permission> {
     needed
 }
 
-/// The installation, which must exist (tenant checked first).
-async fn existing(host: &Host, tenant: &str, installation: &str) -> Result<(), DomainError> {
-    crate::tenants::existing(host.store(), tenant).await?;
-    host.store()
-        .get_installation(tenant, installation)
-        .await?
-        .ok_or_else(|| {
-            DomainError::NotFound(Missing::Installation {
-                tenant: tenant.to_owned(),
-                plugin: installation.to_owned(),
-            })
-        })?;
-    Ok(())
-}
+use crate::installations::existing;
 
 /// The installation's connection as an admin sees it.
 pub async fn info(
@@ -121,15 +109,10 @@ pub async fn info(
     tenant: &str,
     installation: &str,
 ) -> Result<ConnectionInfo, DomainError> {
-    existing(host, tenant, installation).await?;
+    let stored = approved_permissions(&existing(host, tenant, installation).await?);
     let store = host.store();
     let connection = store.get_lever_connection(tenant, installation).await?;
     let identity = store.installation_identity(tenant, installation).await?;
-    let stored = store
-        .get_installation(tenant, installation)
-        .await?
-        .map(|i| approved_permissions(&i))
-        .unwrap_or_default();
     let has_default = store.get_lever_credential(tenant).await?.is_some();
     Ok(describe(
         connection.as_ref(),
@@ -213,7 +196,7 @@ pub async fn connect_api_key(
     api_key: &SecretString,
     confidential: bool,
 ) -> Result<(ConnectionInfo, ProbeReport), DomainError> {
-    existing(host, tenant, installation).await?;
+    let stored = existing(host, tenant, installation).await?;
     let key = api_key.expose_secret();
     if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(char::is_whitespace) {
         return Err(DomainError::invalid(
@@ -231,8 +214,7 @@ pub async fn connect_api_key(
         .client_for_key(tenant, api_key)
         .await
         .map_err(tenancy_error)?;
-    let wanted = probed_of(host, tenant, installation).await?;
-    let report = probe::probe(&client, &wanted).await;
+    let report = probe::probe(&client, &probed(host, &stored)).await;
     if report.rejected {
         return Err(DomainError::invalid(
             "lever_key_rejected",
@@ -259,10 +241,9 @@ pub async fn test(
     tenant: &str,
     installation: &str,
 ) -> Result<ProbeReport, DomainError> {
-    existing(host, tenant, installation).await?;
+    let stored = existing(host, tenant, installation).await?;
     let client = client(host, tenant, installation).await?;
-    let wanted = probed_of(host, tenant, installation).await?;
-    Ok(probe::probe(&client, &wanted).await)
+    Ok(probe::probe(&client, &probed(host, &stored)).await)
 }
 
 /// Forgets the installation's own connection (its OAuth grant stays listed in Lever's
@@ -430,51 +411,14 @@ pub(crate) async fn connected(
     Ok(())
 }
 
-async fn approved_of(
-    host: &Host,
-    tenant: &str,
-    installation: &str,
-) -> Result<BTreeSet<Permission>, DomainError> {
-    let stored = host
-        .store()
-        .get_installation(tenant, installation)
-        .await?
-        .map(|i| approved_permissions(&i))
-        .unwrap_or_default();
-    Ok(stored)
-}
-
-/// The plugin the installation runs (its id), once the installation exists.
-pub(crate) async fn plugin_id_of(
-    host: &Host,
-    tenant: &str,
-    installation: &str,
-) -> Result<String, DomainError> {
-    host.store()
-        .get_installation(tenant, installation)
-        .await?
-        .map(|i| i.plugin)
-        .ok_or_else(|| {
-            DomainError::NotFound(Missing::Installation {
-                tenant: tenant.to_owned(),
-                plugin: installation.to_owned(),
-            })
-        })
-}
-
-/// What a probe checks: the approvals plus what the host itself needs.
-async fn probed_of(
-    host: &Host,
-    tenant: &str,
-    installation: &str,
-) -> Result<BTreeSet<Permission>, DomainError> {
-    let mut wanted = approved_of(host, tenant, installation).await?;
-    let plugin = plugin_id_of(host, tenant, installation).await?;
-    if let Some(plugin) = host.runtime().active(&plugin) {
+/// What a probe checks: the approvals the plugin requested plus what the host itself needs.
+fn probed(host: &Host, installation: &Installation) -> BTreeSet<Permission> {
+    let mut wanted = approved_permissions(installation);
+    if let Some(plugin) = host.runtime().active(&installation.plugin) {
         wanted.retain(|p| plugin.requested_permissions().contains(p));
         wanted.extend(host_permissions(&plugin));
     }
-    Ok(wanted)
+    wanted
 }
 
 async fn client(host: &Host, tenant: &str, installation: &str) -> Result<LeverClient, DomainError> {

@@ -9,17 +9,18 @@
 //! replayed or expired one is refused), exchanges the code and stores the tokens with the
 //! scopes Lever actually granted.
 
-use fulcrum_store::{ConsumedState, NewOAuthConnection, NewOAuthState, OAuthTokens};
+use fulcrum_store::{ConsumedState, Installation, NewOAuthConnection, NewOAuthState, OAuthTokens};
 use lever_client::oauth::{OAuthError, Pkce, new_state};
 use lever_model::{Permission, Scope, ScopeSet};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{ConnectionInfo, approved_of, connected, existing, info, tenancy_error};
+use super::{ConnectionInfo, connected, existing, info, tenancy_error};
 use crate::Host;
 use crate::actor::Actor;
 use crate::domain_error::{DomainError, Problem};
+use crate::tenancy::approved_permissions;
 
 /// How long an admin has to consent.
 pub const STATE_TTL: Duration = Duration::from_secs(600);
@@ -54,27 +55,26 @@ pub struct Finished {
 
 /// The permissions an OAuth connect asks scopes for: approved ∩ requested, plus what the
 /// host itself needs on the connection ([`super::host_permissions`]).
-async fn wanted_permissions(
+fn wanted_permissions(
     host: &Host,
-    tenant: &str,
-    installation: &str,
+    installation: &Installation,
 ) -> Result<BTreeSet<Permission>, DomainError> {
-    let plugin_id = super::plugin_id_of(host, tenant, installation).await?;
-    let plugin = host
-        .runtime()
-        .active(&plugin_id)
-        .ok_or_else(|| DomainError::NotFound(crate::domain_error::Missing::Plugin(plugin_id)))?;
+    let plugin = host.runtime().active(&installation.plugin).ok_or_else(|| {
+        DomainError::NotFound(crate::domain_error::Missing::Plugin(
+            installation.plugin.clone(),
+        ))
+    })?;
     let requested = plugin.requested_permissions();
-    let mut wanted: BTreeSet<Permission> = approved_of(host, tenant, installation)
-        .await?
+    let mut wanted: BTreeSet<Permission> = approved_permissions(installation)
         .into_iter()
         .filter(|p| requested.contains(p))
         .collect();
     if wanted.is_empty() {
         return Err(DomainError::NotReady {
             message: format!(
-                "approve the permissions of {installation:?} before connecting Lever: the \
-                 consent asks Lever for exactly what was approved; nothing was changed"
+                "approve the permissions of {:?} before connecting Lever: the \
+                 consent asks Lever for exactly what was approved; nothing was changed",
+                installation.plugin_id
             ),
             problems: vec![Problem::host(
                 "/approved_permissions",
@@ -93,7 +93,7 @@ pub async fn start(
     tenant: &str,
     installation: &str,
 ) -> Result<Started, DomainError> {
-    existing(host, tenant, installation).await?;
+    let stored = existing(host, tenant, installation).await?;
     let Some(public_url) = host.config().public_url.clone() else {
         return Err(DomainError::NotReady {
             message: "OAuth needs the host's public URL for Lever's callback: start \
@@ -102,10 +102,10 @@ pub async fn start(
             problems: vec![],
         });
     };
-    let plugin_id = super::plugin_id_of(host, tenant, installation).await?;
+    let plugin_id = &stored.plugin;
     let app_id = host
         .store()
-        .plugin_lever_app(&plugin_id)
+        .plugin_lever_app(plugin_id)
         .await?
         .ok_or_else(|| {
             DomainError::invalid(
@@ -123,7 +123,7 @@ pub async fn start(
         .oauth_app(tenant, &app_id)
         .await
         .map_err(tenancy_error)?;
-    let mut scopes = ScopeSet::covering(wanted_permissions(host, tenant, installation).await?);
+    let mut scopes = ScopeSet::covering(wanted_permissions(host, &stored)?);
     scopes.insert(Scope::OfflineAccess);
     // Relative to the public URL, so a path prefix (`https://x.example/fulcrum/`) is kept.
     let mut base = public_url.clone();
@@ -191,7 +191,7 @@ pub async fn finish(host: &Host, state: &str, callback: Callback) -> Result<Fini
             ));
         }
     };
-    let plugin_id = super::plugin_id_of(host, &tenant, &installation).await?;
+    let plugin_id = existing(host, &tenant, &installation).await?.plugin;
     let app_id = host
         .store()
         .plugin_lever_app(&plugin_id)

@@ -1,7 +1,8 @@
-//! "Test connection": one harmless request per approved permission, to tell which ones the
-//! credential lacks before an event finds out. Lever checks the permission before it looks at
-//! the request (an unknown id, an empty body), so a 403 means the permission is missing and
-//! anything else means it is there; nothing is created or changed.
+//! "Test connection": one harmless request per approved permission (and per permission the
+//! host itself needs on the connection), to tell which ones the credential lacks before an
+//! event finds out. Lever checks the permission before it looks at the request (an unknown
+//! id, an empty body), so a 403 means the permission is missing and anything else means it
+//! is there.
 
 use lever_client::{LeverClient, LeverError, ProbeAnswer};
 use lever_model::{Operation, Permission};
@@ -13,10 +14,10 @@ use std::collections::BTreeSet;
 pub struct ProbeReport {
     /// Lever rejected the credential itself (401): nothing else was probed.
     pub rejected: bool,
-    /// Approved permissions Lever confirmed.
+    /// Permissions Lever confirmed (approved ones and those the host needs).
     pub granted: Vec<String>,
-    /// Approved permissions Lever refused (403): events using them will fail until the
-    /// credential has them.
+    /// Permissions Lever refused (403): what uses them will fail until the credential has
+    /// them.
     pub missing: Vec<String>,
     /// Permissions that could not be checked (Lever unavailable, rate limited), with why.
     pub unchecked: Vec<String>,

@@ -158,6 +158,15 @@ impl Source {
                 "the access token expired and cannot be refreshed",
             ));
         };
+        // Read before the refresh: once Lever has rotated the refresh token, nothing may stand
+        // between its answer and the commit (a failed read there would lose the new token).
+        let previous_scopes = self
+            .store
+            .get_lever_connection(&self.tenant, &self.installation)
+            .await
+            .map_err(store_unavailable)?
+            .and_then(|c| c.granted_scopes)
+            .unwrap_or_default();
         match self.app.refresh(&refresh_token).await {
             Ok(grant) => {
                 // Lever rotates the refresh token; an answer without one keeps the old.
@@ -165,15 +174,8 @@ impl Source {
                     access_token: grant.access_token.clone(),
                     refresh_token: Some(grant.refresh_token.clone().unwrap_or(refresh_token)),
                 };
-                let previous = self
-                    .store
-                    .get_lever_connection(&self.tenant, &self.installation)
-                    .await
-                    .map_err(store_unavailable)?
-                    .and_then(|c| c.granted_scopes)
-                    .unwrap_or_default();
                 let scopes = if grant.scope_omitted {
-                    previous
+                    previous_scopes
                 } else {
                     grant.scopes.to_string()
                 };

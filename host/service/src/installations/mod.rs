@@ -47,7 +47,11 @@ pub struct Added {
 }
 
 /// The installation, which must exist, with its tenant checked first.
-async fn existing(host: &Host, tenant: &str, plugin: &str) -> Result<Installation, DomainError> {
+pub(crate) async fn existing(
+    host: &Host,
+    tenant: &str,
+    plugin: &str,
+) -> Result<Installation, DomainError> {
     crate::tenants::existing(host.store(), tenant).await?;
     reread(host, tenant, plugin).await
 }
@@ -111,7 +115,8 @@ pub async fn add_named(
 ) -> Result<Added, DomainError> {
     crate::tenants::existing(host.store(), tenant).await?;
     loaded(host, plugin)?;
-    if !fulcrum_store::is_valid_tenant_id(installation_id) {
+    // A plugin's first installation has the plugin's id, whatever the manifest allowed.
+    if installation_id != plugin && !fulcrum_store::is_valid_tenant_id(installation_id) {
         return Err(DomainError::invalid(
             "invalid_installation_id",
             format!(

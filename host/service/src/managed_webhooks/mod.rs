@@ -31,7 +31,7 @@ use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 
 use crate::Host;
 use crate::connections::tenancy_error;
-use crate::domain_error::{DomainError, Missing};
+use crate::domain_error::DomainError;
 use crate::event_payload::lever_event_name;
 
 /// Most webhooks read from Lever's list (an account has a handful).
@@ -92,18 +92,7 @@ impl Host {
         tenant: &str,
         installation: &str,
     ) -> Result<WebhookSyncReport, DomainError> {
-        crate::tenants::existing(self.store(), tenant).await?;
-        if self
-            .store()
-            .get_installation(tenant, installation)
-            .await?
-            .is_none()
-        {
-            return Err(DomainError::NotFound(Missing::Installation {
-                tenant: tenant.to_owned(),
-                plugin: installation.to_owned(),
-            }));
-        }
+        crate::installations::existing(self, tenant, installation).await?;
         sync_installation(self, tenant, installation).await
     }
 
@@ -388,10 +377,12 @@ async fn wanted(
         }
         Some(_) => {}
     }
+    // A host without a public URL (the command line, a private replica) leaves them as
+    // they are: another host with one made them, and deleting them would lose deliveries.
     let Some(public_url) = host.config().public_url.as_ref() else {
-        return Ok(Wanted::Nothing(
-            "the host has no public URL (public_url in the host's configuration), so Lever \
-             could not reach it; set it to create webhooks"
+        return Ok(Wanted::Unchanged(
+            "this host has no public URL (serve --public-url), so it neither creates nor \
+             removes Lever webhooks; a host with one keeps them in line"
                 .into(),
         ));
     };

@@ -210,7 +210,7 @@ impl Store {
     }
 
     /// Forgets pending connects (used or not) that expired before `older_than_ms` (unix
-    /// ms); returns how many. Run it with the replay guards' pruning.
+    /// ms); returns how many. The host runs it with its managed-webhook check.
     pub async fn prune_oauth_states(&self, older_than_ms: i64) -> Result<u64> {
         Ok(on_pool!(self, |pool| sqlx::query(
             "DELETE FROM lever_oauth_states WHERE expires_at < $1"
