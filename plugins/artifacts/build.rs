@@ -29,6 +29,7 @@ const FIXTURES: &[&str] = &[
     "undeclared_host",
     "reads_files_env",
     "cv_render",
+    "contract_tour",
 ];
 
 fn main() {

@@ -43,7 +43,7 @@ pub use lever_model::timestamp::Millis;
 pub use lever_model::*;
 pub use multipart::{Attachments, FileUpload};
 pub use pagination::MAX_RESTARTS;
-pub use query::{OpportunityQuery, PostingQuery, UserQuery};
+pub use query::{OpportunityQuery, PostingQuery, RequisitionQuery, UserQuery};
 pub use rate_limit::{DEFAULT_LANE, RateLimits};
 pub use stats::ClientStats;
 pub use token_source::AccessTokenSource;

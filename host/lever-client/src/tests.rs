@@ -1101,5 +1101,7 @@ async fn pacing_never_trips_an_identical_server_bucket() {
     assert_eq!(c.stats().rate_limited_responses, 0, "{:?}", c.stats());
 }
 
+mod hiring;
 mod oauth_resend;
 mod oauth_sandbox;
+mod requisitions;

@@ -9,8 +9,10 @@
 //! unknown fields and enum values).
 
 pub mod envelope;
+pub mod hiring;
 pub mod operation;
 pub mod permission;
+pub mod requisitions;
 pub mod resources;
 pub mod scope;
 pub mod timestamp;
@@ -19,6 +21,8 @@ pub mod webhook;
 pub use envelope::{Data, ErrorBody, Page};
 pub use operation::{Method, Operation, PerformAs};
 pub use permission::{Permission, UnknownPermission};
+pub use hiring::*;
+pub use requisitions::*;
 pub use resources::*;
 pub use scope::{Scope, ScopeSet, UnknownScope};
 pub use webhook::{WebhookDelivery, WebhookEventType};

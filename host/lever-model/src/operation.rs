@@ -118,6 +118,36 @@ operations! {
     CreateWebhook => Post "/webhooks", CreateWebhook, NotAccepted, false;
     UpdateWebhooks => Put "/webhooks", UpdateWebhook, NotAccepted, true;
     DeleteWebhook => Delete "/webhooks/:webhook", DeleteWebhook, NotAccepted, true;
+    ListInterviews => Get "/opportunities/:opportunity/interviews", ListOpportunityInterviews, NotAccepted, true;
+    GetInterview => Get "/opportunities/:opportunity/interviews/:interview", ReadOpportunityInterview, NotAccepted, true;
+    ListPanels => Get "/opportunities/:opportunity/panels", ListOpportunityPanels, NotAccepted, true;
+    GetPanel => Get "/opportunities/:opportunity/panels/:panel", ReadOpportunityPanel, NotAccepted, true;
+    ListFeedback => Get "/opportunities/:opportunity/feedback", ListOpportunityFeedback, NotAccepted, true;
+    GetFeedback => Get "/opportunities/:opportunity/feedback/:feedback", ReadOpportunityFeedback, NotAccepted, true;
+    ListOffers => Get "/opportunities/:opportunity/offers", ListOpportunityOffers, NotAccepted, true;
+    ListReferrals => Get "/opportunities/:opportunity/referrals", ListOpportunityReferrals, NotAccepted, true;
+    GetReferral => Get "/opportunities/:opportunity/referrals/:referral", ReadOpportunityReferral, NotAccepted, true;
+    ListRequisitions => Get "/requisitions", ListRequisitions, NotAccepted, true;
+    GetRequisition => Get "/requisitions/:requisition", ReadRequisition, NotAccepted, true;
+    CreateRequisition => Post "/requisitions", CreateRequisition, NotAccepted, false;
+    UpdateRequisition => Put "/requisitions/:requisition", UpdateRequisition, NotAccepted, true;
+    ListRequisitionFields => Get "/requisition_fields", ListRequisitionFields, NotAccepted, true;
+    GetRequisitionField => Get "/requisition_fields/:requisition_field", ReadRequisitionField, NotAccepted, true;
+    CreateRequisitionField => Post "/requisition_fields", CreateRequisitionField, NotAccepted, false;
+    UpdateRequisitionField => Put "/requisition_fields/:requisition_field", UpdateRequisitionField, NotAccepted, true;
+    CreateUser => Post "/users", CreateUser, NotAccepted, false;
+    // Lever's deprecated `/candidates` routes (read-only; `candidateId == opportunityId`),
+    // guarded by the opportunity permissions Lever uses today.
+    ListCandidates => Get "/candidates", ListOpportunities, NotAccepted, true;
+    GetCandidate => Get "/candidates/:candidate", ReadOpportunity, NotAccepted, true;
+    ListCandidateApplications => Get "/candidates/:candidate/applications", ListOpportunityApplications, NotAccepted, true;
+    ListCandidateNotes => Get "/candidates/:candidate/notes", ListOpportunityNotes, NotAccepted, true;
+    ListCandidateFiles => Get "/candidates/:candidate/files", ListOpportunityFiles, NotAccepted, true;
+    ListCandidateResumes => Get "/candidates/:candidate/resumes", ListOpportunityResumes, NotAccepted, true;
+    ListCandidateInterviews => Get "/candidates/:candidate/interviews", ListOpportunityInterviews, NotAccepted, true;
+    ListCandidateFeedback => Get "/candidates/:candidate/feedback", ListOpportunityFeedback, NotAccepted, true;
+    ListCandidateOffers => Get "/candidates/:candidate/offers", ListOpportunityOffers, NotAccepted, true;
+    ListCandidateReferrals => Get "/candidates/:candidate/referrals", ListOpportunityReferrals, NotAccepted, true;
 }
 
 impl Operation {

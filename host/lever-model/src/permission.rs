@@ -76,6 +76,19 @@ permissions! {
     ReadOpportunityApplication => "read opportunity application", read;
     ListOpportunityApplications => "list opportunity applications", read;
     ListWebhooks => "list webhooks", read;
+    ReadOpportunityInterview => "read opportunity interview", read;
+    ListOpportunityInterviews => "list opportunity interviews", read;
+    ReadOpportunityPanel => "read opportunity panel", read;
+    ListOpportunityPanels => "list opportunity panels", read;
+    ReadOpportunityFeedback => "read opportunity feedback", read;
+    ListOpportunityFeedback => "list opportunity feedback", read;
+    ListOpportunityOffers => "list opportunity offers", read;
+    ReadOpportunityReferral => "read opportunity referral", read;
+    ListOpportunityReferrals => "list opportunity referrals", read;
+    ReadRequisition => "read requisition", read;
+    ListRequisitions => "list requisitions", read;
+    ReadRequisitionField => "read requisition field", read;
+    ListRequisitionFields => "list requisition fields", read;
     CreatePosting => "create posting", write;
     UpdatePosting => "update posting", write;
     ApplyToPosting => "apply to posting", write;
@@ -97,6 +110,11 @@ permissions! {
     CreateWebhook => "create webhook", write;
     UpdateWebhook => "update webhook", write;
     DeleteWebhook => "delete webhook", write;
+    CreateRequisition => "create requisition", write;
+    UpdateRequisition => "update requisition", write;
+    CreateRequisitionField => "create requisition field", write;
+    UpdateRequisitionField => "update requisition field", write;
+    CreateUser => "create user", write;
 }
 
 impl Permission {

@@ -144,6 +144,18 @@ impl Scope {
             P::ListWebhooks => Scope::WebhooksRead,
             P::CreateWebhook | P::UpdateWebhook | P::DeleteWebhook => Scope::WebhooksWrite,
             P::CreateUpload => Scope::UploadsWrite,
+            P::ReadOpportunityInterview | P::ListOpportunityInterviews => Scope::InterviewsRead,
+            P::ReadOpportunityPanel | P::ListOpportunityPanels => Scope::PanelsRead,
+            P::ReadOpportunityFeedback | P::ListOpportunityFeedback => Scope::FeedbackRead,
+            P::ListOpportunityOffers => Scope::OffersRead,
+            P::ReadOpportunityReferral | P::ListOpportunityReferrals => Scope::ReferralsRead,
+            P::ReadRequisition | P::ListRequisitions => Scope::RequisitionsRead,
+            P::CreateRequisition | P::UpdateRequisition => Scope::RequisitionsWrite,
+            P::ReadRequisitionField | P::ListRequisitionFields => Scope::RequisitionFieldsRead,
+            P::CreateRequisitionField | P::UpdateRequisitionField => {
+                Scope::RequisitionFieldsWrite
+            }
+            P::CreateUser => Scope::UsersWrite,
         }
     }
 

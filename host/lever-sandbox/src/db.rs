@@ -60,6 +60,10 @@ pub struct Db {
     pub(crate) blobs: HashMap<String, Bytes>,
     pub(crate) uploads: HashMap<String, StoredUpload>,
     pub(crate) webhooks: IndexMap<String, Webhook>,
+    /// Interviews, panels, feedback, offers and referrals by opportunity.
+    pub(crate) hiring: crate::hiring_store::HiringStore,
+    /// Requisitions and requisition fields.
+    pub(crate) requisitions: crate::requisition_store::RequisitionStore,
     /// The seed's "now": every generated timestamp is at or before it.
     pub(crate) seed_now: Millis,
 }
@@ -100,6 +104,16 @@ impl Db {
 
     pub fn opportunity(&self, id: &str) -> Option<&Opportunity> {
         self.opportunities.get(id)
+    }
+
+    /// Interviews, panels, feedback, offers and referrals.
+    pub fn hiring(&self) -> &crate::hiring_store::HiringStore {
+        &self.hiring
+    }
+
+    /// Requisitions and requisition fields.
+    pub fn requisition_store(&self) -> &crate::requisition_store::RequisitionStore {
+        &self.requisitions
     }
 
     pub fn opportunity_count(&self) -> usize {
@@ -377,6 +391,7 @@ impl Db {
             self.blobs.remove(&r.id);
         }
         self.applications.remove(id);
+        self.hiring.remove_opportunity(id);
         self.deleted.insert(
             id.to_owned(),
             DeletedOpportunity {

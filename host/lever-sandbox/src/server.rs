@@ -10,8 +10,8 @@ use crate::error::ApiError;
 use crate::faults::{ConnKill, Plan, injected_error};
 use crate::query::RawQuery;
 use crate::routes::{
-    self, Ctx, MAX_FILE_BYTES, contacts, files, notes, opportunities, postings, vocabulary,
-    webhooks,
+    self, Ctx, MAX_FILE_BYTES, candidates, contacts, files, hiring, notes, opportunities,
+    postings, requisitions, vocabulary, webhooks,
 };
 use crate::state::Shared;
 use crate::stats::UNMATCHED;
@@ -113,6 +113,34 @@ fn endpoint(op: Operation) -> MethodRouter<Shared> {
         CreateWebhook => on(m, webhooks::create),
         UpdateWebhooks => on(m, webhooks::update),
         DeleteWebhook => on(m, webhooks::delete),
+        ListInterviews => on(m, hiring::list_interviews),
+        GetInterview => on(m, hiring::get_interview),
+        ListPanels => on(m, hiring::list_panels),
+        GetPanel => on(m, hiring::get_panel),
+        ListFeedback => on(m, hiring::list_feedback),
+        GetFeedback => on(m, hiring::get_feedback),
+        ListOffers => on(m, hiring::list_offers),
+        ListReferrals => on(m, hiring::list_referrals),
+        GetReferral => on(m, hiring::get_referral),
+        ListRequisitions => on(m, requisitions::list),
+        GetRequisition => on(m, requisitions::get),
+        CreateRequisition => on(m, requisitions::create),
+        UpdateRequisition => on(m, requisitions::update),
+        ListRequisitionFields => on(m, requisitions::list_fields),
+        GetRequisitionField => on(m, requisitions::get_field),
+        CreateRequisitionField => on(m, requisitions::create_field),
+        UpdateRequisitionField => on(m, requisitions::update_field),
+        CreateUser => on(m, vocabulary::create_user),
+        ListCandidates => on(m, candidates::list),
+        GetCandidate => on(m, candidates::get),
+        ListCandidateApplications => on(m, candidates::list_applications),
+        ListCandidateNotes => on(m, candidates::list_notes),
+        ListCandidateFiles => on(m, candidates::list_files),
+        ListCandidateResumes => on(m, candidates::list_resumes),
+        ListCandidateInterviews => on(m, candidates::list_interviews),
+        ListCandidateFeedback => on(m, candidates::list_feedback),
+        ListCandidateOffers => on(m, candidates::list_offers),
+        ListCandidateReferrals => on(m, candidates::list_referrals),
     }
 }
 

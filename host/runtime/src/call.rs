@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::audit::Capability;
 use crate::bindings::{
-    ActionRequest, ConfigProblem, LeverEvent, Manifest, PluginError, Rejection, ScheduledRun,
-    VendorRequest,
+    ActionRequest, ConfigProblem, LeverEvent, LifecycleEvent, Manifest, PluginError,
+    QueryResponse, Rejection, ScheduledRun, VendorRequest,
 };
 
 /// A call of one of the plugin's exports.
@@ -20,6 +20,10 @@ pub enum Call {
     VendorEvent(VendorRequest),
     Schedule(ScheduledRun),
     Action(ActionRequest),
+    /// `handle-lifecycle` (contract 0.2.0 on).
+    Lifecycle(LifecycleEvent),
+    /// `handle-vendor-query` (contract 0.2.0 on).
+    VendorQuery(VendorRequest),
 }
 
 impl Call {
@@ -32,6 +36,8 @@ impl Call {
             Call::VendorEvent(_) => CallKind::VendorEvent,
             Call::Schedule(_) => CallKind::Schedule,
             Call::Action(_) => CallKind::Action,
+            Call::Lifecycle(_) => CallKind::Lifecycle,
+            Call::VendorQuery(_) => CallKind::VendorQuery,
         }
     }
 
@@ -60,6 +66,8 @@ pub enum CallKind {
     VendorEvent,
     Schedule,
     Action,
+    Lifecycle,
+    VendorQuery,
 }
 
 impl CallKind {
@@ -73,6 +81,8 @@ impl CallKind {
             CallKind::VendorEvent => "handle-vendor-event",
             CallKind::Schedule => "run-schedule",
             CallKind::Action => "run-action",
+            CallKind::Lifecycle => "handle-lifecycle",
+            CallKind::VendorQuery => "handle-vendor-query",
         }
     }
 
@@ -85,11 +95,20 @@ impl CallKind {
             CallKind::ValidateConfig | CallKind::VerifyVendorRequest => {
                 matches!(capability, Capability::Config | Capability::Log)
             }
+            // A vendor query may use Lever too, but read-only (checked by the Lever policy).
             CallKind::LeverEvent
             | CallKind::VendorEvent
             | CallKind::Schedule
-            | CallKind::Action => true,
+            | CallKind::Action
+            | CallKind::Lifecycle
+            | CallKind::VendorQuery => true,
         }
+    }
+
+    /// Whether Lever writes are allowed: not while a vendor waits for a query's answer
+    /// (queries are not stored, so a write could not be journaled against an event).
+    pub(crate) const fn allows_lever_writes(self) -> bool {
+        !matches!(self, CallKind::VendorQuery)
     }
 }
 
@@ -103,6 +122,8 @@ pub enum CallOutput {
     Handled(Result<(), PluginError>),
     /// `run-action`: the result JSON.
     ActionResult(Result<String, PluginError>),
+    /// `handle-vendor-query`: the answer for the vendor.
+    QueryAnswered(Result<QueryResponse, PluginError>),
 }
 
 impl CallOutput {
@@ -163,6 +184,14 @@ impl CallOutput {
             CallOutput::Handled(Err(e)) => error(e),
             CallOutput::ActionResult(Ok(s)) => s.len(),
             CallOutput::ActionResult(Err(e)) => error(e),
+            CallOutput::QueryAnswered(Ok(r)) => {
+                r.body.len()
+                    + r.headers
+                        .iter()
+                        .map(|h| h.name.len() + h.value.len())
+                        .sum::<usize>()
+            }
+            CallOutput::QueryAnswered(Err(e)) => error(e),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::audit::{AuditSink, NoAudit};
 use crate::capabilities::vendor_http::policy::VendorHttpPolicy;
@@ -80,6 +81,9 @@ pub struct LeverAccess {
     /// Other Lever users a tenant admin listed for the installation: the only ones a plugin
     /// may name as `acting-user-id` besides `acting_user_id`.
     pub allowed_acting_users: BTreeSet<String>,
+    /// Whether the connection may see confidential postings and opportunities (the API
+    /// key's "Allow access to confidential data", or the `confidential:access:admin` scope).
+    pub confidential_access: bool,
 }
 
 impl LeverAccess {
@@ -89,7 +93,14 @@ impl LeverAccess {
             client,
             acting_user_id: acting_user_id.into(),
             allowed_acting_users: BTreeSet::new(),
+            confidential_access: false,
         }
+    }
+
+    /// The connection has confidential access.
+    pub fn with_confidential_access(mut self, allowed: bool) -> Self {
+        self.confidential_access = allowed;
+        self
     }
 
     /// Whether a plugin may attribute a write to `user_id`.
@@ -157,6 +168,9 @@ pub struct InvocationContext {
     /// journaled and a replay is answered from it (exactly-once writes, see `journal`);
     /// without one, writes go straight to Lever.
     pub journal: Option<Arc<dyn EffectJournal>>,
+    /// A shorter wall-clock limit for this invocation (a vendor waiting for a query's
+    /// answer); never longer than the runtime's own limit.
+    pub wall_clock: Option<Duration>,
 }
 
 impl InvocationContext {
@@ -181,6 +195,7 @@ impl InvocationContext {
             audit,
             vendor_http: None,
             journal: None,
+            wall_clock: None,
         }
     }
 
@@ -232,6 +247,13 @@ impl InvocationContext {
         self.journal = Some(journal);
         self
     }
+
+    /// Stops this invocation after `limit` of wall-clock time, if that is sooner than the
+    /// runtime's limit.
+    pub fn with_wall_clock(mut self, limit: Duration) -> Self {
+        self.wall_clock = Some(limit);
+        self
+    }
 }
 
 impl fmt::Debug for InvocationContext {
@@ -245,6 +267,7 @@ impl fmt::Debug for InvocationContext {
             .field("lever", &self.lever)
             .field("secrets", &self.secrets)
             .field("journal", &self.journal.is_some())
+            .field("wall_clock", &self.wall_clock)
             .finish_non_exhaustive()
     }
 }

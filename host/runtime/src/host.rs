@@ -9,7 +9,7 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::call::CallKind;
-use crate::capabilities::{self, HostCalls, Shared};
+use crate::capabilities::{HostCalls, Shared};
 use crate::config::RuntimeConfig;
 use crate::grants::InvocationContext;
 use crate::manifest::PluginInfo;
@@ -145,10 +145,11 @@ impl HostState {
 }
 
 /// The linker every plugin is instantiated with: WASI p2 (with the empty context of
-/// `HostState::new`) and the five capabilities, which see only `calls`.
+/// `HostState::new`) and the capabilities of every supported contract version, which see
+/// only `calls`.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    capabilities::add_to_linker(linker, |s| &mut s.calls)
+    crate::bindings::add_to_linker(linker)
 }
 
 #[cfg(test)]

@@ -39,19 +39,20 @@ pub(crate) async fn invoke(
     let kind = call.kind();
     let started = Instant::now();
     let (tenant, event) = (ctx.tenant_id.clone(), ctx.event_id.clone());
+    let wall_clock = ctx.wall_clock.map_or(limits.wall_clock_timeout, |asked| {
+        asked.min(limits.wall_clock_timeout)
+    });
     // Epochs cannot interrupt a guest that is parked in a host call (a slow vendor), and a
     // host call can itself be slow: the whole invocation is under a wall-clock timeout.
     // Dropping the future drops the store and its fiber.
     let result = match tokio::time::timeout(
-        limits.wall_clock_timeout,
+        wall_clock,
         run(engine, shared, plugin.clone(), ctx, call),
     )
     .await
     {
         Ok(result) => result,
-        Err(_elapsed) => Err(InvocationError::WallClockTimeout {
-            limit: limits.wall_clock_timeout,
-        }),
+        Err(_elapsed) => Err(InvocationError::WallClockTimeout { limit: wall_clock }),
     };
     let elapsed = started.elapsed();
     match &result {
@@ -115,7 +116,7 @@ async fn run(
 ) -> Result<CallOutput, InvocationError> {
     let config = &shared.config;
     let mut store = new_store(engine, shared, plugin.info().clone(), ctx, call.kind());
-    let instance = match plugin.pre().instantiate_async(&mut store).await {
+    let instance = match plugin.pre().instantiate(&mut store).await {
         Ok(instance) => instance,
         Err(error) => {
             return Err(match classify_limit(store.data(), config) {
@@ -127,35 +128,7 @@ async fn run(
             });
         }
     };
-    let guest = instance.fulcrum_connector_plugin();
-    let outcome: wasmtime::Result<CallOutput> = async {
-        Ok(match &call {
-            Call::Describe => {
-                CallOutput::Manifest(Box::new(guest.call_describe(&mut store).await?))
-            }
-            Call::ValidateConfig(json) => {
-                CallOutput::ConfigChecked(guest.call_validate_config(&mut store, json).await?)
-            }
-            Call::VerifyVendorRequest(request) => CallOutput::VendorRequestChecked(
-                guest
-                    .call_verify_vendor_request(&mut store, request)
-                    .await?,
-            ),
-            Call::LeverEvent(event) => {
-                CallOutput::Handled(guest.call_handle_lever_event(&mut store, event).await?)
-            }
-            Call::VendorEvent(request) => {
-                CallOutput::Handled(guest.call_handle_vendor_event(&mut store, request).await?)
-            }
-            Call::Schedule(run) => {
-                CallOutput::Handled(guest.call_run_schedule(&mut store, run).await?)
-            }
-            Call::Action(request) => {
-                CallOutput::ActionResult(guest.call_run_action(&mut store, request).await?)
-            }
-        })
-    }
-    .await;
+    let outcome = instance.call(&mut store, &call).await;
     match outcome {
         Ok(output) => {
             let bytes = output.size();

@@ -35,7 +35,7 @@ pub mod registry;
 mod stderr;
 
 pub use audit::{AuditOutcome, AuditRecord, AuditSink, Capability, MemoryAuditLog, describe_error};
-pub use bindings::PluginError;
+pub use bindings::{ContractVersion, PluginError};
 pub use cache::{CacheError, CacheStats};
 pub use call::{Call, CallKind, CallOutput, InvocationError};
 pub use capabilities::vendor_http::policy::{Origin, VendorHttpPolicy};
@@ -151,12 +151,12 @@ impl Runtime {
         })
         .await
         .map_err(|e| InstallError::Interrupted(e.to_string()))??;
-        registry::check_api_version(&self.inner.engine, &component)?;
+        let contract = bindings::contract_of(&self.inner.engine, &component)?;
         let pre = self
             .inner
             .linker
             .instantiate_pre(&component)
-            .and_then(ConnectorPre::new)
+            .and_then(|pre| ConnectorPre::new(contract, pre))
             .map_err(|e| InstallError::Link {
                 message: format!("{e:#}"),
             })?;
@@ -182,6 +182,7 @@ impl Runtime {
             plugin = installed.id(),
             version = %installed.version(),
             hash = installed.content_hash(),
+            contract = %installed.contract(),
             "plugin installed"
         );
         Ok(installed)
@@ -315,7 +316,7 @@ pub mod bench {
             );
             let instance = plugin
                 .pre()
-                .instantiate_async(&mut store)
+                .instantiate(&mut store)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:#}"))?;
             Ok(WarmInstance { store, instance })
@@ -329,19 +330,16 @@ pub mod bench {
             name: &str,
             input: &str,
         ) -> anyhow::Result<Result<String, PluginError>> {
-            let request = bindings::ActionRequest {
-                id: "bench".into(),
-                name: name.into(),
-                input: input.into(),
-                requested_by: None,
-            };
             // A long benchmark must not run into the per-invocation CPU budget.
             self.store.data_mut().calls.reset_budgets();
-            self.instance
-                .fulcrum_connector_plugin()
-                .call_run_action(&mut self.store, &request)
+            let output = self
+                .instance
+                .call(&mut self.store, &Call::action("bench", name, input))
                 .await
-                .map_err(|e| anyhow::anyhow!("{e:#}"))
+                .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            output
+                .into_action_result()
+                .ok_or_else(|| anyhow::anyhow!("run-action returned no action result"))
         }
     }
 }

@@ -188,6 +188,8 @@ mod tests {
             secrets: vec!["api-token".into()],
             config_schema: r#"{"type":"object"}"#.into(),
             lever_events: vec![],
+            lifecycle_hooks: vec![],
+            vendor_queries: false,
             schedules: vec![Schedule {
                 name: "sync".into(),
                 description: "".into(),

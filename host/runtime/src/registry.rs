@@ -8,13 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
-use wasmtime::component::Component;
 
-use crate::bindings::{ConnectorPre, Manifest, PLUGIN_EXPORT, WIT_PACKAGE, WIT_VERSION};
+use crate::bindings::{ConnectorPre, ContractVersion, Manifest};
 use crate::cache::CacheError;
 use crate::call::InvocationError;
 use crate::capabilities::vendor_http::policy::Origin;
-use crate::host::HostState;
 use crate::manifest::PluginInfo;
 
 /// One installed version of a plugin: its validated manifest and the pre-instantiated
@@ -24,7 +22,7 @@ pub struct PluginVersion {
     info: Arc<PluginInfo>,
     content_hash: String,
     installed_at: SystemTime,
-    pre: ConnectorPre<HostState>,
+    pre: ConnectorPre,
 }
 
 impl PluginVersion {
@@ -60,7 +58,12 @@ impl PluginVersion {
         self.installed_at
     }
 
-    pub(crate) fn pre(&self) -> &ConnectorPre<HostState> {
+    /// The contract version the component speaks.
+    pub fn contract(&self) -> ContractVersion {
+        self.pre.version()
+    }
+
+    pub(crate) fn pre(&self) -> &ConnectorPre {
         &self.pre
     }
 
@@ -70,7 +73,7 @@ impl PluginVersion {
 
     /// The stand-in used to call `describe` before the manifest is known: no permissions, no
     /// origins, no secrets.
-    pub(crate) fn provisional(pre: ConnectorPre<HostState>, content_hash: String) -> Self {
+    pub(crate) fn provisional(pre: ConnectorPre, content_hash: String) -> Self {
         PluginVersion {
             manifest: Manifest {
                 id: String::new(),
@@ -83,6 +86,8 @@ impl PluginVersion {
                 secrets: vec![],
                 config_schema: "{}".into(),
                 lever_events: vec![],
+                lifecycle_hooks: vec![],
+                vendor_queries: false,
                 schedules: vec![],
                 actions: vec![],
             },
@@ -96,7 +101,7 @@ impl PluginVersion {
     /// Validates `manifest` and builds the installed version.
     pub(crate) fn new(
         manifest: Manifest,
-        pre: ConnectorPre<HostState>,
+        pre: ConnectorPre,
         content_hash: String,
     ) -> Result<Self, InstallError> {
         let info = PluginInfo::from_manifest(&manifest).map_err(|problems| {
@@ -133,13 +138,16 @@ pub enum InstallError {
     NotAComponent { reason: String },
 
     #[error(
-        "the component targets Fulcrum plugin API {found}, but this host supports {supported}: \
-         rebuild it against fulcrum:connector@{supported} (the Fulcrum SDK of that version)"
+        "the component targets Fulcrum plugin API {found}, but this host runs {supported}: \
+         rebuild it with a Fulcrum SDK for one of those (the current SDK builds the newest)"
     )]
-    UnsupportedApiVersion {
-        found: String,
-        supported: &'static str,
-    },
+    UnsupportedApiVersion { found: String, supported: String },
+
+    #[error(
+        "the component exports fulcrum:connector/plugin@{export} but imports {import}: build \
+         every part of it against one contract version"
+    )]
+    MixedApiVersions { export: String, import: String },
 
     #[error("the component cannot be linked against this host: {message}")]
     Link { message: String },
@@ -164,57 +172,6 @@ pub enum InstallError {
 
     #[error("installation was interrupted: {0}")]
     Interrupted(String),
-}
-
-/// Checks the component's world before anything else: it must export the plugin interface
-/// of the version this host implements. A component built against another contract version
-/// gets a clear error instead of a link failure.
-pub(crate) fn check_api_version(
-    engine: &wasmtime::Engine,
-    component: &Component,
-) -> Result<(), InstallError> {
-    let ty = component.component_type();
-    let exports: Vec<String> = ty
-        .exports(engine)
-        .map(|(name, _)| name.to_owned())
-        .collect();
-    if exports.iter().any(|e| e == PLUGIN_EXPORT) {
-        // Imports of other contract versions would fail to link; name the version instead.
-        for (name, _) in ty.imports(engine) {
-            if let Some(version) = fulcrum_version(name)
-                && version != WIT_VERSION
-            {
-                return Err(InstallError::UnsupportedApiVersion {
-                    found: version.to_owned(),
-                    supported: WIT_VERSION,
-                });
-            }
-        }
-        return Ok(());
-    }
-    let found = exports
-        .iter()
-        .find_map(|e| {
-            let (interface, version) = e.split_once('@')?;
-            (interface == "fulcrum:connector/plugin").then(|| version.to_owned())
-        })
-        .unwrap_or_else(|| {
-            if exports.is_empty() {
-                "none (the component exports nothing)".to_owned()
-            } else {
-                format!("none (the component exports {})", exports.join(", "))
-            }
-        });
-    Err(InstallError::UnsupportedApiVersion {
-        found,
-        supported: WIT_VERSION,
-    })
-}
-
-/// The version of a `fulcrum:connector/...@version` name.
-fn fulcrum_version(name: &str) -> Option<&str> {
-    let rest = name.strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
-    Some(rest.split_once('@').map(|(_, v)| v).unwrap_or(""))
 }
 
 /// Versions by plugin id.
@@ -293,19 +250,5 @@ impl Registry {
             .remove(id)
             .map(|v| v.into_values().collect())
             .unwrap_or_default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fulcrum_versions_are_read_from_names() {
-        assert_eq!(
-            fulcrum_version("fulcrum:connector/lever@0.2.0"),
-            Some("0.2.0")
-        );
-        assert_eq!(fulcrum_version("wasi:cli/environment@0.2.0"), None);
     }
 }

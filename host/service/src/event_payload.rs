@@ -6,7 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use fulcrum_runtime::Call;
 use fulcrum_runtime::bindings::{
-    ActionRequest, Header, LeverEvent, LeverEventKind, ScheduledRun, VendorRequest,
+    ActionRequest, Header, LeverEvent, LeverEventKind, LifecycleEvent, LifecycleKind, ScheduledRun,
+    VendorRequest,
 };
 use fulcrum_store::{Event, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,8 @@ pub mod kind {
     pub const ACTION: &str = "action";
     /// A Lever webhook delivery, verified against the tenant's signature token.
     pub const LEVER: &str = "lever";
+    /// A lifecycle hook the installation's plugin asked for (connected, enabled, ...).
+    pub const LIFECYCLE: &str = "lifecycle";
 }
 
 /// A vendor's request to the ingress, as received.
@@ -144,6 +147,40 @@ pub struct StoredAction {
     /// JSON text of the input.
     pub input: String,
     pub requested_by: Option<String>,
+}
+
+/// A lifecycle hook to run: what happened to the installation, when, and the detail the
+/// contract defines for it (`{"previous": <config>}` for `config-changed`, ...).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredLifecycle {
+    /// The WIT name: `connected`, `enabled`, `disabled`, `config-changed`, `removing`.
+    pub kind: String,
+    /// Unix ms.
+    pub occurred_at: i64,
+    pub detail: Value,
+}
+
+/// The WIT name of a lifecycle kind, as stored and shown to admins.
+pub fn lifecycle_kind_name(kind: LifecycleKind) -> &'static str {
+    match kind {
+        LifecycleKind::Connected => "connected",
+        LifecycleKind::Enabled => "enabled",
+        LifecycleKind::Disabled => "disabled",
+        LifecycleKind::ConfigChanged => "config-changed",
+        LifecycleKind::Removing => "removing",
+    }
+}
+
+/// The lifecycle kind of a WIT name (the inverse of [`lifecycle_kind_name`]).
+pub fn lifecycle_kind(name: &str) -> Option<LifecycleKind> {
+    Some(match name {
+        "connected" => LifecycleKind::Connected,
+        "enabled" => LifecycleKind::Enabled,
+        "disabled" => LifecycleKind::Disabled,
+        "config-changed" => LifecycleKind::ConfigChanged,
+        "removing" => LifecycleKind::Removing,
+        _ => return None,
+    })
 }
 
 /// A verified Lever webhook delivery. The per-delivery `token` and `signature` are not kept:
@@ -314,6 +351,17 @@ pub fn call_for(
         kind::LEVER => Ok(Call::LeverEvent(
             parse::<StoredLeverEvent>(payload)?.to_wit(id)?,
         )),
+        kind::LIFECYCLE => {
+            let hook: StoredLifecycle = parse(payload)?;
+            let kind = lifecycle_kind(&hook.kind)
+                .ok_or_else(|| PayloadError(format!("unknown lifecycle hook {:?}", hook.kind)))?;
+            Ok(Call::Lifecycle(LifecycleEvent {
+                id,
+                kind,
+                occurred_at: hook.occurred_at,
+                detail: hook.detail.to_string(),
+            }))
+        }
         other => Err(PayloadError(format!("unknown event kind {other:?}"))),
     }
 }

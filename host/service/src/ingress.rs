@@ -30,6 +30,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use fulcrum_runtime::bindings::VendorRequest;
 use fulcrum_runtime::{Call, CallOutput, MemoryStateStore};
 use fulcrum_store::{Enqueued, NewEvent, VendorRequestGuard, now_ms};
 use serde_json::json;
@@ -181,16 +182,7 @@ async fn accept_inner(
     let body = read_json_body(body, &headers, inner.config.max_ingress_body, "events").await?;
     let idempotency_key = header_text(&headers, IDEMPOTENCY_KEY)?;
     let subject = header_text(&headers, SUBJECT_HEADER)?;
-    let refuse = |reason: &str| {
-        log_refusal(
-            "ingress",
-            tenant,
-            Some(plugin),
-            StatusCode::UNAUTHORIZED,
-            reason,
-        );
-        not_authenticated()
-    };
+    let refuse = |reason: &str| refused("ingress", tenant, plugin, reason);
 
     if inner.store.get_tenant(tenant).await?.is_none() {
         return Err(refuse("unknown tenant"));
@@ -218,81 +210,10 @@ async fn accept_inner(
         received_at,
     );
 
-    // The plugin checks the vendor's signature with the installation's secret. It may only
-    // read config and log here (the runtime enforces that).
-    let prepared = match inner
-        .tenancy
-        .prepare(
-            &inner.runtime,
-            tenant,
-            plugin,
-            Handles {
-                state: Arc::new(MemoryStateStore::new()),
-                audit: Arc::new(InvocationAudit::for_event(None)),
-                journal: None,
-                event_id: None,
-                lever: false,
-            },
-        )
-        .await
-    {
-        Ok(prepared) => prepared,
-        Err(TenancyError::NotInstalled { .. }) => return Err(refuse("plugin not installed")),
-        Err(TenancyError::Disabled { .. }) => return Err(refuse("installation disabled")),
-        Err(e @ TenancyError::PluginNotLoaded(_)) => {
-            return Err(ApiError::unavailable(
-                "the plugin is not loaded on this host",
-                e,
-            ));
-        }
-        Err(other) => {
-            return Err(ApiError::unavailable(
-                "could not load the installation",
-                other,
-            ));
-        }
-    };
     let request = checked
         .to_wit(dedupe_key.clone())
         .map_err(|e| ApiError::internal("vendor request", e))?;
-    let verdict = inner
-        .runtime
-        .invoke(
-            &prepared.plugin,
-            prepared.ctx,
-            Call::VerifyVendorRequest(request),
-        )
-        .await
-        .map_err(|e| ApiError::unavailable("the plugin could not check the request", e))?;
-    match verdict {
-        CallOutput::VendorRequestChecked(Ok(())) => {}
-        CallOutput::VendorRequestChecked(Err(rejection))
-            if rejection.status == 401 || rejection.status == 403 =>
-        {
-            return Err(refuse(&format!(
-                "the plugin refused the signature ({}): {}",
-                rejection.status, rejection.message
-            )));
-        }
-        CallOutput::VendorRequestChecked(Err(rejection)) => {
-            // Only client errors: a plugin cannot make the host claim a server fault.
-            let status = StatusCode::from_u16(rejection.status)
-                .ok()
-                .filter(StatusCode::is_client_error)
-                .unwrap_or(StatusCode::BAD_REQUEST);
-            return Err(ApiError::new(
-                status,
-                "rejected_by_plugin",
-                rejection.message,
-            ));
-        }
-        other => {
-            return Err(ApiError::internal(
-                "verify-vendor-request",
-                format!("unexpected output {other:?}"),
-            ));
-        }
-    }
+    verify(inner, "ingress", tenant, plugin, request).await?;
 
     // What is stored leaves the credentials out; they are sealed with the event instead.
     let mut stored = checked;
@@ -330,6 +251,103 @@ async fn accept_inner(
     Ok(enqueued)
 }
 
+/// The refusal of a request that could not be authenticated, with its real reason logged
+/// (rate-limited) under `channel` (`ingress`, `query`).
+pub(crate) fn refused(channel: &'static str, tenant: &str, plugin: &str, reason: &str) -> ApiError {
+    log_refusal(
+        channel,
+        tenant,
+        Some(plugin),
+        StatusCode::UNAUTHORIZED,
+        reason,
+    );
+    not_authenticated()
+}
+
+/// The plugin's `verify-vendor-request` of `request` for the tenant's installation: the
+/// vendor's signature, with the installation's secret. It may only read config and log here
+/// (the runtime enforces that). An installation that is missing or disabled and a signature
+/// the plugin refuses (401/403) all get [`not_authenticated`]; another rejection keeps the
+/// plugin's client-error status and message.
+pub(crate) async fn verify(
+    inner: &HostInner,
+    channel: &'static str,
+    tenant: &str,
+    plugin: &str,
+    request: VendorRequest,
+) -> Result<(), ApiError> {
+    let refuse = |reason: &str| refused(channel, tenant, plugin, reason);
+    let prepared = match inner
+        .tenancy
+        .prepare(
+            &inner.runtime,
+            tenant,
+            plugin,
+            Handles {
+                state: Arc::new(MemoryStateStore::new()),
+                audit: Arc::new(InvocationAudit::for_event(None)),
+                journal: None,
+                event_id: None,
+                lever: false,
+                even_disabled: false,
+            },
+        )
+        .await
+    {
+        Ok(prepared) => prepared,
+        Err(TenancyError::NotInstalled { .. }) => return Err(refuse("plugin not installed")),
+        Err(TenancyError::Disabled { .. }) => return Err(refuse("installation disabled")),
+        Err(e @ TenancyError::PluginNotLoaded(_)) => {
+            return Err(ApiError::unavailable(
+                "the plugin is not loaded on this host",
+                e,
+            ));
+        }
+        Err(other) => {
+            return Err(ApiError::unavailable(
+                "could not load the installation",
+                other,
+            ));
+        }
+    };
+    let verdict = inner
+        .runtime
+        .invoke(
+            &prepared.plugin,
+            prepared.ctx,
+            Call::VerifyVendorRequest(request),
+        )
+        .await
+        .map_err(|e| ApiError::unavailable("the plugin could not check the request", e))?;
+    match verdict {
+        CallOutput::VendorRequestChecked(Ok(())) => Ok(()),
+        CallOutput::VendorRequestChecked(Err(rejection))
+            if rejection.status == 401 || rejection.status == 403 =>
+        {
+            Err(refuse(&format!(
+                "the plugin refused the signature ({}): {}",
+                rejection.status, rejection.message
+            )))
+        }
+        CallOutput::VendorRequestChecked(Err(rejection)) => {
+            // Only client errors: a plugin cannot make the host claim a server fault.
+            let status = StatusCode::from_u16(rejection.status)
+                .ok()
+                .filter(StatusCode::is_client_error)
+                .unwrap_or(StatusCode::BAD_REQUEST);
+            Err(ApiError::new(
+                status,
+                "rejected_by_plugin",
+                rejection.message,
+            ))
+        }
+        other => Err(ApiError::internal(
+            "verify-vendor-request",
+            format!("unexpected output {other:?}"),
+        )),
+    }
+}
+
 /// Every [`PRUNE_EVERY`] until `shutdown`, deletes the Lever deliveries and vendor request
 /// digests too old to matter: a Lever delivery older than its freshness window is refused as
 /// stale anyway, a vendor digest older than the replay window no longer counts. A background
@@ -364,7 +382,7 @@ pub(crate) async fn replay_guard_pruning_loop(inner: Arc<HostInner>, shutdown: C
 
 /// 431 when the request's headers (names and values) exceed `limit` bytes in all: they would
 /// be stored with the event.
-fn check_header_size(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
+pub(crate) fn check_header_size(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
     let total: usize = headers
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
@@ -408,6 +426,14 @@ pub(crate) async fn read_json_body(
     limit: usize,
     what: &str,
 ) -> Result<Bytes, ApiError> {
+    let body = read_body(body, limit, what).await?;
+    check_content_type(headers, what)?;
+    Ok(body)
+}
+
+/// The body of a request of any content type, refused as [`read_json_body`] refuses one
+/// (413, 408, 400) when it is too large, stalls or cannot be read.
+pub(crate) async fn read_body(body: Body, limit: usize, what: &str) -> Result<Bytes, ApiError> {
     let body = match read_limited(body, limit).await {
         Ok(bytes) => bytes,
         Err(BodyError::Oversize { drained }) => {
@@ -434,7 +460,6 @@ pub(crate) async fn read_json_body(
             .closing());
         }
     };
-    check_content_type(headers, what)?;
     Ok(body)
 }
 

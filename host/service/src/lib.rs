@@ -27,6 +27,7 @@ pub mod event_payload;
 mod ingress;
 pub mod installations;
 mod lever_webhooks;
+mod lifecycle;
 pub mod managed_webhooks;
 mod media_type;
 pub mod metrics_names;
@@ -40,6 +41,7 @@ pub mod server;
 mod staged_state;
 pub mod tenancy;
 pub mod tenants;
+mod vendor_query;
 mod workers;
 
 pub use actor::Actor;
@@ -117,6 +119,9 @@ pub struct HostConfig {
     /// How often host-managed Lever webhooks are checked against Lever (missing ones are
     /// created again) and expired OAuth states forgotten.
     pub managed_webhook_check_interval: Duration,
+    /// How long a plugin may take to answer a synchronous vendor query (the vendor waits
+    /// on the line); capped by the runtime's own wall-clock limit.
+    pub vendor_query_wall_clock: Duration,
 }
 
 impl Default for HostConfig {
@@ -144,6 +149,7 @@ impl Default for HostConfig {
             metrics_token: None,
             public_url: None,
             managed_webhook_check_interval: Duration::from_secs(600),
+            vendor_query_wall_clock: Duration::from_secs(5),
         }
     }
 }
@@ -320,6 +326,7 @@ pub fn app(host: Host) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .merge(ingress::router())
+        .merge(vendor_query::router())
         .merge(lever_webhooks::router())
         .merge(oauth_callback::router())
         .merge(admin::router())

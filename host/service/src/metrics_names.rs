@@ -23,6 +23,12 @@ pub const LIMIT_KILLS_TOTAL: &str = "fulcrum_limit_kills_total";
 /// `other`: the URL's plugin is caller-chosen), `outcome` (accepted, duplicate, unauthorized —
 /// unknown tenant or plugin, disabled installation or bad signature, alike —, rejected, error).
 pub const INGRESS_TOTAL: &str = "fulcrum_ingress_requests_total";
+/// Counter: synchronous vendor queries; labels `plugin` (the installation's plugin once
+/// resolved, else `other`), `outcome` (answered — whatever status the plugin chose —,
+/// plugin_error, timeout, failed, bad_answer, not_offered, unauthorized, rejected, error).
+pub const VENDOR_QUERIES_TOTAL: &str = "fulcrum_vendor_queries_total";
+/// Histogram: time to answer a vendor query, verification included; label `plugin`.
+pub const VENDOR_QUERY_SECONDS: &str = "fulcrum_vendor_query_seconds";
 /// Counter: Lever webhook deliveries; label `outcome` (accepted, duplicate, ignored — no
 /// plugin subscribed —, unauthorized, stale — `triggeredAt` outside the window —, rejected,
 /// error).
@@ -50,6 +56,15 @@ pub fn describe() {
     describe_counter!(
         EVENTS_TOTAL,
         "Event attempts finished, by tenant, plugin and outcome (done, retrying, dead)."
+    );
+    describe_counter!(
+        VENDOR_QUERIES_TOTAL,
+        "Synchronous vendor queries, by plugin and outcome."
+    );
+    describe_histogram!(
+        VENDOR_QUERY_SECONDS,
+        Unit::Seconds,
+        "Time to answer a vendor query, verification included, by plugin."
     );
     describe_histogram!(
         EVENT_SECONDS,

@@ -19,7 +19,7 @@ use tracing::Instrument as _;
 use crate::HostInner;
 use crate::audit_trail::InvocationAudit;
 use crate::effect_journal::SqlJournal;
-use crate::event_payload::{call_for_event, event_ref};
+use crate::event_payload::{call_for_event, event_ref, kind};
 use crate::metrics_names as m;
 use crate::staged_state::StagedState;
 use crate::tenancy::{Handles, TenancyError};
@@ -217,6 +217,12 @@ async fn process_in_span(
             }
         }
     };
+    if matches!(outcome, Outcome::Done | Outcome::Dead { .. })
+        && let Err(error) = crate::installations::finish_after_hook(store, &event).await
+    {
+        // The installation stays marked; removing it again finishes the job.
+        tracing::error!(%error, "could not remove the installation after its removing hook");
+    }
     match &outcome {
         Outcome::Done => tracing::debug!("event handled"),
         Outcome::Retrying { attempts, error } => {
@@ -263,22 +269,29 @@ async fn run(
     let state = Arc::new(StagedState::new(host.store.clone()));
     let audit = Arc::new(InvocationAudit::for_event(Some(event.id)));
     let journal = Arc::new(SqlJournal::new(host.store.clone(), event.id));
-    let prepared = host
-        .tenancy
-        .prepare(
-            &host.runtime,
-            &event.tenant_id,
-            &event.plugin_id,
-            Handles {
-                state: state.clone(),
-                audit: audit.clone(),
-                journal: Some(journal),
-                event_id: Some(event_ref(event.id)),
-                lever: true,
-            },
-        )
+    let lifecycle = event.kind == kind::LIFECYCLE;
+    let handles = |lever: bool| Handles {
+        state: state.clone(),
+        audit: audit.clone(),
+        journal: Some(journal.clone()),
+        event_id: Some(event_ref(event.id)),
+        lever,
+        even_disabled: lifecycle,
+    };
+    let tenancy = &host.tenancy;
+    let (tenant, installation) = (&event.tenant_id, &event.plugin_id);
+    let prepared = match tenancy
+        .prepare(&host.runtime, tenant, installation, handles(true))
         .await
-        .map_err(tenancy_failure)?;
+    {
+        // A hook may come before Lever is connected (an admin setting the installation up):
+        // it runs without Lever rather than waiting for a connection that may never come.
+        Err(TenancyError::NoCredential(_)) if lifecycle => tenancy
+            .prepare(&host.runtime, tenant, installation, handles(false))
+            .await
+            .map_err(tenancy_failure)?,
+        prepared => prepared.map_err(tenancy_failure)?,
+    };
     let call_kind = call.kind().as_str();
     let invoked = Instant::now();
     // Only the invocation stops on a lost claim: recording an outcome is never cut short (it is
@@ -326,7 +339,7 @@ async fn run(
 }
 
 /// The `limit` label of an invocation stopped by one of the runtime's limits.
-fn limit_hit(e: &InvocationError) -> Option<&'static str> {
+pub(crate) fn limit_hit(e: &InvocationError) -> Option<&'static str> {
     Some(match e {
         InvocationError::CpuBudgetExceeded { .. } => "cpu",
         InvocationError::MemoryLimitExceeded { .. } => "memory",

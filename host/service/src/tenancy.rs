@@ -71,6 +71,9 @@ pub struct Handles {
     pub event_id: Option<String>,
     /// Whether to connect Lever (not for ingress checks, which may only read config).
     pub lever: bool,
+    /// Run even though the installation is disabled: lifecycle hooks (`disabled` itself, and
+    /// `connected` or `config-changed` while an admin sets it up) must reach the plugin.
+    pub even_disabled: bool,
 }
 
 pub struct Prepared {
@@ -153,7 +156,7 @@ impl Tenancy {
                 tenant: tenant_id.to_owned(),
                 plugin: plugin_id.to_owned(),
             })?;
-        if !installation.enabled {
+        if !installation.enabled && !handles.even_disabled {
             return Err(TenancyError::Disabled {
                 tenant: tenant_id.to_owned(),
                 plugin: plugin_id.to_owned(),
@@ -190,6 +193,7 @@ impl Tenancy {
             journal: None,
             event_id: None,
             lever: false,
+            even_disabled: true,
         };
         self.context(plugin, installation, config.to_string(), handles)
             .await
@@ -254,6 +258,7 @@ impl Tenancy {
         connection: Option<LeverConnection>,
     ) -> Result<LeverAccess, TenancyError> {
         let settings = self.store.get_lever_settings(tenant_id).await?;
+        let confidential = connection.as_ref().is_some_and(confidential_access);
         let client = self
             .client_with(tenant_id, installation_id, &settings, connection)
             .await?;
@@ -267,7 +272,8 @@ impl Tenancy {
             .or(settings.acting_user_id)
             .or_else(|| self.defaults.acting_user_id.clone())
             .unwrap_or_default();
-        let mut access = LeverAccess::new(client.for_lane(installation_id), acting_user_id);
+        let mut access = LeverAccess::new(client.for_lane(installation_id), acting_user_id)
+            .with_confidential_access(confidential);
         if let Some(identity) = identity {
             access.allowed_acting_users = identity.allowed_acting_users.into_iter().collect();
         }
@@ -481,6 +487,18 @@ pub fn effective_approvals(
     }
 }
 
+/// Whether the connection may see confidential postings and opportunities: for OAuth, the
+/// `confidential:access:admin` scope was granted; for an API key, the admin said the key was
+/// made with "Allow access to confidential data" when pasting it (Lever does not tell). The
+/// tenant's default key (no connection of the installation's own) has none: nothing records
+/// how that key was made.
+pub fn confidential_access(connection: &LeverConnection) -> bool {
+    match granted_scopes(connection) {
+        Some(scopes) => scopes.contains(lever_model::Scope::ConfidentialAccess),
+        None => connection.confidential,
+    }
+}
+
 /// The scopes Lever granted an OAuth connection; words this build does not know grant
 /// nothing.
 pub fn granted_scopes(connection: &LeverConnection) -> Option<ScopeSet> {
@@ -506,4 +524,56 @@ pub fn approved_permissions(installation: &Installation) -> BTreeSet<Permission>
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection(
+        kind: CredentialKind,
+        confidential: bool,
+        scopes: Option<&str>,
+    ) -> LeverConnection {
+        LeverConnection {
+            tenant_id: "acme".into(),
+            installation_id: "well-behaved".into(),
+            kind,
+            confidential,
+            app_id: scopes.map(|_| "app".into()),
+            granted_scopes: scopes.map(str::to_owned),
+            access_expires_at: None,
+            status: ConnectionStatus::Connected,
+            status_detail: None,
+            generation: 1,
+            connected_by: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn confidential_access_follows_the_scope_or_the_keys_flag() {
+        let oauth = |scopes| connection(CredentialKind::OAuth, false, Some(scopes));
+        assert!(confidential_access(&oauth(
+            "offline_access postings:read:admin confidential:access:admin"
+        )));
+        assert!(!confidential_access(&oauth(
+            "offline_access postings:read:admin"
+        )));
+        // An OAuth row's flag is not what decides: only the granted scope is.
+        let mut flagged = oauth("postings:read:admin");
+        flagged.confidential = true;
+        assert!(!confidential_access(&flagged));
+        assert!(confidential_access(&connection(
+            CredentialKind::ApiKey,
+            true,
+            None
+        )));
+        assert!(!confidential_access(&connection(
+            CredentialKind::ApiKey,
+            false,
+            None
+        )));
+    }
 }

@@ -48,6 +48,7 @@ mod api_tokens;
 pub mod crypto;
 mod events;
 mod installation_identities;
+mod installation_removal;
 mod journal_sealing;
 mod key_rotation;
 mod lever_connections;
@@ -107,6 +108,7 @@ struct MigrationSet {
     api_token_expiry: &'static str,
     lever_connections: &'static str,
     named_installations: &'static str,
+    installation_removal: &'static str,
 }
 
 const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
@@ -125,6 +127,7 @@ const SQLITE_MIGRATIONS: MigrationSet = MigrationSet {
     api_token_expiry: include_str!("../migrations/sqlite/0011_api_token_expiry.sql"),
     lever_connections: include_str!("../migrations/sqlite/0012_lever_connections.sql"),
     named_installations: include_str!("../migrations/sqlite/0013_named_installations.sql"),
+    installation_removal: include_str!("../migrations/sqlite/0014_installation_removal.sql"),
 };
 const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     init: include_str!("../migrations/postgres/0001_init.sql"),
@@ -142,6 +145,7 @@ const POSTGRES_MIGRATIONS: MigrationSet = MigrationSet {
     api_token_expiry: include_str!("../migrations/postgres/0011_api_token_expiry.sql"),
     lever_connections: include_str!("../migrations/postgres/0012_lever_connections.sql"),
     named_installations: include_str!("../migrations/postgres/0013_named_installations.sql"),
+    installation_removal: include_str!("../migrations/postgres/0014_installation_removal.sql"),
 };
 
 /// Errors from the store.
@@ -362,7 +366,7 @@ fn migrator(set: &MigrationSet) -> Migrator {
 }
 
 fn migrations(set: &MigrationSet) -> Vec<Migration> {
-    let files: [(i64, &str, &str); 13] = [
+    let files: [(i64, &str, &str); 14] = [
         (1, "init", set.init),
         (2, "queue and schedules", set.queue_and_schedules),
         (3, "tenant lever settings", set.tenant_lever_settings),
@@ -380,6 +384,7 @@ fn migrations(set: &MigrationSet) -> Vec<Migration> {
         (11, "api token expiry", set.api_token_expiry),
         (12, "lever connections", set.lever_connections),
         (13, "named installations", set.named_installations),
+        (14, "installation removal", set.installation_removal),
     ];
     files
         .into_iter()

@@ -141,7 +141,7 @@ async fn migrations_are_idempotent() {
                 .await
                 .unwrap(),
         };
-        assert_eq!(applied, 13);
+        assert_eq!(applied, 14);
         again.close().await;
     })
     .await;

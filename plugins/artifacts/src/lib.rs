@@ -8,7 +8,7 @@
 //!     // One test (or module) per fixture...
 //!     # macro_rules! fixture_tests { ($($name:ident),*) => { $(#[allow(dead_code)] mod $name {})* } }
 //!     # fixture_tests!(well_behaved, well_behaved_v2, well_behaved_twin, infinite_loop, memory_bomb, deep_recursion, oversized_return,
-//!     #     panic, slow_host_call, ungranted_permission, undeclared_host, reads_files_env, cv_render);
+//!     #     panic, slow_host_call, ungranted_permission, undeclared_host, reads_files_env, cv_render, contract_tour);
 //!
 //!     // ...and a fixture without one fails to compile here.
 //!     macro_rules! assert_test_exists {
@@ -32,3 +32,16 @@
 //! Building needs the `wasm32-wasip2` target (`rustup target add wasm32-wasip2`).
 
 include!(concat!(env!("OUT_DIR"), "/artifacts.rs"));
+
+/// `well-behaved` as built against contract 0.1.0 and kept as shipped (not rebuilt): the
+/// host must keep running released contracts. See `plugins/released/contract-0.1.0/README.md`.
+pub const WELL_BEHAVED_V0_1_0: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../released/contract-0.1.0/well-behaved-0.1.0.wasm"
+);
+
+/// The Relode connector as built against contract 0.1.0, kept as shipped.
+pub const RELODE_V0_1_0: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../released/contract-0.1.0/relode-0.1.0.wasm"
+);

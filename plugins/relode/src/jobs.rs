@@ -3,7 +3,9 @@
 //! what was sent before. Pure, so it is unit-tested natively; `lib.rs` does the I/O.
 
 use crate::codec;
-use fulcrum_sdk::lever::{DistributionChannel, Posting, PostingState, WorkplaceType};
+use fulcrum_sdk::lever::{
+    Confidentiality, DistributionChannel, Posting, PostingState, WorkplaceType,
+};
 use fulcrum_sdk::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,14 +19,14 @@ pub fn is_public(posting: &Posting) -> bool {
         && posting
             .distribution_channels
             .contains(&DistributionChannel::Public)
-        && !posting.confidential
+        && posting.confidentiality != Confidentiality::Confidential
 }
 
 /// Why a posting Relode has is no longer public, for the close request.
 pub fn close_reason(posting: &Posting) -> &'static str {
     match posting.state {
         PostingState::Closed => "closed",
-        PostingState::Published if posting.confidential => "confidential",
+        PostingState::Published if posting.confidentiality == Confidentiality::Confidential => "confidential",
         PostingState::Published => "not_public",
         PostingState::Internal => "not_public",
         PostingState::Draft | PostingState::Pending | PostingState::Rejected => "unpublished",
@@ -234,12 +236,13 @@ pub(crate) mod tests {
             title: title.into(),
             state: PostingState::Published,
             distribution_channels: vec![DistributionChannel::Public, DistributionChannel::Internal],
-            confidential: false,
+            confidentiality: Confidentiality::NonConfidential,
             team: Some("Platform".into()),
             department: Some("Engineering".into()),
             location: Some("Berlin".into()),
             all_locations: vec!["Berlin".into(), "Remote (EU)".into()],
             commitment: Some("Full-time".into()),
+            level: None,
             workplace_type: WorkplaceType::Hybrid,
             country: Some("DE".into()),
             description: "Build the platform.".into(),
@@ -256,8 +259,13 @@ pub(crate) mod tests {
                 currency: "EUR".into(),
                 interval: "per-year-salary".into(),
             }),
+            salary_description: None,
+            salary_description_html: None,
+            requisition_codes: vec![],
             owner_id: None,
             hiring_manager_id: None,
+            follower_ids: vec![],
+            list_url: Some("https://jobs.lever.co/acme".into()),
             show_url: Some(format!("https://jobs.lever.co/acme/{id}")),
             apply_url: Some(format!("https://jobs.lever.co/acme/{id}/apply")),
             created_at: 1_700_000_000_000,
@@ -314,7 +322,7 @@ pub(crate) mod tests {
         draft.state = PostingState::Draft;
         assert_eq!(close_reason(&draft), "unpublished");
         let mut secret = posting("p", "t");
-        secret.confidential = true;
+        secret.confidentiality = Confidentiality::Confidential;
         assert!(!is_public(&secret));
     }
 

@@ -180,7 +180,7 @@ fn create_candidate(candidate: &candidate::Candidate) -> Result<(), Error> {
         return Ok(());
     }
     let settings: Settings = config::get()?;
-    let users = lever::list_users()?;
+    let users = lever::list_users(&lever::UserFilter::default())?;
     let stages = lever::list_stages()?;
     let (owner, stage) =
         setup::resolve(&settings, &users, &stages).map_err(|p| config_error(&p))?;
@@ -413,7 +413,7 @@ fn sync_jobs(scheduled_at: Timestamp) -> Result<(), Error> {
 fn check_setup() -> Result<Value, Error> {
     let settings: Settings = config::get()?;
     let mut problems: Vec<ConfigProblem> = Vec::new();
-    let users = lever::list_users()?;
+    let users = lever::list_users(&lever::UserFilter::default())?;
     let stages = lever::list_stages()?;
     let owner = setup::resolve_owner(&settings.owner, &users)
         .map_err(|p| problems.push(p))

@@ -118,6 +118,12 @@ mod tests {
             email: email.into(),
             access_role: "admin".into(),
             active,
+            username: None,
+            job_title: None,
+            manager_id: None,
+            external_directory_id: None,
+            created_at: None,
+            deactivated_at: None,
         }
     }
 

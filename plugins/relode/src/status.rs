@@ -214,17 +214,23 @@ mod tests {
             location: None,
             links: vec![],
             stage_id: stage_id.map(str::to_owned),
+            stage_changes: vec![],
             tags: vec![],
             sources: vec![],
             origin: None,
             owner_id: None,
+            follower_ids: vec![],
+            confidentiality: fulcrum_sdk::lever::Confidentiality::NonConfidential,
             posting_ids: vec![],
+            application_ids: vec![],
             archived: archived_reason.map(|r| fulcrum_sdk::lever::Archived {
                 archived_at: 1,
                 reason_id: Some(r.to_owned()),
             }),
             created_at: 0,
             updated_at: None,
+            last_advanced_at: None,
+            last_interaction_at: None,
         }
     }
 

@@ -196,7 +196,7 @@ pub fn bring_to_lever(
     let (outcome, id) = match find_existing(rec)? {
         Some(o) if o.archived.is_some() => {
             lever::add_note(&o.id, &note(reapplication_note(rec.submitted_at)))?;
-            lever::unarchive(&o.id)?;
+            lever::unarchive(&o.id, None)?;
             (Outcome::Unarchived, o.id)
         }
         Some(o) => (Outcome::Existing, o.id),
@@ -258,7 +258,7 @@ pub fn withdraw(
     let reason = resolve_withdrawal_reason(&reasons, settings.withdrawal_reason.as_deref())
         .map_err(Error::invalid)?;
     lever::add_note(&id, &note(withdrawal_note(withdrawn_at)))?;
-    lever::archive(&id, &reason.id)?;
+    lever::archive(&id, &reason.id, None)?;
     log::info(format_args!(
         "applicant {} withdrew: opportunity {id} archived ({})",
         rec.applicant_id, reason.text
@@ -412,17 +412,23 @@ mod tests {
             location: None,
             links: vec![],
             stage_id: None,
+            stage_changes: vec![],
             tags: vec![],
             sources: vec![],
             origin: None,
             owner_id: None,
+            follower_ids: vec![],
+            confidentiality: lever::Confidentiality::NonConfidential,
             posting_ids: vec![],
+            application_ids: vec![],
             archived: archived.then_some(lever::Archived {
                 archived_at: 1,
                 reason_id: None,
             }),
             created_at,
             updated_at: None,
+            last_advanced_at: None,
+            last_interaction_at: None,
         };
         assert_eq!(
             pick(vec![o("a", 1, false), o("b", 3, true), o("c", 2, false)])

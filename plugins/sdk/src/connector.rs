@@ -1,8 +1,8 @@
 //! The [`Connector`] trait and the [`export_connector!`](crate::export_connector) macro.
 
 use crate::{
-    ActionRequest, ConfigProblem, Error, LeverEvent, Manifest, Rejection, ScheduledRun,
-    VendorRequest,
+    ActionRequest, ConfigProblem, Error, LeverEvent, LifecycleEvent, Manifest, QueryResponse,
+    Rejection, ScheduledRun, VendorRequest,
 };
 
 /// A Fulcrum connector. Implement [`Connector::manifest`] and whichever handlers the manifest
@@ -57,6 +57,24 @@ pub trait Connector {
     /// Default: every action is unknown.
     fn on_action(req: ActionRequest) -> Result<String, Error> {
         Err(Error::invalid(format!("unknown action {:?}", req.name)))
+    }
+
+    /// A lifecycle hook the manifest asked for ([`Manifest::lifecycle_hooks`]): the
+    /// installation was connected, enabled, disabled, reconfigured, or is being removed. Runs
+    /// durably like an event. Default: nothing to do.
+    fn on_lifecycle(event: LifecycleEvent) -> Result<(), Error> {
+        let _ = event;
+        Ok(())
+    }
+
+    /// A synchronous vendor query (`/ingress/{tenant}/{installation}/query/...`), already
+    /// accepted by [`Connector::verify_vendor_request`], when the manifest enables them
+    /// ([`Manifest::vendor_queries`]). Lever is read-only here. Default: 404.
+    fn on_vendor_query(req: VendorRequest) -> Result<QueryResponse, Error> {
+        Ok(QueryResponse::text(
+            404,
+            format!("no vendor query at {}", req.path),
+        ))
     }
 }
 
@@ -145,6 +163,18 @@ macro_rules! export_connector {
                 ) -> ::core::result::Result<::std::string::String, $crate::Error> {
                     $crate::__private::enter();
                     <$connector as $crate::Connector>::on_action(request)
+                }
+                fn handle_lifecycle(
+                    event: $crate::LifecycleEvent,
+                ) -> ::core::result::Result<(), $crate::Error> {
+                    $crate::__private::enter();
+                    <$connector as $crate::Connector>::on_lifecycle(event)
+                }
+                fn handle_vendor_query(
+                    request: $crate::VendorRequest,
+                ) -> ::core::result::Result<$crate::QueryResponse, $crate::Error> {
+                    $crate::__private::enter();
+                    <$connector as $crate::Connector>::on_vendor_query(request)
                 }
             }
 

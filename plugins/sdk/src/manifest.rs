@@ -2,8 +2,8 @@
 //! helpers to read [`VendorRequest`], [`ActionRequest`] and [`LeverEvent`].
 
 use crate::{
-    Action, ActionRequest, ConfigProblem, Error, LeverEvent, LeverEventKind, Manifest, Rejection,
-    Schedule, VendorRequest,
+    Action, ActionRequest, ConfigProblem, Error, Header, LeverEvent, LeverEventKind,
+    LifecycleEvent, LifecycleKind, Manifest, QueryResponse, Rejection, Schedule, VendorRequest,
 };
 use serde::de::DeserializeOwned;
 
@@ -22,6 +22,8 @@ impl Manifest {
             secrets: Vec::new(),
             config_schema: r#"{"type":"object"}"#.to_owned(),
             lever_events: Vec::new(),
+            lifecycle_hooks: Vec::new(),
+            vendor_queries: false,
             schedules: Vec::new(),
             actions: Vec::new(),
         }
@@ -53,6 +55,16 @@ impl Manifest {
     /// JSON Schema of the installation config, with defaults.
     pub fn config_schema(mut self, schema: &serde_json::Value) -> Self {
         self.config_schema = schema.to_string();
+        self
+    }
+    /// The lifecycle hooks [`crate::Connector::on_lifecycle`] wants; the host queues no others.
+    pub fn lifecycle_hooks(mut self, kinds: impl IntoIterator<Item = LifecycleKind>) -> Self {
+        self.lifecycle_hooks.extend(kinds);
+        self
+    }
+    /// Answer synchronous vendor queries with [`crate::Connector::on_vendor_query`].
+    pub fn vendor_queries(mut self) -> Self {
+        self.vendor_queries = true;
         self
     }
     pub fn lever_events(mut self, kinds: impl IntoIterator<Item = LeverEventKind>) -> Self {
@@ -110,6 +122,38 @@ impl Rejection {
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(401, message)
+    }
+}
+
+impl QueryResponse {
+    /// A response with a body and its content type.
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        QueryResponse {
+            status,
+            headers: vec![Header {
+                name: "content-type".into(),
+                value: content_type.into(),
+            }],
+            body: body.into(),
+        }
+    }
+    /// A JSON response.
+    pub fn json<T: serde::Serialize + ?Sized>(status: u16, value: &T) -> Result<Self, Error> {
+        let body = serde_json::to_vec(value)
+            .map_err(|e| Error::invalid(format!("cannot encode JSON: {e}")))?;
+        Ok(Self::new(status, "application/json", body))
+    }
+    /// A plain-text response.
+    pub fn text(status: u16, text: impl Into<String>) -> Self {
+        Self::new(status, "text/plain; charset=utf-8", text.into().into_bytes())
+    }
+}
+
+impl LifecycleEvent {
+    /// The event's `detail` parsed as JSON.
+    pub fn detail<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_str(&self.detail)
+            .map_err(|e| Error::invalid(format!("detail of lifecycle event {}: {e}", self.id)))
     }
 }
 

@@ -41,7 +41,7 @@ fn to_new_opportunity(name: &str, email: &str) -> lever::NewOpportunity {
 
 #[test]
 fn api_version_is_the_wit_package_version() {
-    let world = include_str!("../../../wit/connector-0.1.0/world.wit");
+    let world = include_str!("../../../wit/connector-0.2.0/world.wit");
     assert!(world.contains(&format!("package fulcrum:connector@{API_VERSION};")));
 }
 
@@ -188,4 +188,29 @@ fn logging_works_off_wasm() {
     // that logs stays testable.
     fulcrum_sdk::log::info(format_args!("native log line {}", 1));
     fulcrum_sdk::log::log(fulcrum_sdk::LogLevel::Debug, "done");
+}
+
+#[test]
+fn hooks_and_queries_default_to_nothing_and_404() {
+    let m = Sample::manifest();
+    assert!(m.lifecycle_hooks.is_empty() && !m.vendor_queries);
+    let asked = Manifest::new("q", "Q", "1.0.0")
+        .lifecycle_hooks([LifecycleKind::Connected])
+        .vendor_queries();
+    assert_eq!(asked.lifecycle_hooks, [LifecycleKind::Connected]);
+    assert!(asked.vendor_queries);
+    let request = VendorRequest {
+        id: "q1".into(),
+        received_at: 0,
+        method: "GET".into(),
+        path: "/stages".into(),
+        query: String::new(),
+        headers: vec![],
+        body: vec![],
+    };
+    let answer = Sample::on_vendor_query(request).unwrap();
+    assert_eq!(answer.status, 404);
+    let json = QueryResponse::json(200, &["a"]).unwrap();
+    assert_eq!(json.body, br#"["a"]"#);
+    assert_eq!(json.headers[0].value, "application/json");
 }

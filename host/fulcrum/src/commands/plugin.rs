@@ -5,6 +5,7 @@ use crate::commands::serve::StoreArgs;
 use anyhow::Context;
 use fulcrum_runtime::bindings::{LeverEventKind, Manifest};
 use fulcrum_runtime::{AllocatorChoice, PluginVersion, Runtime, RuntimeConfig};
+use fulcrum_service::event_payload::lifecycle_kind_name;
 use fulcrum_service::{Host, HostConfig, LeverDefaults, PluginInstallError};
 use lever_client::ClientConfig;
 use serde_json::{Value, json};
@@ -144,6 +145,7 @@ pub fn manifest_json(plugin: &PluginVersion) -> Value {
         "vendor": m.vendor,
         "description": m.description,
         "sha256": plugin.content_hash(),
+        "contract_version": plugin.contract().as_str(),
         "permissions": m.permissions,
         "vendor_hosts": m.vendor_hosts,
         "secrets": m.secrets,
@@ -159,6 +161,8 @@ pub fn manifest_json(plugin: &PluginVersion) -> Value {
             "input_schema": parse_schema(&a.input_schema),
         })).collect::<Vec<_>>(),
         "lever_events": m.lever_events.iter().map(|e| lever_event_name(*e)).collect::<Vec<_>>(),
+        "lifecycle_hooks": m.lifecycle_hooks.iter().map(|k| lifecycle_kind_name(*k)).collect::<Vec<_>>(),
+        "vendor_queries": m.vendor_queries,
     })
 }
 
@@ -190,6 +194,18 @@ fn describe(plugin: &PluginVersion) -> String {
     out.push_str(&format!("  vendor:       {}\n", m.vendor));
     out.push_str(&format!("  description:  {}\n", m.description));
     out.push_str(&format!("  sha256:       {}\n", plugin.content_hash()));
+    out.push_str(&format!(
+        "  contract:     fulcrum:connector@{}\n",
+        plugin.contract()
+    ));
+    out.push_str(&format!(
+        "  queries:      {}\n",
+        if m.vendor_queries {
+            "answers vendor queries (/ingress/{tenant}/{installation}/query/...)"
+        } else {
+            "none"
+        }
+    ));
     let section = |out: &mut String, title: &str, items: Vec<String>| {
         out.push_str(&format!("{title}:\n"));
         if items.is_empty() {
@@ -243,6 +259,14 @@ fn describe(plugin: &PluginVersion) -> String {
         m.lever_events
             .iter()
             .map(|e| lever_event_name(*e).to_owned())
+            .collect(),
+    );
+    section(
+        &mut out,
+        "Lifecycle hooks it asks for",
+        m.lifecycle_hooks
+            .iter()
+            .map(|k| lifecycle_kind_name(*k).to_owned())
             .collect(),
     );
     out

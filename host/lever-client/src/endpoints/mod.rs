@@ -2,10 +2,12 @@
 
 mod contacts;
 mod files;
+mod hiring;
 mod notes;
 mod opportunities;
 mod postings;
 mod probe;
+mod requisitions;
 mod vocabulary;
 mod webhooks;
 

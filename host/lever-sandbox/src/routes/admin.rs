@@ -38,6 +38,14 @@ pub fn router() -> Router<Shared> {
         .route("/_sandbox/webhook-deliveries", get(deliveries))
         .route("/_sandbox/webhooks", post(create_webhook))
         .route("/_sandbox/opportunities/{id}", delete(delete_opportunity))
+        .route(
+            "/_sandbox/opportunities/{id}/interviews",
+            post(super::hiring::admin_schedule_interview),
+        )
+        .route(
+            "/_sandbox/opportunities/{id}/interviews/{interview}",
+            delete(super::hiring::admin_delete_interview),
+        )
 }
 
 async fn summary(State(s): State<Shared>) -> Response {
@@ -78,6 +86,8 @@ async fn summary(State(s): State<Shared>) -> Response {
             "GET|PUT /_sandbox/rate-limit", "GET /_sandbox/stats", "POST /_sandbox/stats/reset",
             "POST /_sandbox/offset-tokens/rotate", "GET /_sandbox/webhook-deliveries",
             "POST /_sandbox/webhooks", "DELETE /_sandbox/opportunities/{id}",
+            "POST /_sandbox/opportunities/{id}/interviews",
+            "DELETE /_sandbox/opportunities/{id}/interviews/{interview}",
             "GET|POST /_sandbox/oauth-apps", "GET /_sandbox/authorized-apps",
             "DELETE /_sandbox/authorized-apps/{client_id}", "GET|PUT /_sandbox/oauth/config",
         ],

@@ -3,12 +3,15 @@
 //! handler a [`Ctx`]; handlers only validate their own inputs and touch data.
 
 pub mod admin;
+pub mod candidates;
 pub mod contacts;
 pub mod files;
+pub mod hiring;
 pub mod notes;
 pub mod oauth;
 pub mod opportunities;
 pub mod postings;
+pub mod requisitions;
 pub mod vocabulary;
 pub mod webhooks;
 
@@ -42,7 +45,9 @@ pub struct Ctx {
 
 impl Ctx {
     /// Which confidentiality classes this read may see: confidential data needs both the
-    /// key's toggle and `confidentiality=confidential|all`; otherwise it is silently hidden.
+    /// key's toggle and `confidentiality=confidential|all`; without the parameter it is
+    /// silently hidden. Asking for it without the toggle (or the `confidential:access:admin`
+    /// scope) is Lever's access error, whether or not any confidential data exists.
     pub fn read_visibility(&self) -> Result<Visibility, ApiError> {
         let requested = match self.query.one("confidentiality") {
             None | Some("non-confidential") => Visibility::NonConfidential,
@@ -55,13 +60,14 @@ impl Ctx {
                 )));
             }
         };
-        Ok(if self.cred.confidential {
-            requested
-        } else if requested == Visibility::Confidential {
-            Visibility::Nothing
-        } else {
-            Visibility::NonConfidential
-        })
+        if requested != Visibility::NonConfidential && !self.cred.confidential {
+            return Err(ApiError::forbidden(
+                "This API key/token does not have access to confidential data; ask a Super \
+                 Admin for a key with \"Allow access to confidential data\" (OAuth: the \
+                 confidential:access:admin scope), or leave out confidentiality=confidential|all",
+            ));
+        }
+        Ok(requested)
     }
 
     /// Writes only need the key's toggle.
@@ -79,14 +85,12 @@ pub enum Visibility {
     NonConfidential,
     Confidential,
     All,
-    Nothing,
 }
 
 impl Visibility {
     pub fn allows(self, c: Confidentiality) -> bool {
         match self {
             Visibility::All => true,
-            Visibility::Nothing => false,
             Visibility::Confidential => c == Confidentiality::Confidential,
             Visibility::NonConfidential => c != Confidentiality::Confidential,
         }

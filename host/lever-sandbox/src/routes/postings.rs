@@ -63,6 +63,8 @@ fn parse_list<T>(
         .collect()
 }
 
+/// `GET /postings`, oldest first by `(createdAt, id)`: Lever documents no order, and a stable
+/// ascending key is what lets offset tokens survive inserts during a listing.
 pub async fn list(
     State(s): State<Shared>,
     Extension(ctx): Extension<Ctx>,

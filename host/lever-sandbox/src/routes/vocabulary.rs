@@ -8,7 +8,8 @@ use crate::state::Shared;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use lever_model::ArchiveReasonType;
+use lever_model::timestamp::now_millis;
+use lever_model::{ACCESS_ROLES, ArchiveReasonType, NewUser, User};
 
 /// Stages page in pipeline order: the sort key is the stage's index.
 pub async fn list_stages(
@@ -143,4 +144,81 @@ pub async fn list_sources(
     Ok(page(pager.page(
         sources.iter().map(|t| (0, t.text.as_str(), t.clone())),
     )))
+}
+
+/// `POST /users`: `name` and `email` required, `accessRole` one of Lever's built-in roles
+/// (default `interviewer`), e-mail unique after canonicalisation. No invitation is sent.
+pub async fn create_user(
+    State(s): State<Shared>,
+    body: bytes::Bytes,
+) -> Result<Response, ApiError> {
+    let b: NewUser = super::parse_json(&body)?;
+    let name = b.name.trim();
+    if name.is_empty() {
+        return Err(ApiError::bad_request("name is required"));
+    }
+    let email = b.email.trim();
+    if email.is_empty() {
+        return Err(ApiError::bad_request("email is required"));
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err(ApiError::bad_request(format!(
+            "email {email:?} is not an e-mail address"
+        )));
+    };
+    if local.is_empty() || !domain.contains('.') || email.contains(char::is_whitespace) {
+        return Err(ApiError::bad_request(format!(
+            "email {email:?} is not an e-mail address"
+        )));
+    }
+    let role = b
+        .access_role
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("interviewer");
+    if !ACCESS_ROLES.contains(&role) {
+        return Err(ApiError::bad_request(format!(
+            "Invalid accessRole {role:?} (expected one of: {})",
+            ACCESS_ROLES.join(", ")
+        )));
+    }
+    let now = now_millis();
+    let mut db = s.db.lock();
+    let canonical = canonical_email(email);
+    if db.users().any(|u| canonical_email(&u.email) == canonical) {
+        return Err(ApiError::bad_request(format!(
+            "A user with email {email} already exists"
+        )));
+    }
+    if let Some(m) = &b.manager_id
+        && db.user(m).is_none()
+    {
+        return Err(ApiError::bad_request(format!(
+            "managerId {m} is not a user"
+        )));
+    }
+    // Usernames are unique; the e-mail's local part, suffixed when taken.
+    let base = local.to_ascii_lowercase();
+    let mut username = base.clone();
+    let mut n = 1;
+    while db.users().any(|u| u.username == username) {
+        n += 1;
+        username = format!("{base}{n}");
+    }
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.to_owned(),
+        username,
+        email: email.to_owned(),
+        created_at: now,
+        deactivated_at: None,
+        access_role: role.to_owned(),
+        photo: None,
+        external_directory_id: b.external_directory_id.filter(|d| !d.trim().is_empty()),
+        linked_contact_ids: None,
+        job_title: b.job_title.filter(|t| !t.trim().is_empty()),
+        manager_id: b.manager_id,
+    };
+    db.users.insert(user.id.clone(), user.clone());
+    Ok(super::created(user))
 }

@@ -12,8 +12,10 @@
 //! résumés, files and the PDFs behind them) and `words` (the lists everything is drawn from).
 
 mod attachments;
+mod hiring;
 mod opportunities;
 mod postings;
+mod requisitions;
 mod vocabulary;
 mod words;
 
@@ -74,6 +76,9 @@ pub fn generate(spec: &SeedSpec, base_url: &str) -> Db {
     for i in 0..spec.opportunities {
         opps.make(&mut db, &mut opp_rng, i, now, &users);
     }
+    // Own streams, so adding these leaves every earlier part of the seed unchanged.
+    requisitions::seed(&mut db, &mut rng_for(spec.seed, 4), now, &users);
+    hiring::seed(&mut db, &mut rng_for(spec.seed, 5), now, &users);
     db
 }
 

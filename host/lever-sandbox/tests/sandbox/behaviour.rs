@@ -1287,11 +1287,14 @@ async fn confidential_data_needs_key_toggle_and_parameter() {
     let count = |r: Reply| r.json["data"].as_array().unwrap().len();
     let all_states =
         "state=published&state=internal&state=closed&state=draft&state=pending&state=rejected";
-    let visible_plain = count(
-        plain
+    // Asking for confidential data without access is an access error, not an empty list.
+    assert_error(
+        &plain
             .get(&format!("/postings?{all_states}&confidentiality=all"))
             .await,
+        403,
     );
+    let visible_plain = count(plain.get(&format!("/postings?{all_states}")).await);
     let visible_full = count(
         full.get(&format!("/postings?{all_states}&confidentiality=all"))
             .await,
@@ -1303,16 +1306,18 @@ async fn confidential_data_needs_key_toggle_and_parameter() {
     );
     assert_eq!(visible_plain, visible_default);
     assert!(visible_full <= total);
-    assert_eq!(
-        count(plain.get("/postings?confidentiality=confidential").await),
-        0
+    assert_error(
+        &plain.get("/postings?confidentiality=confidential").await,
+        403,
     );
     assert_error(
         &plain
             .get(&format!("/postings/{conf_posting}?confidentiality=all"))
             .await,
-        404,
+        403,
     );
+    // Without the parameter a confidential posting stays absent (its existence is not leaked).
+    assert_error(&plain.get(&format!("/postings/{conf_posting}")).await, 404);
     assert_error(&full.get(&format!("/postings/{conf_posting}")).await, 404);
     assert_eq!(
         full.get(&format!("/postings/{conf_posting}?confidentiality=all"))
@@ -1325,8 +1330,9 @@ async fn confidential_data_needs_key_toggle_and_parameter() {
             &plain
                 .get(&format!("/opportunities/{o}?confidentiality=all"))
                 .await,
-            404,
+            403,
         );
+        assert_error(&plain.get(&format!("/opportunities/{o}")).await, 404);
         assert_eq!(
             full.get(&format!("/opportunities/{o}?confidentiality=confidential"))
                 .await

@@ -2,6 +2,9 @@
 //! stack again): raw-JSON shapes of every resource, and behaviour from auth to shutdown.
 
 mod behaviour;
+mod candidates;
 mod common;
+mod hiring;
 mod oauth;
+mod requisitions;
 mod shapes;

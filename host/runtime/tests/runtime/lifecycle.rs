@@ -187,7 +187,7 @@ async fn uploads_that_are_not_components_are_refused_clearly() {
 }
 
 #[tokio::test]
-async fn a_component_of_another_contract_version_is_refused_with_both_versions() {
+async fn a_component_of_an_unknown_contract_version_is_refused_naming_the_supported_ones() {
     let rt = runtime();
     let component = |export: &str| {
         wat::parse_str(format!(
@@ -203,18 +203,18 @@ async fn a_component_of_another_contract_version_is_refused_with_both_versions()
         .unwrap()
     };
     let err = rt
-        .install(component("fulcrum:connector/plugin@0.2.0"))
+        .install(component("fulcrum:connector/plugin@0.3.0"))
         .await
         .unwrap_err();
     match &err {
         InstallError::UnsupportedApiVersion { found, supported } => {
-            assert_eq!(found, "0.2.0");
-            assert_eq!(*supported, "0.1.0");
+            assert_eq!(found, "0.3.0");
+            assert_eq!(supported, "0.1.0, 0.2.0");
         }
         other => panic!("expected UnsupportedApiVersion, got {other}"),
     }
     assert!(
-        err.to_string().contains("0.2.0") && err.to_string().contains("0.1.0"),
+        err.to_string().contains("0.3.0") && err.to_string().contains("0.1.0, 0.2.0"),
         "{err}"
     );
 

@@ -28,7 +28,11 @@ use crate::installations;
 pub(super) fn routes() -> OpenApiRouter<Host> {
     OpenApiRouter::new()
         .routes(routes!(list_installations, add_named_installation))
-        .routes(routes!(add_installation, get_installation))
+        .routes(routes!(
+            add_installation,
+            get_installation,
+            remove_installation
+        ))
         .routes(routes!(enable_installation))
         .routes(routes!(disable_installation))
         .routes(routes!(approve_permissions))
@@ -277,6 +281,54 @@ async fn get_installation(
     principal.require_tenant_or_operator(&tenant, Role::TenantMember)?;
     existing_tenant(&host, &tenant).await?;
     Ok(Json(current_view(&host, &tenant, &plugin).await?))
+}
+
+/// How a removal went.
+#[derive(Serialize, ToSchema)]
+pub(super) struct RemovalView {
+    /// `removed`: gone now; `removing`: its plugin's `removing` hook runs first (event
+    /// `hook_event_id`), then it goes, whatever the hook's outcome.
+    status: &'static str,
+    hook_event_id: Option<i64>,
+}
+
+/// Remove the installation (tenant super admin only), with its secrets, state, schedules,
+/// events and Lever connection; the audit log stays. If its plugin asked for the `removing`
+/// lifecycle hook, the installation is disabled at once and goes once the hook has run (or
+/// was dead-lettered): 202. Removing it again while that is pending answers 202 again.
+#[utoipa::path(
+    delete, path = "/admin/v1/tenants/{tenant}/installations/{plugin}", tag = "installations",
+    params(("tenant" = String, Path, description = "Tenant id"), ("plugin" = String, Path, description = "Installation id")),
+    responses(
+        (status = 200, description = "Removed", body = RemovalView),
+        (status = 202, description = "Disabled; removed once the plugin's removing hook has run", body = RemovalView),
+        (status = 403, description = "Not the tenant's super admin", body = ErrorBody),
+        (status = 404, description = "Unknown tenant, or no such installation", body = ErrorBody),
+    )
+)]
+async fn remove_installation(
+    State(host): State<Host>,
+    principal: Principal,
+    PathParams((tenant, plugin)): PathParams<(String, String)>,
+) -> Result<(StatusCode, Json<RemovalView>), ApiError> {
+    principal.require_tenant(&tenant, Role::TenantSuperAdmin)?;
+    let removal = installations::remove(&host, &principal.as_actor(), &tenant, &plugin).await?;
+    Ok(match removal {
+        installations::Removal::Removed => (
+            StatusCode::OK,
+            Json(RemovalView {
+                status: "removed",
+                hook_event_id: None,
+            }),
+        ),
+        installations::Removal::Removing { hook_event_id } => (
+            StatusCode::ACCEPTED,
+            Json(RemovalView {
+                status: "removing",
+                hook_event_id: Some(hook_event_id),
+            }),
+        ),
+    })
 }
 
 /// Enable the plugin for the tenant (tenant super admin only): its events run, its schedules

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use fulcrum_runtime::InstallError;
-use fulcrum_runtime::bindings::LeverEventKind;
+use fulcrum_runtime::bindings::{LeverEventKind, LifecycleKind};
+use fulcrum_runtime::{InstallError, PluginVersion};
 use fulcrum_store::{Plugin, StoreError};
 use lever_model::WebhookEventType;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use super::ErrorBody;
 use super::auth::Principal;
 use super::extract::{PathParams, read_bounded};
 use crate::api_error::ApiError;
-use crate::event_payload::lever_event_kind;
+use crate::event_payload::{lever_event_kind, lifecycle_kind_name};
 use crate::{Host, PluginInstallError};
 
 /// Largest component accepted (the fixtures are well under 1 MiB; real connectors a few MiB).
@@ -60,6 +60,15 @@ pub(super) struct ManifestView {
     lever_events: Vec<String>,
     schedules: Vec<ScheduleView>,
     actions: Vec<ActionView>,
+    /// The `fulcrum:connector` contract version the component speaks (`0.1.0`, `0.2.0`);
+    /// `null` for a version this host has not loaded.
+    contract_version: Option<String>,
+    /// The lifecycle hooks the plugin asked for (`connected`, `enabled`, `disabled`,
+    /// `config-changed`, `removing`): the host queues these, and no others, as events.
+    lifecycle_hooks: Vec<String>,
+    /// Whether the plugin answers synchronous vendor queries at
+    /// `/ingress/{tenant}/{installation}/query/...`.
+    vendor_queries: bool,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
@@ -95,6 +104,11 @@ struct RecordedManifest {
     lever_events: Vec<Value>,
     schedules: Vec<ScheduleView>,
     actions: Vec<RecordedAction>,
+    /// Absent from manifests recorded before contract 0.2.0.
+    #[serde(default)]
+    lifecycle_hooks: Vec<LifecycleKind>,
+    #[serde(default)]
+    vendor_queries: bool,
 }
 
 #[derive(Deserialize)]
@@ -132,8 +146,16 @@ fn recorded_lever_event(value: &Value) -> Option<String> {
 }
 
 impl ManifestView {
-    pub(super) fn from_manifest(manifest: &fulcrum_runtime::bindings::Manifest) -> Self {
+    pub(super) fn from_plugin(plugin: &PluginVersion) -> Self {
+        let manifest = plugin.manifest();
         ManifestView {
+            contract_version: Some(plugin.contract().as_str().to_owned()),
+            lifecycle_hooks: manifest
+                .lifecycle_hooks
+                .iter()
+                .map(|k| lifecycle_kind_name(*k).to_owned())
+                .collect(),
+            vendor_queries: manifest.vendor_queries,
             id: manifest.id.clone(),
             name: manifest.name.clone(),
             version: manifest.version.clone(),
@@ -168,6 +190,13 @@ impl ManifestView {
     fn from_recorded(value: &Value) -> Option<Self> {
         let m = RecordedManifest::deserialize(value).ok()?;
         Some(ManifestView {
+            contract_version: None,
+            lifecycle_hooks: m
+                .lifecycle_hooks
+                .iter()
+                .map(|k| lifecycle_kind_name(*k).to_owned())
+                .collect(),
+            vendor_queries: m.vendor_queries,
             id: m.id,
             name: m.name,
             version: m.version,
@@ -265,7 +294,7 @@ async fn recorded_by_plugin(host: &Host) -> Result<BTreeMap<String, Vec<Plugin>>
 /// The manifest admins see: the active version's, else the newest recorded one's.
 fn current_manifest(host: &Host, id: &str, versions: &[Plugin]) -> Option<ManifestView> {
     match host.inner.runtime.active(id) {
-        Some(active) => Some(ManifestView::from_manifest(active.manifest())),
+        Some(active) => Some(ManifestView::from_plugin(&active)),
         None => versions
             .last()
             .and_then(|v| ManifestView::from_recorded(&v.manifest)),
@@ -324,7 +353,7 @@ async fn upload_plugin(
             id: plugin.id().to_owned(),
             version: plugin.version().to_string(),
             sha256: plugin.content_hash().to_owned(),
-            manifest: ManifestView::from_manifest(plugin.manifest()),
+            manifest: ManifestView::from_plugin(&plugin),
         }),
     ))
 }
@@ -368,6 +397,7 @@ fn install_error(error: PluginInstallError) -> ApiError {
             InstallError::UnsupportedApiVersion { .. } => {
                 unprocessable("unsupported_wit_version", e)
             }
+            InstallError::MixedApiVersions { .. } => unprocessable("mixed_wit_versions", e),
             InstallError::Link { .. } => unprocessable("link_failed", e),
             InstallError::Describe(_) => unprocessable("describe_failed", e),
             InstallError::InvalidManifest { .. } => unprocessable("invalid_manifest", e),

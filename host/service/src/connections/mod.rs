@@ -32,8 +32,10 @@ use std::collections::BTreeSet;
 use crate::Host;
 use crate::actor::{Actor, record_change};
 use crate::domain_error::DomainError;
-use crate::tenancy::{TenancyError, approved_permissions, granted_scopes};
+use crate::lifecycle::{self, ConnectMethod};
+use crate::tenancy::{TenancyError, approved_permissions, confidential_access, granted_scopes};
 use fulcrum_runtime::PluginVersion;
+use fulcrum_runtime::bindings::LifecycleKind;
 
 pub use probe::ProbeReport;
 
@@ -163,10 +165,7 @@ fn describe(
                 .collect()
         })
         .unwrap_or_default();
-    let confidential = match &scopes {
-        Some(s) => s.contains(lever_model::Scope::ConfidentialAccess),
-        None => c.confidential,
-    };
+    let confidential = confidential_access(c);
     ConnectionInfo {
         kind: c.kind.as_str().into(),
         status: c.status.as_str().into(),
@@ -231,7 +230,15 @@ pub async fn connect_api_key(
             &actor.to_string(),
         )
         .await?;
-    connected(host, actor, tenant, installation, "connect Lever (API key)").await?;
+    connected(
+        host,
+        actor,
+        tenant,
+        installation,
+        "connect Lever (API key)",
+        ConnectMethod::ApiKey,
+    )
+    .await?;
     Ok((info(host, tenant, installation).await?, report))
 }
 
@@ -383,13 +390,15 @@ async fn check_active_user(client: &LeverClient, user_id: &str) -> Result<(), Do
     }
 }
 
-/// After a (re)connect: resume paused events and tell the log.
+/// After a (re)connect: resume paused events, queue the `connected` hook (if the plugin asked
+/// for it) and tell the log.
 pub(crate) async fn connected(
     host: &Host,
     actor: &Actor,
     tenant: &str,
     installation: &str,
     operation: &str,
+    method: ConnectMethod,
 ) -> Result<(), DomainError> {
     let resumed = host
         .store()
@@ -399,6 +408,14 @@ pub(crate) async fn connected(
         host.inner.wake.notify_waiters();
     }
     crate::managed_webhooks::sync_logged(host, tenant, installation).await;
+    lifecycle::queue(
+        host,
+        tenant,
+        installation,
+        LifecycleKind::Connected,
+        lifecycle::connected_detail(method),
+    )
+    .await?;
     record_change(
         host.store(),
         actor,

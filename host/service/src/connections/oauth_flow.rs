@@ -20,6 +20,7 @@ use super::{ConnectionInfo, connected, existing, info, tenancy_error};
 use crate::Host;
 use crate::actor::Actor;
 use crate::domain_error::{DomainError, Problem};
+use crate::lifecycle::ConnectMethod;
 use crate::tenancy::approved_permissions;
 
 /// How long an admin has to consent.
@@ -246,6 +247,7 @@ pub async fn finish(host: &Host, state: &str, callback: Callback) -> Result<Fini
         &tenant,
         &installation,
         "connect Lever (OAuth)",
+        ConnectMethod::OAuth,
     )
     .await?;
     Ok(Finished {

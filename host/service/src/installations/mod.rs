@@ -20,6 +20,7 @@
 //! Who may make which change is the caller's business (the admin API checks roles first).
 
 mod config_check;
+mod removal;
 
 use fulcrum_runtime::{InvocationContext, PluginVersion};
 use fulcrum_store::Installation;
@@ -32,8 +33,12 @@ use std::sync::Arc;
 use crate::Host;
 use crate::actor::{Actor, record_change};
 use crate::domain_error::{DomainError, Missing, Problem};
+use crate::lifecycle;
+use fulcrum_runtime::bindings::LifecycleKind;
 
 pub(crate) use config_check::schema_problems;
+pub(crate) use removal::finish_after_hook;
+pub use removal::{Removal, remove};
 
 /// Longest secret value, in bytes.
 pub const MAX_SECRET_LEN: usize = 8192;
@@ -286,6 +291,16 @@ pub async fn configure(
     host.store()
         .set_installation_config(tenant, plugin, config)
         .await?;
+    if installation.config != *config {
+        lifecycle::queue(
+            host,
+            tenant,
+            plugin,
+            LifecycleKind::ConfigChanged,
+            json!({ "previous": installation.config }),
+        )
+        .await?;
+    }
     record_change(
         host.store(),
         actor,
@@ -353,6 +368,20 @@ pub async fn enable(
     plugin: &str,
 ) -> Result<Installation, DomainError> {
     let (installation, loaded) = changeable(host, tenant, plugin).await?;
+    if host
+        .store()
+        .installation_removing_since(tenant, plugin)
+        .await?
+        .flatten()
+        .is_some()
+    {
+        return Err(DomainError::invalid(
+            "installation_removing",
+            format!(
+                "installation {plugin:?} is being removed (its plugin's removing hook runs                  first) and cannot be enabled again; add it anew once it is gone"
+            ),
+        ));
+    }
     let problems = readiness_problems(host, &loaded, &installation).await?;
     if !problems.is_empty() {
         return Err(DomainError::NotReady {
@@ -423,12 +452,20 @@ async fn set_enabled(
     plugin: &str,
     enabled: bool,
 ) -> Result<Installation, DomainError> {
-    existing(host, tenant, plugin).await?;
+    let before = existing(host, tenant, plugin).await?;
     host.store()
         .set_installation_enabled(tenant, plugin, enabled)
         .await?;
     host.sync_schedules(tenant, plugin).await?;
     crate::managed_webhooks::sync_logged(host, tenant, plugin).await;
+    if before.enabled != enabled {
+        let hook = if enabled {
+            LifecycleKind::Enabled
+        } else {
+            LifecycleKind::Disabled
+        };
+        lifecycle::queue(host, tenant, plugin, hook, json!({})).await?;
+    }
     let operation = if enabled {
         "enable plugin"
     } else {

@@ -49,11 +49,17 @@ impl Relode {
     /// The host with the Relode component installed and enabled for the test tenant with a
     /// valid config and both secrets; schedules off.
     async fn start(db: &fulcrum_store::test_support::TestDatabase) -> Relode {
+        Self::start_from(db, fulcrum_plugin_artifacts::RELODE).await
+    }
+
+    /// As `start`, with this build of the connector (e.g. the one kept for contract 0.1.0).
+    async fn start_from(
+        db: &fulcrum_store::test_support::TestDatabase,
+        component: &str,
+    ) -> Relode {
         let vendor = VendorDouble::start().await.unwrap();
         let world = World::start_with(db, Options::new().with_vendor(ORIGIN, &vendor)).await;
-        let plugin = world
-            .install_connector(fulcrum_plugin_artifacts::RELODE)
-            .await;
+        let plugin = world.install_connector(component).await;
         assert_eq!(plugin, RELODE);
         let owner = world.sandbox.read(|db| {
             let mut users: Vec<_> = db.users().filter(|u| u.is_active()).collect();
@@ -277,8 +283,18 @@ fn submission(candidate_id: &str, email: &str, posting_id: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_postings_reach_relode_as_pending_jobs_and_edits_and_closes_follow() {
+    jobs_flow(fulcrum_plugin_artifacts::RELODE).await
+}
+
+/// The same with Relode as shipped for contract 0.1.0: a released contract keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_flow_on_the_contract_0_1_0_build() {
+    jobs_flow(fulcrum_plugin_artifacts::RELODE_V0_1_0).await
+}
+
+async fn jobs_flow(component: &'static str) {
     on_each_backend(|db| async move {
-        let relode = Relode::start(&db).await;
+        let relode = Relode::start_from(&db, component).await;
         let backend = relode
             .create_posting("Backend Engineer", PostingState::Published, true)
             .await;
@@ -409,8 +425,18 @@ async fn public_postings_reach_relode_as_pending_jobs_and_edits_and_closes_follo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submitted_candidate_becomes_an_opportunity_and_the_same_email_reuses_the_contact() {
+    candidates_flow(fulcrum_plugin_artifacts::RELODE).await
+}
+
+/// The same with Relode as shipped for contract 0.1.0: a released contract keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidates_flow_on_the_contract_0_1_0_build() {
+    candidates_flow(fulcrum_plugin_artifacts::RELODE_V0_1_0).await
+}
+
+async fn candidates_flow(component: &'static str) {
     on_each_backend(|db| async move {
-        let relode = Relode::start(&db).await;
+        let relode = Relode::start_from(&db, component).await;
         let posting = relode
             .create_posting("Backend Engineer", PostingState::Published, true)
             .await;

@@ -1,6 +1,17 @@
-//! Lever's wire types (`lever_model`) ↔ the WIT types the plugin sees.
+//! Lever's wire types (`lever_model`) ↔ the WIT types the plugin sees: opportunities, notes,
+//! files and the vocabulary here; postings, people and hiring in the submodules.
 
-use lever_client::{Attachments, FileUpload, OpportunityQuery, PostingQuery};
+mod hiring;
+mod people;
+mod postings;
+mod requisitions;
+
+pub(super) use hiring::*;
+pub(super) use people::*;
+pub(super) use postings::*;
+pub(super) use requisitions::*;
+
+use lever_client::{Attachments, FileUpload, OpportunityQuery};
 use lever_model as lm;
 
 use crate::bindings::fulcrum::connector::lever as wit;
@@ -54,7 +65,7 @@ fn workplace(w: lm::WorkplaceType) -> wit::WorkplaceType {
     }
 }
 
-fn origin(o: lm::Origin) -> Option<wit::Origin> {
+pub(super) fn origin(o: lm::Origin) -> Option<wit::Origin> {
     Some(match o {
         lm::Origin::Agency => wit::Origin::Agency,
         lm::Origin::Applied => wit::Origin::Applied,
@@ -77,6 +88,14 @@ fn origin_to_lever(o: wit::Origin) -> lm::Origin {
     }
 }
 
+pub(super) fn confidentiality(c: lm::Confidentiality) -> wit::Confidentiality {
+    match c {
+        lm::Confidentiality::Confidential => wit::Confidentiality::Confidential,
+        // Lever's default; an unknown value is not treated as secret by the host either.
+        _ => wit::Confidentiality::NonConfidential,
+    }
+}
+
 pub(super) fn posting(p: &lm::Posting) -> wit::Posting {
     wit::Posting {
         id: p.id.clone(),
@@ -88,12 +107,13 @@ pub(super) fn posting(p: &lm::Posting) -> wit::Posting {
             .flatten()
             .filter_map(|c| channel(*c))
             .collect(),
-        confidential: p.confidentiality == lm::Confidentiality::Confidential,
+        confidentiality: confidentiality(p.confidentiality),
         team: p.categories.team.clone(),
         department: p.categories.department.clone(),
         location: p.categories.location.clone(),
         all_locations: p.categories.all_locations.clone(),
         commitment: p.categories.commitment.clone(),
+        level: p.categories.level.clone(),
         workplace_type: workplace(p.workplace_type),
         country: p.country.clone(),
         description: p.content.description.clone(),
@@ -115,89 +135,17 @@ pub(super) fn posting(p: &lm::Posting) -> wit::Posting {
             currency: s.currency.clone(),
             interval: s.interval.clone(),
         }),
+        salary_description: p.salary_description.clone(),
+        salary_description_html: p.salary_description_html.clone(),
+        requisition_codes: p.requisition_codes.clone(),
         owner_id: p.owner.as_ref().map(|u| u.id().to_owned()),
         hiring_manager_id: p.hiring_manager.as_ref().map(|u| u.id().to_owned()),
+        follower_ids: p.followers.iter().map(|u| u.id().to_owned()).collect(),
+        list_url: p.urls.as_ref().map(|u| u.list.clone()),
         show_url: p.urls.as_ref().map(|u| u.show.clone()),
         apply_url: p.urls.as_ref().map(|u| u.apply.clone()),
         created_at: p.created_at,
         updated_at: p.updated_at,
-    }
-}
-
-/// How a WIT posting filter is listed: what Lever is asked for, and what the host checks on
-/// each posting Lever returns.
-#[derive(Debug)]
-pub(super) struct PostingListing {
-    pub(super) query: PostingQuery,
-    states: Vec<lm::PostingState>,
-    channels: Vec<lm::DistributionChannel>,
-    updated_since: Option<lm::timestamp::Millis>,
-}
-
-impl PostingListing {
-    /// Whether a posting Lever returned matches the parts of the filter the host applies.
-    pub(super) fn keeps(&self, p: &lm::Posting) -> bool {
-        (self.states.is_empty() || self.states.contains(&p.state))
-            && (self.channels.is_empty()
-                || p.distribution_channels
-                    .iter()
-                    .flatten()
-                    .any(|c| self.channels.contains(c)))
-            && self
-                .updated_since
-                .is_none_or(|since| p.updated_at.is_some_and(|at| at >= since))
-    }
-}
-
-/// Lever's `GET /postings` takes `updated_at_*` only together with `confidentiality`; any
-/// other filter with it is a 400. So with `updated-since` *and* states/channels, Lever is
-/// asked only for the postings updated since then (`confidentiality` is left at Lever's
-/// default, non-confidential, as for every listing here) and the host applies
-/// states/channels to each page: a page can then hold fewer than
-/// `limit` postings, even none, while `next-cursor` is still set. Paging stays one Lever
-/// request per page.
-///
-/// One exception: without a `distributionChannel` Lever hides published postings that are
-/// not on the public site, so a `channels` filter naming `internal` cannot be applied after
-/// the fact. Then Lever gets states/channels and the host applies `updated-since` instead
-/// (the same pages, with more of them filtered out).
-pub(super) fn posting_listing(f: &wit::PostingFilter) -> PostingListing {
-    let states: Vec<lm::PostingState> = f
-        .states
-        .iter()
-        .map(|s| posting_state_to_lever(*s))
-        .collect();
-    let channels: Vec<lm::DistributionChannel> =
-        f.channels.iter().map(|c| channel_to_lever(*c)).collect();
-    let by_state_or_channel = PostingQuery {
-        state: states.clone(),
-        distribution_channel: channels.clone(),
-        ..Default::default()
-    };
-    let Some(since) = f.updated_since else {
-        return PostingListing {
-            query: by_state_or_channel,
-            states: vec![],
-            channels: vec![],
-            updated_since: None,
-        };
-    };
-    if channels.contains(&lm::DistributionChannel::Internal) {
-        return PostingListing {
-            query: by_state_or_channel,
-            states: vec![],
-            channels: vec![],
-            updated_since: Some(since),
-        };
-    }
-    PostingListing {
-        query: PostingQuery {
-            updated_at_start: Some(since),
-            ..Default::default()
-        },
-        states,
-        channels,
-        updated_since: None,
     }
 }
 
@@ -212,10 +160,22 @@ pub(super) fn opportunity(o: &lm::Opportunity) -> wit::Opportunity {
         location: o.location.clone(),
         links: o.links.clone(),
         stage_id: o.stage_id().map(str::to_owned),
+        stage_changes: o
+            .stage_changes
+            .iter()
+            .map(|c| wit::StageChange {
+                to_stage_id: c.to_stage_id.clone(),
+                user_id: c.user_id.clone(),
+                updated_at: c.updated_at,
+            })
+            .collect(),
         tags: o.tags.clone(),
         sources: o.sources.clone(),
         origin: o.origin.and_then(origin),
         owner_id: o.owner.as_ref().map(|u| u.id().to_owned()),
+        follower_ids: o.followers.iter().map(|u| u.id().to_owned()).collect(),
+        confidentiality: confidentiality(o.confidentiality),
+        application_ids: o.applications.iter().map(|a| a.id().to_owned()).collect(),
         posting_ids: o
             .applications
             .iter()
@@ -227,10 +187,12 @@ pub(super) fn opportunity(o: &lm::Opportunity) -> wit::Opportunity {
         }),
         created_at: o.created_at,
         updated_at: o.updated_at,
+        last_advanced_at: o.last_advanced_at,
+        last_interaction_at: o.last_interaction_at,
     }
 }
 
-fn phone(p: &lm::Phone) -> wit::Phone {
+pub(super) fn phone(p: &lm::Phone) -> wit::Phone {
     wit::Phone {
         kind: p.kind.clone(),
         value: p.value.clone(),
@@ -238,13 +200,25 @@ fn phone(p: &lm::Phone) -> wit::Phone {
 }
 
 pub(super) fn opportunity_query(f: &wit::OpportunityFilter) -> OpportunityQuery {
+    let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
     OpportunityQuery {
-        email: f.email.iter().cloned().collect(),
-        posting_id: f.posting_id.iter().cloned().collect(),
-        tag: f.tag.iter().cloned().collect(),
-        stage_id: f.stage_id.iter().cloned().collect(),
+        email: one(&f.email),
+        contact_id: one(&f.contact_id),
+        posting_id: one(&f.posting_id),
+        archived_posting_id: one(&f.archived_posting_id),
+        tag: one(&f.tag),
+        source: one(&f.source),
+        origin: f.origin.map(origin_to_lever).into_iter().collect(),
+        stage_id: one(&f.stage_id),
+        archive_reason_id: one(&f.archive_reason_id),
         archived: f.archived,
+        confidentiality: confidentiality_param(f.confidentiality),
+        created_at_start: f.created_since,
+        created_at_end: f.created_until,
         updated_at_start: f.updated_since,
+        updated_at_end: f.updated_until,
+        advanced_at_start: f.advanced_since,
+        advanced_at_end: f.advanced_until,
         expand: vec!["applications".into()],
         ..Default::default()
     }
@@ -307,6 +281,17 @@ pub(super) fn note(n: &lm::Note) -> wit::Note {
     }
 }
 
+pub(super) fn file_status(s: lm::FileStatus) -> String {
+    s.as_str().to_owned()
+}
+
+fn year_month(d: &lm::YearMonth) -> wit::YearMonth {
+    wit::YearMonth {
+        year: d.year.and_then(|y| u32::try_from(y).ok()),
+        month: d.month.map(u32::from),
+    }
+}
+
 fn dotted(ext: &str) -> String {
     if ext.is_empty() || ext.starts_with('.') {
         ext.to_owned()
@@ -322,6 +307,7 @@ pub(super) fn file_info(f: &lm::LeverFile) -> wit::FileInfo {
         extension: dotted(&f.ext),
         size: f.size,
         uploaded_at: f.uploaded_at,
+        status: f.status.map(file_status),
     }
 }
 
@@ -335,8 +321,35 @@ pub(super) fn resume_info(r: &lm::Resume) -> wit::ResumeInfo {
             extension: dotted(&f.ext),
             size: f.size,
             uploaded_at: f.uploaded_at,
+            status: f.status.map(file_status),
         }),
         created_at: r.created_at,
+        positions: r
+            .parsed_data
+            .positions
+            .iter()
+            .map(|p| wit::ResumePosition {
+                org: p.org.clone(),
+                title: p.title.clone(),
+                summary: p.summary.clone(),
+                location: p.location.clone(),
+                start: p.start.as_ref().map(year_month),
+                end: p.end.as_ref().map(year_month),
+            })
+            .collect(),
+        schools: r
+            .parsed_data
+            .schools
+            .iter()
+            .map(|s| wit::ResumeSchool {
+                org: s.org.clone(),
+                degree: s.degree.clone(),
+                field: s.field.clone(),
+                summary: s.summary.clone(),
+                start: s.start.as_ref().map(year_month),
+                end: s.end.as_ref().map(year_month),
+            })
+            .collect(),
     }
 }
 
@@ -368,6 +381,12 @@ pub(super) fn user(u: &lm::User) -> wit::User {
         email: u.email.clone(),
         access_role: u.access_role.clone(),
         active: u.is_active(),
+        username: Some(u.username.clone()).filter(|n| !n.is_empty()),
+        job_title: u.job_title.clone(),
+        manager_id: u.manager_id.clone(),
+        external_directory_id: u.external_directory_id.clone(),
+        created_at: Some(u.created_at),
+        deactivated_at: u.deactivated_at,
     }
 }
 
@@ -390,7 +409,7 @@ mod tests {
             posting_id: Some("p1".into()),
             stage_id: None,
             owner_id: None,
-            acting_user_id: None,
+            acting_user: None,
             resume: Some(wit::Attachment {
                 name: "cv.pdf".into(),
                 content_type: "application/pdf".into(),
@@ -403,70 +422,6 @@ mod tests {
         assert_eq!(body.postings, ["p1"]);
         assert_eq!(body.origin, Some(lm::Origin::Sourced));
         assert_eq!(attachments.resume.unwrap().name, "cv.pdf");
-    }
-
-    #[test]
-    fn updated_since_is_never_combined_with_other_posting_filters() {
-        use wit::DistributionChannel::{Internal, Public};
-        use wit::PostingState::{Closed, Published};
-        let filter = |states: Vec<wit::PostingState>, channels, since| wit::PostingFilter {
-            states,
-            channels,
-            updated_since: since,
-            cursor: None,
-            limit: None,
-        };
-        let posting = |state, channels: Option<Vec<lm::DistributionChannel>>, at| lm::Posting {
-            state,
-            distribution_channels: channels,
-            updated_at: at,
-            ..Default::default()
-        };
-        let published_public = posting(
-            lm::PostingState::Published,
-            Some(vec![lm::DistributionChannel::Public]),
-            Some(10),
-        );
-        let published_internal = posting(
-            lm::PostingState::Published,
-            Some(vec![lm::DistributionChannel::Internal]),
-            Some(10),
-        );
-        let closed = posting(lm::PostingState::Closed, None, Some(10));
-        let old_closed = posting(lm::PostingState::Closed, None, Some(9));
-
-        // No updated-since: everything goes to Lever, nothing is filtered here.
-        let l = posting_listing(&filter(vec![Published], vec![Public], None));
-        assert_eq!(l.query.state, [lm::PostingState::Published]);
-        assert_eq!(
-            l.query.distribution_channel,
-            [lm::DistributionChannel::Public]
-        );
-        assert_eq!(l.query.updated_at_start, None);
-        assert!(l.keeps(&closed) && l.keeps(&old_closed));
-
-        // updated-since with states/channels: Lever gets only updated_at_start.
-        let l = posting_listing(&filter(vec![Published, Closed], vec![Public], Some(10)));
-        assert_eq!(l.query.updated_at_start, Some(10));
-        assert!(l.query.state.is_empty() && l.query.distribution_channel.is_empty());
-        assert_eq!(l.query.confidentiality, None);
-        assert!(l.keeps(&published_public));
-        assert!(!l.keeps(&published_internal), "not on the public channel");
-        assert!(!l.keeps(&closed), "closed postings have no channels");
-        let l = posting_listing(&filter(vec![Closed], vec![], Some(10)));
-        assert!(l.keeps(&closed) && !l.keeps(&published_public));
-
-        // An internal channel cannot be applied after Lever hid those postings: Lever gets
-        // states/channels and the host applies updated-since.
-        let l = posting_listing(&filter(vec![], vec![Internal], Some(10)));
-        assert_eq!(l.query.updated_at_start, None);
-        assert_eq!(
-            l.query.distribution_channel,
-            [lm::DistributionChannel::Internal]
-        );
-        assert!(l.keeps(&published_internal) && l.keeps(&closed));
-        assert!(!l.keeps(&old_closed));
-        assert!(!l.keeps(&posting(lm::PostingState::Closed, None, None)));
     }
 
     #[test]

@@ -62,19 +62,52 @@ impl Filter {
                 .iter()
                 .map(|c| super::convert::channel_to_lever(*c)),
         );
-        Self::of(json!(["postings", states, channels, f.updated_since]))
+        let mut filter = vec![
+            json!("postings"),
+            json!(states),
+            json!(channels),
+            json!(f.updated_since),
+        ];
+        // Fields of contract 0.2.0, appended only when set: a 0.1.0 filter hashes as before,
+        // so its cursors stay valid across the upgrade.
+        let newer = json!({
+            "confidentiality": super::convert::confidentiality_param(f.confidentiality),
+            "team": f.team,
+            "department": f.department,
+            "location": f.location,
+            "commitment": f.commitment,
+            "tag": f.tag,
+            "updated_until": f.updated_until,
+        });
+        filter.extend(set_fields(newer));
+        Self::of(json!(filter))
     }
 
     pub(super) fn opportunities(f: &wit::OpportunityFilter) -> Self {
-        Self::of(json!([
-            "opportunities",
-            f.email,
-            f.posting_id,
-            f.tag,
-            f.stage_id,
-            f.archived,
-            f.updated_since
-        ]))
+        let mut filter = vec![
+            json!("opportunities"),
+            json!(f.email),
+            json!(f.posting_id),
+            json!(f.tag),
+            json!(f.stage_id),
+            json!(f.archived),
+            json!(f.updated_since),
+        ];
+        let newer = json!({
+            "contact_id": f.contact_id,
+            "archived_posting_id": f.archived_posting_id,
+            "source": f.source,
+            "origin": f.origin.map(|o| format!("{o:?}")),
+            "archive_reason_id": f.archive_reason_id,
+            "confidentiality": super::convert::confidentiality_param(f.confidentiality),
+            "created_since": f.created_since,
+            "created_until": f.created_until,
+            "updated_until": f.updated_until,
+            "advanced_since": f.advanced_since,
+            "advanced_until": f.advanced_until,
+        });
+        filter.extend(set_fields(newer));
+        Self::of(json!(filter))
     }
 
     /// The cursor for Lever's `offset` token under this filter.
@@ -99,6 +132,19 @@ impl Filter {
     }
 }
 
+/// The set fields of `fields` (a JSON object, whose keys serialize sorted) as `[key, value]`
+/// pairs.
+fn set_fields(fields: serde_json::Value) -> Vec<serde_json::Value> {
+    match fields {
+        serde_json::Value::Object(map) => map
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| json!([k, v]))
+            .collect(),
+        _ => vec![],
+    }
+}
+
 fn sorted<T: ToString>(values: impl Iterator<Item = T>) -> Vec<String> {
     let mut v: Vec<String> = values.map(|x| x.to_string()).collect();
     v.sort();
@@ -114,7 +160,38 @@ mod tests {
         wit::PostingFilter {
             states,
             channels: vec![],
+            confidentiality: None,
+            team: None,
+            department: None,
+            location: None,
+            commitment: None,
+            tag: None,
             updated_since: since,
+            updated_until: None,
+            cursor: None,
+            limit: None,
+        }
+    }
+
+    fn opportunities() -> wit::OpportunityFilter {
+        wit::OpportunityFilter {
+            email: None,
+            contact_id: None,
+            posting_id: None,
+            archived_posting_id: None,
+            tag: None,
+            source: None,
+            origin: None,
+            stage_id: None,
+            archive_reason_id: None,
+            archived: None,
+            confidentiality: None,
+            created_since: None,
+            created_until: None,
+            updated_since: None,
+            updated_until: None,
+            advanced_since: None,
+            advanced_until: None,
             cursor: None,
             limit: None,
         }
@@ -139,16 +216,7 @@ mod tests {
         let other = Filter::postings(&postings(vec![Published], Some(5)));
         assert_ne!(a, other);
         assert_eq!(other.offset(&cursor), Err(foreign()));
-        let opportunities = Filter::opportunities(&wit::OpportunityFilter {
-            email: None,
-            posting_id: None,
-            tag: None,
-            stage_id: None,
-            archived: None,
-            updated_since: None,
-            cursor: None,
-            limit: None,
-        });
+        let opportunities = Filter::opportunities(&opportunities());
         assert_ne!(opportunities, Filter::postings(&postings(vec![], None)));
         for garbage in [
             "",
@@ -166,6 +234,47 @@ mod tests {
         assert_eq!(
             message,
             "cursor does not belong to this filter; start again without a cursor"
+        );
+    }
+
+    #[test]
+    fn every_field_of_a_filter_binds_its_cursors() {
+        let base = Filter::postings(&postings(vec![], None));
+        let mut confidential = postings(vec![], None);
+        confidential.confidentiality = Some(wit::ConfidentialityFilter::All);
+        let mut team = postings(vec![], None);
+        team.team = Some("Platform".into());
+        let mut until = postings(vec![], None);
+        until.updated_until = Some(5);
+        let mut default_confidentiality = postings(vec![], None);
+        default_confidentiality.confidentiality = Some(wit::ConfidentialityFilter::NonConfidential);
+        assert_eq!(
+            base,
+            Filter::postings(&default_confidentiality),
+            "the default, spelled out"
+        );
+        let others = [confidential, team, until].map(|f| Filter::postings(&f));
+        for (i, a) in others.iter().enumerate() {
+            assert_ne!(*a, base);
+            for b in &others[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+
+        let base = Filter::opportunities(&opportunities());
+        let mut origin = opportunities();
+        origin.origin = Some(wit::Origin::Referred);
+        let mut advanced = opportunities();
+        advanced.advanced_since = Some(1);
+        let mut contact = opportunities();
+        contact.contact_id = Some("c1".into());
+        for other in [origin, advanced, contact] {
+            assert_ne!(Filter::opportunities(&other), base);
+        }
+        // A 0.1.0 filter hashes as it did: pinned.
+        assert_eq!(
+            base.0,
+            Filter::of(json!(["opportunities", null, null, null, null, null, null])).0
         );
     }
 }

@@ -2,9 +2,10 @@
 //! effect journal, through the journal with one (see `crate::journal`).
 //!
 //! With a journal, the n-th write of the invocation is `call_seq = n` and its request digest
-//! covers the function, the Lever body, the target opportunity, `perform_as` and a SHA-256 of
-//! any file's bytes. Each journaled write has an [`AttemptMarker`] derived from its journal
-//! entry (event, number, first `begun_at`); a create sends it as an extra tag. Then, by what
+//! covers the function, the Lever body, the target (opportunity, or posting, contact, note,
+//! requisition, requisition field), `perform_as` and a SHA-256 of any file's bytes. Each
+//! journaled write has an [`AttemptMarker`] derived from its journal entry (event, number,
+//! first `begun_at`); a create-opportunity sends it as an extra tag. Then, by what
 //! the journal knows:
 //! - `Done`: the recorded Lever response is returned, converted as a live answer would be;
 //!   nothing is sent. Audited as "<operation> (journal)", outcome allowed.
@@ -31,7 +32,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use super::write::{AttemptMarker, LeverWrite, Reconciled};
-use super::{LeverCall, convert, lever_error};
+use super::{LeverCall, LeverFunction, convert, lever_error};
 use crate::bindings::PluginError;
 use crate::capabilities::{HostCall, HostCalls};
 use crate::grants::LeverAccess;
@@ -123,7 +124,7 @@ impl HostCalls {
             marker: &marker,
         };
         if outcome_unknown {
-            match write.reconcile(&lever.client, begun_at_ms, &marker).await {
+            match write.reconcile(lever, begun_at_ms, &marker).await {
                 Ok(Reconciled::Applied(found)) => {
                     tracing::info!(
                         plugin = %self.plugin.id, event = ?self.ctx.event_id, %call_seq, function,
@@ -230,26 +231,69 @@ impl HostCalls {
         R: Serialize + DeserializeOwned,
         F: std::future::Future<Output = Result<R, PluginError>>,
     {
-        let function = call.function.name();
-        let mut call = call.host;
+        let mut host = call.host;
+        match self.journaled_read(call.function, request, read).await {
+            Ok((answer, replayed)) => {
+                if replayed {
+                    host.annotate("journal");
+                }
+                self.finish(host, answer)
+            }
+            Err(Refused::Denied(e)) => Err(self.deny(host, e)),
+            Err(Refused::Failed(e)) => self.finish(host, Err(e)),
+        }
+    }
+
+    /// A read a write depends on, inside the write's call (delete-note's note, a posting's
+    /// categories): journaled like any read, so a replay takes the same path. On an error the
+    /// call is audited and ends; otherwise it continues with the answer.
+    pub(crate) async fn lever_lookup<R, F>(
+        &mut self,
+        call: LeverCall,
+        request: Value,
+        read: F,
+    ) -> Result<(LeverCall, R), PluginError>
+    where
+        R: Serialize + DeserializeOwned,
+        F: std::future::Future<Output = Result<R, PluginError>>,
+    {
+        match self.journaled_read(call.function, request, read).await {
+            Ok((Ok(answer), _)) => Ok((call, answer)),
+            Ok((Err(e), _)) | Err(Refused::Failed(e)) => self.finish(call.host, Err(e)),
+            Err(Refused::Denied(e)) => Err(self.deny(call.host, e)),
+        }
+    }
+
+    /// The journal side of [`HostCalls::lever_read`], for a read inside a larger call (the
+    /// lookup a write depends on): the answer, and whether it came from the journal. The
+    /// caller audits.
+    pub(crate) async fn journaled_read<R, F>(
+        &mut self,
+        function: LeverFunction,
+        request: Value,
+        read: F,
+    ) -> Result<(Result<R, PluginError>, bool), Refused>
+    where
+        R: Serialize + DeserializeOwned,
+        F: std::future::Future<Output = Result<R, PluginError>>,
+    {
+        let name = function.name();
         let Some(journal) = self.ctx.journal.clone() else {
-            let result = read.await;
-            return self.finish(call, result);
+            return Ok((read.await, false));
         };
         let seq = CallSeq::Read(self.lever_reads);
         self.lever_reads += 1;
-        let digest = request_digest(function, &request);
-        let operation = call.operation().to_owned();
+        let digest = request_digest(name, &request);
+        let operation = function.operation().label();
         match journal.begin(seq, &operation, &digest).await {
             Ok(JournalEntry::Done(recorded)) => {
-                call.annotate("journal");
                 let result = serde_json::from_value::<Result<R, PluginError>>(recorded)
                     .unwrap_or_else(|e| {
                         Err(PluginError::Unavailable(format!(
-                            "cannot read the journaled Lever answer of {function} ({e}) (host bug)"
+                            "cannot read the journaled Lever answer of {name} ({e}) (host bug)"
                         )))
                     });
-                return self.finish(call, result);
+                return Ok((result, true));
             }
             // Never recorded (or first time): reading again is harmless.
             Ok(JournalEntry::Fresh { .. } | JournalEntry::Unknown { .. }) => {}
@@ -258,10 +302,10 @@ impl HostCalls {
                     plugin = %self.plugin.id, event = ?self.ctx.event_id, %seq, %message,
                     "handler diverged on replay"
                 );
-                return Err(self.deny(call, diverged(message)));
+                return Err(Refused::Denied(diverged(message)));
             }
             Err(e @ JournalError::Unavailable(_)) => {
-                return self.finish(call, Err(PluginError::Unavailable(e.to_string())));
+                return Err(Refused::Failed(PluginError::Unavailable(e.to_string())));
             }
         }
         let result = read.await;
@@ -269,7 +313,7 @@ impl HostCalls {
         if recordable {
             let recorded = serde_json::to_value(&result).map_err(|e| {
                 PluginError::Unavailable(format!(
-                    "cannot journal the Lever answer of {function} ({e}) (host bug)"
+                    "cannot journal the Lever answer of {name} ({e}) (host bug)"
                 ))
             });
             let stored = match recorded {
@@ -280,11 +324,18 @@ impl HostCalls {
                 Err(e) => Err(e),
             };
             if let Err(e) = stored {
-                return self.finish(call, Err(e));
+                return Err(Refused::Failed(e));
             }
         }
-        self.finish(call, result)
+        Ok((result, false))
     }
+}
+
+/// Why a journaled read gave no answer: the replay diverged (audited as denied), or the
+/// journal failed (audited as failed).
+pub(crate) enum Refused {
+    Denied(PluginError),
+    Failed(PluginError),
 }
 
 /// The WIT opportunity of a create: Lever answers without expanded applications, so the

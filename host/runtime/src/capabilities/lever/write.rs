@@ -3,7 +3,10 @@
 //! Lever (`reconcile`, with the create's [`AttemptMarker`]). No journal or host state here:
 //! `journaled` drives it.
 
+mod build;
 mod reconcile;
+#[cfg(test)]
+mod tests;
 
 use lever_client::{Attachments, FileUpload, LeverClient, LeverError};
 use lever_model as lm;
@@ -62,149 +65,49 @@ enum WriteKind {
         opportunity_id: String,
         file: FileUpload,
     },
+    CreatePosting {
+        body: Box<lm::PostingWrite>,
+    },
+    UpdatePosting {
+        posting_id: String,
+        body: Box<lm::PostingWrite>,
+    },
+    /// `POST /uploads`: an application's résumé.
+    ApplicationUpload {
+        file: FileUpload,
+    },
+    Apply {
+        posting_id: String,
+        body: lm::ApplyRequest,
+    },
+    UpdateContact {
+        contact_id: String,
+        body: lm::ContactUpdate,
+    },
+    DeleteNote {
+        opportunity_id: String,
+        note_id: String,
+    },
+    CreateUser {
+        body: lm::NewUser,
+    },
+    CreateRequisition {
+        body: Box<lm::NewRequisition>,
+    },
+    UpdateRequisition {
+        requisition_id: String,
+        body: Box<lm::NewRequisition>,
+    },
+    CreateRequisitionField {
+        body: lm::NewRequisitionField,
+    },
+    UpdateRequisitionField {
+        field_id: String,
+        body: lm::NewRequisitionField,
+    },
 }
 
 impl LeverWrite {
-    pub(crate) fn create_opportunity(
-        perform_as: String,
-        body: lm::NewOpportunity,
-        attachments: Attachments,
-    ) -> Self {
-        Self::new(
-            LeverFunction::CreateOpportunity,
-            perform_as,
-            WriteKind::CreateOpportunity {
-                body: Box::new(body),
-                attachments,
-            },
-        )
-    }
-
-    pub(crate) fn change_stage(perform_as: String, opportunity_id: String, stage: String) -> Self {
-        let body = lm::StageUpdate { stage };
-        Self::new(
-            LeverFunction::ChangeStage,
-            perform_as,
-            WriteKind::Stage {
-                opportunity_id,
-                body,
-            },
-        )
-    }
-
-    pub(crate) fn archive(perform_as: String, opportunity_id: String, reason: String) -> Self {
-        let body = lm::ArchiveUpdate {
-            reason: Some(reason),
-            ..Default::default()
-        };
-        Self::new(
-            LeverFunction::Archive,
-            perform_as,
-            WriteKind::Archived {
-                opportunity_id,
-                body,
-            },
-        )
-    }
-
-    pub(crate) fn unarchive(perform_as: String, opportunity_id: String) -> Self {
-        let body = lm::ArchiveUpdate::default();
-        Self::new(
-            LeverFunction::Unarchive,
-            perform_as,
-            WriteKind::Archived {
-                opportunity_id,
-                body,
-            },
-        )
-    }
-
-    pub(crate) fn add_tags(perform_as: String, opportunity_id: String, tags: Vec<String>) -> Self {
-        let body = lm::TagsUpdate { tags };
-        Self::new(
-            LeverFunction::AddTags,
-            perform_as,
-            WriteKind::AddTags {
-                opportunity_id,
-                body,
-            },
-        )
-    }
-
-    pub(crate) fn remove_tags(
-        perform_as: String,
-        opportunity_id: String,
-        tags: Vec<String>,
-    ) -> Self {
-        let body = lm::TagsUpdate { tags };
-        Self::new(
-            LeverFunction::RemoveTags,
-            perform_as,
-            WriteKind::RemoveTags {
-                opportunity_id,
-                body,
-            },
-        )
-    }
-
-    pub(crate) fn add_sources(
-        perform_as: String,
-        opportunity_id: String,
-        sources: Vec<String>,
-    ) -> Self {
-        let body = lm::SourcesUpdate { sources };
-        Self::new(
-            LeverFunction::AddSources,
-            perform_as,
-            WriteKind::AddSources {
-                opportunity_id,
-                body,
-            },
-        )
-    }
-
-    pub(crate) fn add_links(
-        perform_as: String,
-        opportunity_id: String,
-        links: Vec<String>,
-    ) -> Self {
-        let body = lm::LinksUpdate { links };
-        Self::new(
-            LeverFunction::AddLinks,
-            perform_as,
-            WriteKind::AddLinks {
-                opportunity_id,
-                body,
-            },
-        )
-    }
-
-    pub(crate) fn add_note(perform_as: String, opportunity_id: String, body: lm::NewNote) -> Self {
-        Self::new(
-            LeverFunction::AddNote,
-            perform_as,
-            WriteKind::Note {
-                opportunity_id,
-                body,
-            },
-        )
-    }
-
-    pub(crate) fn upload_file(
-        perform_as: String,
-        opportunity_id: String,
-        file: FileUpload,
-    ) -> Self {
-        Self::new(
-            LeverFunction::UploadFile,
-            perform_as,
-            WriteKind::Upload {
-                opportunity_id,
-                file,
-            },
-        )
-    }
-
     fn new(function: LeverFunction, perform_as: String, kind: WriteKind) -> Self {
         LeverWrite {
             function,
@@ -215,7 +118,6 @@ impl LeverWrite {
 
     fn opportunity_id(&self) -> Option<&str> {
         match &self.kind {
-            WriteKind::CreateOpportunity { .. } => None,
             WriteKind::Stage { opportunity_id, .. }
             | WriteKind::Archived { opportunity_id, .. }
             | WriteKind::AddTags { opportunity_id, .. }
@@ -223,8 +125,29 @@ impl LeverWrite {
             | WriteKind::AddSources { opportunity_id, .. }
             | WriteKind::AddLinks { opportunity_id, .. }
             | WriteKind::Note { opportunity_id, .. }
-            | WriteKind::Upload { opportunity_id, .. } => Some(opportunity_id),
+            | WriteKind::Upload { opportunity_id, .. }
+            | WriteKind::DeleteNote { opportunity_id, .. } => Some(opportunity_id),
+            _ => None,
         }
+    }
+
+    /// What a write of contract 0.2.0 changes when it is not an opportunity: its own key in
+    /// the digest, so the digests of the older writes stay as they were.
+    fn target(&self) -> Option<Value> {
+        Some(match &self.kind {
+            WriteKind::UpdatePosting { posting_id, .. } | WriteKind::Apply { posting_id, .. } => {
+                json!({ "posting": posting_id })
+            }
+            WriteKind::UpdateContact { contact_id, .. } => json!({ "contact": contact_id }),
+            WriteKind::DeleteNote { note_id, .. } => json!({ "note": note_id }),
+            WriteKind::UpdateRequisition { requisition_id, .. } => {
+                json!({ "requisition": requisition_id })
+            }
+            WriteKind::UpdateRequisitionField { field_id, .. } => {
+                json!({ "requisition_field": field_id })
+            }
+            _ => return None,
+        })
     }
 
     /// The request as journaled: function, Lever body, target, `perform_as`, and files by
@@ -257,15 +180,35 @@ impl LeverWrite {
             WriteKind::AddSources { body, .. } => (serde_json::to_value(body)?, vec![]),
             WriteKind::AddLinks { body, .. } => (serde_json::to_value(body)?, vec![]),
             WriteKind::Note { body, .. } => (serde_json::to_value(body)?, vec![]),
-            WriteKind::Upload { file: f, .. } => (Value::Null, vec![file("file", f)]),
+            WriteKind::Upload { file: f, .. } | WriteKind::ApplicationUpload { file: f } => {
+                (Value::Null, vec![file("file", f)])
+            }
+            WriteKind::CreatePosting { body } | WriteKind::UpdatePosting { body, .. } => {
+                (serde_json::to_value(body)?, vec![])
+            }
+            WriteKind::Apply { body, .. } => (serde_json::to_value(body)?, vec![]),
+            WriteKind::UpdateContact { body, .. } => (serde_json::to_value(body)?, vec![]),
+            WriteKind::DeleteNote { .. } => (Value::Null, vec![]),
+            WriteKind::CreateUser { body } => (serde_json::to_value(body)?, vec![]),
+            WriteKind::CreateRequisition { body } | WriteKind::UpdateRequisition { body, .. } => {
+                (serde_json::to_value(body)?, vec![])
+            }
+            WriteKind::CreateRequisitionField { body }
+            | WriteKind::UpdateRequisitionField { body, .. } => {
+                (serde_json::to_value(body)?, vec![])
+            }
         };
-        Ok(json!({
+        let mut canonical = json!({
             "function": self.function.name(),
             "opportunity_id": self.opportunity_id(),
             "perform_as": self.perform_as,
             "body": body,
             "files": files,
-        }))
+        });
+        if let (Some(target), Some(fields)) = (self.target(), canonical.as_object_mut()) {
+            fields.insert("target".into(), target);
+        }
+        Ok(canonical)
     }
 
     /// `"sha256:<hex>"` of the function and [`LeverWrite::canonical`].
@@ -360,6 +303,42 @@ impl LeverWrite {
                     .upload_file(opportunity_id, file.clone(), &self.perform_as)
                     .await?,
             ),
+            WriteKind::CreatePosting { body } => {
+                wire(client.create_posting(&self.perform_as, body).await?)
+            }
+            WriteKind::UpdatePosting { posting_id, body } => wire(
+                client
+                    .update_posting(posting_id, &self.perform_as, body)
+                    .await?,
+            ),
+            WriteKind::ApplicationUpload { file } => {
+                wire(client.create_upload(file.clone()).await?)
+            }
+            WriteKind::Apply { posting_id, body } => {
+                wire(client.apply_to_posting(posting_id, body).await?)
+            }
+            WriteKind::UpdateContact { contact_id, body } => {
+                wire(client.update_contact(contact_id, body).await?)
+            }
+            WriteKind::DeleteNote {
+                opportunity_id,
+                note_id,
+            } => {
+                client.delete_note(opportunity_id, note_id).await?;
+                Ok(Value::Null)
+            }
+            WriteKind::CreateUser { body } => wire(client.create_user(body).await?),
+            WriteKind::CreateRequisition { body } => wire(client.create_requisition(body).await?),
+            WriteKind::UpdateRequisition {
+                requisition_id,
+                body,
+            } => wire(client.update_requisition(requisition_id, body).await?),
+            WriteKind::CreateRequisitionField { body } => {
+                wire(client.create_requisition_field(body).await?)
+            }
+            WriteKind::UpdateRequisitionField { field_id, body } => {
+                wire(client.update_requisition_field(field_id, body).await?)
+            }
         }
     }
 
@@ -394,120 +373,4 @@ pub(super) fn wire<T: Serialize>(response: T) -> Result<Value, LeverError> {
     serde_json::to_value(response).map_err(|e| LeverError::Decode {
         message: format!("cannot journal Lever's response: {e}"),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn note(value: &str) -> LeverWrite {
-        LeverWrite::add_note(
-            "u1".into(),
-            "o1".into(),
-            lm::NewNote {
-                value: value.into(),
-                ..Default::default()
-            },
-        )
-    }
-
-    fn upload(bytes: &[u8]) -> LeverWrite {
-        LeverWrite::upload_file(
-            "u1".into(),
-            "o1".into(),
-            FileUpload::new("cv.pdf", "application/pdf", bytes.to_vec()),
-        )
-    }
-
-    #[test]
-    fn digests_are_stable_and_follow_the_request() {
-        let digest = note("hello").digest().unwrap();
-        assert_eq!(digest, note("hello").digest().unwrap(), "stable");
-        assert!(
-            digest.starts_with("sha256:") && digest.len() == 71,
-            "{digest}"
-        );
-        assert_ne!(digest, note("hello!").digest().unwrap(), "body");
-        let other_target = LeverWrite::add_note(
-            "u1".into(),
-            "o2".into(),
-            lm::NewNote {
-                value: "hello".into(),
-                ..Default::default()
-            },
-        );
-        assert_ne!(digest, other_target.digest().unwrap(), "opportunity");
-        let other_user = LeverWrite::add_note(
-            "u2".into(),
-            "o1".into(),
-            lm::NewNote {
-                value: "hello".into(),
-                ..Default::default()
-            },
-        );
-        assert_ne!(digest, other_user.digest().unwrap(), "perform_as");
-        // Same arguments, other function.
-        let add = LeverWrite::add_tags("u1".into(), "o1".into(), vec!["t".into()]);
-        let remove = LeverWrite::remove_tags("u1".into(), "o1".into(), vec!["t".into()]);
-        assert_ne!(add.digest().unwrap(), remove.digest().unwrap());
-        // Pinned: a change here breaks the replay of every event journaled before it.
-        assert_eq!(
-            LeverWrite::change_stage("u1".into(), "o1".into(), "s1".into())
-                .canonical()
-                .unwrap(),
-            json!({
-                "function": "change-stage",
-                "opportunity_id": "o1",
-                "perform_as": "u1",
-                "body": {"stage": "s1"},
-                "files": [],
-            })
-        );
-    }
-
-    #[test]
-    fn file_bytes_are_digested_never_journaled() {
-        let bytes = b"%PDF-1.4 a very personal document";
-        let canonical = upload(bytes).canonical().unwrap();
-        let text = canonical.to_string();
-        assert!(!text.contains("very personal"), "{text}");
-        assert_eq!(canonical["files"][0]["sha256"], json!(bytes_digest(bytes)));
-        assert_eq!(canonical["files"][0]["size"], json!(bytes.len()));
-        assert_eq!(
-            upload(bytes).digest().unwrap(),
-            upload(bytes).digest().unwrap()
-        );
-        assert_ne!(
-            upload(bytes).digest().unwrap(),
-            upload(b"%PDF-1.4 another document").digest().unwrap(),
-            "other bytes, same name and type"
-        );
-
-        let create = |resume: &[u8]| {
-            LeverWrite::create_opportunity(
-                "u1".into(),
-                lm::NewOpportunity {
-                    name: Some("Ada".into()),
-                    emails: vec!["ada@example.com".into()],
-                    ..Default::default()
-                },
-                Attachments {
-                    resume: Some(FileUpload::new(
-                        "cv.pdf",
-                        "application/pdf",
-                        resume.to_vec(),
-                    )),
-                    files: vec![],
-                },
-            )
-        };
-        let canonical = create(bytes).canonical().unwrap();
-        assert!(!canonical.to_string().contains("very personal"));
-        assert_eq!(canonical["body"]["emails"], json!(["ada@example.com"]));
-        assert_eq!(canonical["files"][0]["field"], "resumeFile");
-        assert_ne!(
-            create(bytes).digest().unwrap(),
-            create(b"other").digest().unwrap()
-        );
-    }
 }

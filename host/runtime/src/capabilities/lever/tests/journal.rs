@@ -26,6 +26,7 @@ async fn journaled_attempt(host: &mut HostCalls) -> (String, String, String) {
                 value: "Invented the compiler".into(),
                 secret: false,
                 score: None,
+                acting_user: None,
             },
         )
         .await
@@ -38,10 +39,11 @@ async fn journaled_attempt(host: &mut HostCalls) -> (String, String, String) {
                 content_type: "text/plain".into(),
                 bytes: vec![b'x'; 100],
             },
+            None,
         )
         .await
         .expect("file");
-    host.add_tags(id.clone(), vec!["navy".into()])
+    host.add_tags(id.clone(), vec!["navy".into()], None)
         .await
         .expect("tags");
     (id, note, file.id)

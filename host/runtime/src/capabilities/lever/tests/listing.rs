@@ -7,11 +7,9 @@ async fn cursors_page_through_postings_and_opportunities() {
     let setup = Setup::new(SeedSpec::new(7, 8, 12)).await;
     let mut host = setup.all();
     let filter = |cursor: Option<String>, limit| wit::PostingFilter {
-        states: vec![],
-        channels: vec![],
-        updated_since: None,
         cursor,
         limit: Some(limit),
+        ..posting_filter(vec![], vec![], None)
     };
     let everything = host
         .list_postings(filter(None, 100))
@@ -39,14 +37,8 @@ async fn cursors_page_through_postings_and_opportunities() {
 
     let opportunities = host
         .find_opportunities(wit::OpportunityFilter {
-            email: None,
-            posting_id: None,
-            tag: None,
-            stage_id: None,
-            archived: None,
-            updated_since: None,
-            cursor: None,
             limit: Some(5),
+            ..opportunity_filter()
         })
         .await
         .expect("opportunities");
@@ -56,33 +48,6 @@ async fn cursors_page_through_postings_and_opportunities() {
         .list_postings(filter(Some("offset-token-from-elsewhere".into()), 2))
         .await;
     assert!(matches!(bad, Err(PluginError::Invalid(_))), "{bad:?}");
-}
-
-fn posting_filter(
-    states: Vec<wit::PostingState>,
-    channels: Vec<wit::DistributionChannel>,
-    updated_since: Option<i64>,
-) -> wit::PostingFilter {
-    wit::PostingFilter {
-        states,
-        channels,
-        updated_since,
-        cursor: None,
-        limit: None,
-    }
-}
-
-fn opportunity_filter() -> wit::OpportunityFilter {
-    wit::OpportunityFilter {
-        email: None,
-        posting_id: None,
-        tag: None,
-        stage_id: None,
-        archived: None,
-        updated_since: None,
-        cursor: None,
-        limit: None,
-    }
 }
 
 /// Follows `next-cursor` to the end: every id in order, and the number of pages.

@@ -187,7 +187,7 @@ async fn a_stage_changed_in_lever_after_the_write_began_is_never_overwritten() {
     let change_stage = |journal: &Arc<MemoryJournal>, stage: &str| {
         let mut host = setup.journaled(journal);
         let (id, stage) = (id.clone(), stage.to_owned());
-        async move { host.change_stage(id, stage).await }
+        async move { host.change_stage(id, stage, None).await }
     };
 
     // Applied, answer lost; then someone moves the candidate on in Lever.
@@ -276,7 +276,7 @@ async fn an_archive_decision_made_in_lever_after_the_write_began_is_kept() {
     let archive = |journal: &Arc<MemoryJournal>| {
         let mut host = setup.journaled(journal);
         let (id, reason) = (id.clone(), ours.clone());
-        async move { host.archive(id, reason).await }
+        async move { host.archive(id, reason, None).await }
     };
     let reason = || {
         opportunity(&setup, &id)
@@ -351,6 +351,7 @@ async fn a_note_with_the_same_text_by_someone_else_is_not_adopted() {
                     value,
                     secret: false,
                     score: None,
+                    acting_user: None,
                 },
             )
             .await

@@ -23,19 +23,19 @@ async fn opportunity_writes_reach_lever_and_read_back() {
         .sandbox
         .read(|db| db.stages().nth(1).map(|s| s.id.clone()))
         .expect("stage");
-    host.change_stage(id.clone(), stage.clone())
+    host.change_stage(id.clone(), stage.clone(), None)
         .await
         .expect("stage");
-    host.add_tags(id.clone(), vec!["navy".into()])
+    host.add_tags(id.clone(), vec!["navy".into()], None)
         .await
         .expect("tags");
-    host.remove_tags(id.clone(), vec!["cobol".into()])
+    host.remove_tags(id.clone(), vec!["cobol".into()], None)
         .await
         .expect("untag");
-    host.add_sources(id.clone(), vec!["Fixture".into()])
+    host.add_sources(id.clone(), vec!["Fixture".into()], None)
         .await
         .expect("sources");
-    host.add_links(id.clone(), vec!["https://example.com/grace".into()])
+    host.add_links(id.clone(), vec!["https://example.com/grace".into()], None)
         .await
         .expect("links");
     let note = host
@@ -45,6 +45,7 @@ async fn opportunity_writes_reach_lever_and_read_back() {
                 value: "Invented the compiler".into(),
                 secret: false,
                 score: None,
+                acting_user: None,
             },
         )
         .await
@@ -67,12 +68,12 @@ async fn opportunity_writes_reach_lever_and_read_back() {
     let reason = host.list_archive_reasons().await.expect("reasons")[0]
         .id
         .clone();
-    host.archive(id.clone(), reason.clone())
+    host.archive(id.clone(), reason.clone(), None)
         .await
         .expect("archive");
     let archived = host.get_opportunity(id.clone()).await.expect("read");
     assert_eq!(archived.archived.map(|a| a.reason_id), Some(Some(reason)));
-    host.unarchive(id.clone()).await.expect("unarchive");
+    host.unarchive(id.clone(), None).await.expect("unarchive");
     assert!(
         host.get_opportunity(id.clone())
             .await
@@ -84,13 +85,7 @@ async fn opportunity_writes_reach_lever_and_read_back() {
     let found = host
         .find_opportunities(wit::OpportunityFilter {
             email: Some("grace@example.com".into()),
-            posting_id: None,
-            tag: None,
-            stage_id: None,
-            archived: None,
-            updated_since: None,
-            cursor: None,
-            limit: None,
+            ..opportunity_filter()
         })
         .await
         .expect("found");
@@ -109,7 +104,7 @@ async fn opportunity_writes_reach_lever_and_read_back() {
         "{missing:?}"
     );
     assert!(
-        host.list_users()
+        host.list_users(users_filter())
             .await
             .expect("users")
             .iter()
@@ -139,6 +134,7 @@ async fn files_and_resumes_upload_list_and_download_within_the_limit() {
                 content_type: "text/plain".into(),
                 bytes: vec![b'x'; 2_000],
             },
+            None,
         )
         .await
         .expect("uploaded");

@@ -20,15 +20,36 @@
 //! - tags, sources, links: already as requested: applied. Otherwise send again (Lever keeps
 //!   no history of these, so a tag removed in Lever after this write was applied is added
 //!   again: at-least-once).
+//! - create-posting: no caller data survives on a posting that could bind it. A posting with
+//!   the same title, created by the acting user since the write began (minus the slack), is
+//!   taken to be this write's (at-least-once where Lever hides it: see [`created_posting`]).
+//! - update-posting, update-contact, update-requisition, update-requisition-field: replaces
+//!   of the fields sent, so sending again has the same effect: sent again (Lever keeps no
+//!   history of them, so a change made in Lever since this write was applied is overwritten:
+//!   at-least-once).
+//! - apply-to-posting: its résumé upload is private to the key and expires within a day, so
+//!   it is simply sent again. The application: an opportunity with the applicant's e-mail
+//!   whose application to this posting was created since the write began (minus the slack) is
+//!   this write's. Without confidential access an application to a confidential posting is
+//!   hidden from that lookup: sent again (at-least-once).
+//! - delete-note: the note is gone (or marked deleted): applied. Otherwise send again.
+//! - create-user: e-mails are unique among Lever users: a user with the e-mail, created since
+//!   the write began (minus the slack), is this write's; an older one is someone else's, and
+//!   the resend is refused by Lever as a duplicate (exactly once).
+//! - create-requisition: requisition codes are unique: a requisition with the code created
+//!   since the write began (minus the slack) is this write's (exactly once).
+//! - create-requisition-field: the caller chooses the field's id, unique per account: a field
+//!   with that id is this write's.
 
 use futures::TryStreamExt;
-use lever_client::{LeverClient, LeverError, OpportunityQuery};
+use lever_client::{LeverClient, LeverError, OpportunityQuery, PostingQuery, RequisitionQuery};
 use lever_model as lm;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{LeverWrite, WriteKind, wire};
 use crate::capabilities::lever::convert;
+use crate::grants::LeverAccess;
 use crate::journal::CallSeq;
 
 /// How far Lever's clock may be behind the host's when matching notes and files created
@@ -95,16 +116,22 @@ pub(crate) enum Reconciled {
 
 impl LeverWrite {
     /// Looks at Lever after an unknown outcome of this write, begun (first) at `begun_at_ms`
-    /// by the host's clock; `marker` is the create's [`AttemptMarker`].
+    /// by the host's clock; `marker` is the create's [`AttemptMarker`]. Lookups include
+    /// confidential opportunities when the connection may see them (asking otherwise is
+    /// Lever's access error).
     pub(in crate::capabilities::lever) async fn reconcile(
         &self,
-        client: &LeverClient,
+        lever: &LeverAccess,
         begun_at_ms: i64,
         marker: &AttemptMarker,
     ) -> Result<Reconciled, LeverError> {
+        let client = &lever.client;
+        let confidentiality = lever.confidential_access.then(|| "all".to_owned());
         let since = begun_at_ms - CLOCK_SLACK_MS;
         match &self.kind {
-            WriteKind::CreateOpportunity { .. } => find_marked_opportunity(client, marker).await,
+            WriteKind::CreateOpportunity { .. } => {
+                find_marked_opportunity(client, marker, confidentiality).await
+            }
             WriteKind::Note {
                 opportunity_id,
                 body,
@@ -211,6 +238,48 @@ impl LeverWrite {
                 })
                 .await
             }
+            WriteKind::CreatePosting { body } => {
+                created_posting(client, body, &self.perform_as, since).await
+            }
+            WriteKind::UpdatePosting { .. }
+            | WriteKind::UpdateContact { .. }
+            | WriteKind::UpdateRequisition { .. }
+            | WriteKind::UpdateRequisitionField { .. }
+            | WriteKind::ApplicationUpload { .. } => Ok(Reconciled::Absent),
+            WriteKind::Apply { posting_id, body } => {
+                created_application(client, posting_id, body, since, confidentiality).await
+            }
+            WriteKind::DeleteNote {
+                opportunity_id,
+                note_id,
+            } => match client.note(opportunity_id, note_id).await {
+                Err(LeverError::NotFound { .. }) => Ok(Reconciled::Applied(Value::Null)),
+                Ok(n) if n.deleted_at.is_some() => Ok(Reconciled::Applied(Value::Null)),
+                Ok(_) => Ok(Reconciled::Absent),
+                Err(e) => Err(e),
+            },
+            WriteKind::CreateUser { body } => match client.user_by_email(&body.email).await? {
+                Some(u) if u.created_at >= since => wire(u).map(Reconciled::Applied),
+                _ => Ok(Reconciled::Absent),
+            },
+            WriteKind::CreateRequisition { body } => {
+                let query = RequisitionQuery {
+                    requisition_code: vec![body.requisition_code.clone()],
+                    ..Default::default()
+                };
+                let found: Vec<lm::Requisition> = client.requisitions(query).try_collect().await?;
+                found
+                    .into_iter()
+                    .find(|r| r.requisition_code == body.requisition_code && r.created_at >= since)
+                    .map_or(Ok(Reconciled::Absent), |r| wire(r).map(Reconciled::Applied))
+            }
+            WriteKind::CreateRequisitionField { body } => {
+                match client.requisition_field(&body.id).await {
+                    Ok(f) => wire(f).map(Reconciled::Applied),
+                    Err(LeverError::NotFound { .. }) => Ok(Reconciled::Absent),
+                    Err(e) => Err(e),
+                }
+            }
         }
     }
 
@@ -237,11 +306,12 @@ impl LeverWrite {
 async fn find_marked_opportunity(
     client: &LeverClient,
     marker: &AttemptMarker,
+    confidentiality: Option<String>,
 ) -> Result<Reconciled, LeverError> {
     let query = OpportunityQuery {
         tag: vec![marker.tag().to_owned()],
         // Lever hides confidential opportunities unless asked (and the key may see them).
-        confidentiality: Some("all".into()),
+        confidentiality,
         expand: vec!["applications".into()],
         ..Default::default()
     };
@@ -252,6 +322,81 @@ async fn find_marked_opportunity(
         .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     found.map_or(Ok(Reconciled::Absent), |o| {
         wire(marker.strip(o)).map(Reconciled::Applied)
+    })
+}
+
+/// The posting a create-posting made: same title, created by `perform_as` since `since`
+/// (the oldest, should a late first try and a resend both have landed). Lever lists postings
+/// updated since then (a new posting is), but hides published postings not on the public
+/// site from a listing without a channel, so those are asked for too.
+async fn created_posting(
+    client: &LeverClient,
+    body: &lm::PostingWrite,
+    perform_as: &str,
+    since: i64,
+) -> Result<Reconciled, LeverError> {
+    let recent = PostingQuery {
+        updated_at_start: Some(since),
+        ..Default::default()
+    };
+    let internal = PostingQuery {
+        state: vec![lm::PostingState::Published],
+        distribution_channel: vec![lm::DistributionChannel::Internal],
+        ..Default::default()
+    };
+    let mut candidates: Vec<lm::Posting> = client.postings(recent).try_collect().await?;
+    candidates.extend(
+        client
+            .postings(internal)
+            .try_collect::<Vec<lm::Posting>>()
+            .await?,
+    );
+    let found = candidates
+        .into_iter()
+        .filter(|p| {
+            Some(p.text.as_str()) == body.text.as_deref()
+                && p.user.as_ref().is_some_and(|u| u.id() == perform_as)
+                && p.created_at >= since
+        })
+        .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    found.map_or(Ok(Reconciled::Absent), |p| wire(p).map(Reconciled::Applied))
+}
+
+/// The application an apply-to-posting made: on an opportunity with the applicant's e-mail,
+/// to this posting, created since `since`.
+async fn created_application(
+    client: &LeverClient,
+    posting_id: &str,
+    body: &lm::ApplyRequest,
+    since: i64,
+    confidentiality: Option<String>,
+) -> Result<Reconciled, LeverError> {
+    let Some(email) = body
+        .personal_information
+        .iter()
+        .find(|p| p.name == "email")
+        .map(|p| p.value.clone())
+    else {
+        return Ok(Reconciled::Absent);
+    };
+    let query = OpportunityQuery {
+        email: vec![email],
+        posting_id: vec![posting_id.to_owned()],
+        confidentiality,
+        expand: vec!["applications".into()],
+        ..Default::default()
+    };
+    let opportunities: Vec<lm::Opportunity> = client.opportunities(query).try_collect().await?;
+    let found = opportunities
+        .iter()
+        .flat_map(|o| o.applications.iter().filter_map(lm::Expandable::expanded))
+        .filter(|a| a.posting.as_deref() == Some(posting_id) && a.created_at >= since)
+        .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    found.map_or(Ok(Reconciled::Absent), |a| {
+        wire(lm::CreatedApplication {
+            application_id: a.id.clone(),
+        })
+        .map(Reconciled::Applied)
     })
 }
 
