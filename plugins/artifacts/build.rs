@@ -19,6 +19,7 @@ const FIXTURES: &[&str] = &[
     "well_behaved",
     "well_behaved_v2",
     "well_behaved_twin",
+    "well_behaved_hooks",
     "infinite_loop",
     "memory_bomb",
     "deep_recursion",

@@ -19,9 +19,9 @@ pub mod timestamp;
 pub mod webhook;
 
 pub use envelope::{Data, ErrorBody, Page};
+pub use hiring::*;
 pub use operation::{Method, Operation, PerformAs};
 pub use permission::{Permission, UnknownPermission};
-pub use hiring::*;
 pub use requisitions::*;
 pub use resources::*;
 pub use scope::{Scope, ScopeSet, UnknownScope};

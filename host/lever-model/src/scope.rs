@@ -152,9 +152,7 @@ impl Scope {
             P::ReadRequisition | P::ListRequisitions => Scope::RequisitionsRead,
             P::CreateRequisition | P::UpdateRequisition => Scope::RequisitionsWrite,
             P::ReadRequisitionField | P::ListRequisitionFields => Scope::RequisitionFieldsRead,
-            P::CreateRequisitionField | P::UpdateRequisitionField => {
-                Scope::RequisitionFieldsWrite
-            }
+            P::CreateRequisitionField | P::UpdateRequisitionField => Scope::RequisitionFieldsWrite,
             P::CreateUser => Scope::UsersWrite,
         }
     }

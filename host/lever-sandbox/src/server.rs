@@ -10,8 +10,8 @@ use crate::error::ApiError;
 use crate::faults::{ConnKill, Plan, injected_error};
 use crate::query::RawQuery;
 use crate::routes::{
-    self, Ctx, MAX_FILE_BYTES, candidates, contacts, files, hiring, notes, opportunities,
-    postings, requisitions, vocabulary, webhooks,
+    self, Ctx, MAX_FILE_BYTES, candidates, contacts, files, hiring, notes, opportunities, postings,
+    requisitions, vocabulary, webhooks,
 };
 use crate::state::Shared;
 use crate::stats::UNMATCHED;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::audit::Capability;
 use crate::bindings::{
-    ActionRequest, ConfigProblem, LeverEvent, LifecycleEvent, Manifest, PluginError,
-    QueryResponse, Rejection, ScheduledRun, VendorRequest,
+    ActionRequest, ConfigProblem, LeverEvent, LifecycleEvent, Manifest, PluginError, QueryResponse,
+    Rejection, ScheduledRun, VendorRequest,
 };
 
 /// A call of one of the plugin's exports.

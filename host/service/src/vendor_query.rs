@@ -400,3 +400,80 @@ fn invocation_failed(e: &InvocationError) -> (ApiError, &'static str) {
     );
     (error, "failed")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fulcrum_runtime::bindings::Header;
+
+    #[test]
+    fn each_plugin_error_kind_has_its_status() {
+        for (error, status) in [
+            (PluginError::Forbidden("create opportunity".into()), 403),
+            (PluginError::NotFound("x".into()), 404),
+            (PluginError::Invalid("x".into()), 400),
+            (PluginError::RateLimited(Some(1500)), 429),
+            (PluginError::Unavailable("x".into()), 503),
+            (PluginError::LimitExceeded("x".into()), 503),
+            (PluginError::VendorError("x".into()), 502),
+        ] {
+            assert_eq!(plugin_error(&error).status().as_u16(), status, "{error:?}");
+        }
+        let forbidden = plugin_error(&PluginError::Forbidden("create opportunity".into()));
+        assert_eq!(forbidden.code(), "forbidden");
+        assert!(forbidden.message().contains("create opportunity"));
+    }
+
+    #[test]
+    fn the_answer_keeps_its_headers_but_hop_by_hop_ones() {
+        let header = |name: &str, value: &str| Header {
+            name: name.into(),
+            value: value.into(),
+        };
+        let response = into_response(QueryResponse {
+            status: 201,
+            headers: vec![
+                header("Content-Type", "application/json"),
+                header("Connection", "close"),
+                header("transfer-encoding", "chunked"),
+                header("x-vendor", "yes"),
+                header("bad header", "x"),
+            ],
+            body: b"{}".to_vec(),
+        })
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let headers = response.headers();
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(headers["x-vendor"], "yes");
+        assert!(headers.get("connection").is_none());
+        assert!(headers.get("transfer-encoding").is_none());
+
+        for status in [0, 101, 600, 999] {
+            let refused = into_response(QueryResponse {
+                status,
+                headers: vec![],
+                body: vec![],
+            })
+            .unwrap_err();
+            assert_eq!(refused.status(), StatusCode::BAD_GATEWAY, "{status}");
+        }
+    }
+
+    #[test]
+    fn a_timeout_is_a_504_and_other_failures_a_502() {
+        let (error, outcome) = invocation_failed(&InvocationError::WallClockTimeout {
+            limit: std::time::Duration::from_secs(5),
+        });
+        assert_eq!((error.status().as_u16(), outcome), (504, "timeout"));
+        assert!(error.message().contains("5000 ms"));
+        let (error, outcome) = invocation_failed(&InvocationError::Trapped {
+            message: "wasm backtrace: secret internals".into(),
+        });
+        assert_eq!((error.status().as_u16(), outcome), (502, "failed"));
+        assert!(
+            !error.message().contains("internals"),
+            "details stay in the log"
+        );
+    }
+}

@@ -619,6 +619,25 @@ impl World {
         .await
     }
 
+    /// What the admin action run with Idempotency-Key `key` answered (it must have succeeded;
+    /// settle the world first).
+    pub async fn action_result(&self, key: &str) -> Value {
+        let dedupe_key = format!("action-key:{key}");
+        let event = self
+            .events_of_kind("action")
+            .await
+            .into_iter()
+            .find(|e| e.dedupe_key.as_deref() == Some(&dedupe_key))
+            .unwrap_or_else(|| panic!("no action {key}"));
+        assert_eq!(
+            event.status,
+            fulcrum_store::EventStatus::Done,
+            "{:?}",
+            event.last_error
+        );
+        event.result.expect("a done action keeps its answer")
+    }
+
     /// Runs an admin action through the admin API as a tenant member would (`POST
     /// /admin/v1/tenants/{t}/installations/{p}/actions/{name}`, `Idempotency-Key` dedupes);
     /// returns the HTTP status and body.

@@ -7,7 +7,7 @@
 //! mod tests {
 //!     // One test (or module) per fixture...
 //!     # macro_rules! fixture_tests { ($($name:ident),*) => { $(#[allow(dead_code)] mod $name {})* } }
-//!     # fixture_tests!(well_behaved, well_behaved_v2, well_behaved_twin, infinite_loop, memory_bomb, deep_recursion, oversized_return,
+//!     # fixture_tests!(well_behaved, well_behaved_v2, well_behaved_twin, well_behaved_hooks, infinite_loop, memory_bomb, deep_recursion, oversized_return,
 //!     #     panic, slow_host_call, ungranted_permission, undeclared_host, reads_files_env, cv_render, contract_tour);
 //!
 //!     // ...and a fixture without one fails to compile here.

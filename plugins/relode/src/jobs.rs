@@ -26,7 +26,9 @@ pub fn is_public(posting: &Posting) -> bool {
 pub fn close_reason(posting: &Posting) -> &'static str {
     match posting.state {
         PostingState::Closed => "closed",
-        PostingState::Published if posting.confidentiality == Confidentiality::Confidential => "confidential",
+        PostingState::Published if posting.confidentiality == Confidentiality::Confidential => {
+            "confidential"
+        }
         PostingState::Published => "not_public",
         PostingState::Internal => "not_public",
         PostingState::Draft | PostingState::Pending | PostingState::Rejected => "unpublished",

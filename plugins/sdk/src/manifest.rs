@@ -145,7 +145,11 @@ impl QueryResponse {
     }
     /// A plain-text response.
     pub fn text(status: u16, text: impl Into<String>) -> Self {
-        Self::new(status, "text/plain; charset=utf-8", text.into().into_bytes())
+        Self::new(
+            status,
+            "text/plain; charset=utf-8",
+            text.into().into_bytes(),
+        )
     }
 }
 

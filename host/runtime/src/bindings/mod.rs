@@ -19,12 +19,12 @@ use crate::host::HostState;
 use crate::registry::InstallError;
 
 // The latest contract's types are the host's.
-pub use v0_2_0::{exports, fulcrum};
 pub use exports::fulcrum::connector::plugin::{
     Action, ActionRequest, ConfigProblem, Header, LeverEvent, LeverEventKind, LifecycleEvent,
     LifecycleKind, Manifest, QueryResponse, Rejection, Schedule, ScheduledRun, VendorRequest,
 };
 pub use fulcrum::connector::types::{Error as PluginError, LogLevel};
+pub use v0_2_0::{exports, fulcrum};
 
 /// The WIT package this host implements.
 pub const WIT_PACKAGE: &str = "fulcrum:connector";
@@ -227,7 +227,10 @@ mod tests {
             Some("0.2.0")
         );
         assert_eq!(fulcrum_version("wasi:cli/environment@0.2.0"), None);
-        assert_eq!(ContractVersion::parse("0.1.0"), Some(ContractVersion::V0_1_0));
+        assert_eq!(
+            ContractVersion::parse("0.1.0"),
+            Some(ContractVersion::V0_1_0)
+        );
         assert_eq!(ContractVersion::parse("0.3.0"), None);
         assert_eq!(ContractVersion::supported_list(), "0.1.0, 0.2.0");
     }

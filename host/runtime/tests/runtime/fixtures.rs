@@ -17,6 +17,40 @@ macro_rules! assert_test_exists {
 }
 artifacts::foreach_fixture!(assert_test_exists);
 
+mod well_behaved_hooks {
+    use super::*;
+
+    #[tokio::test]
+    async fn asks_for_every_lifecycle_hook_and_records_each() {
+        let rt = runtime();
+        let plugin = install(&rt, artifacts::WELL_BEHAVED_HOOKS).await;
+        assert_eq!(plugin.manifest().lifecycle_hooks.len(), 5);
+        let plain = install(&rt, artifacts::WELL_BEHAVED).await;
+        assert!(plain.manifest().lifecycle_hooks.is_empty());
+        let env = Env::new();
+        let event = bindings::LifecycleEvent {
+            id: "hook-1".into(),
+            kind: bindings::LifecycleKind::ConfigChanged,
+            occurred_at: 1,
+            detail: r#"{"previous":{}}"#.into(),
+        };
+        let out = rt
+            .invoke(&plugin, env.ctx(&plugin), Call::Lifecycle(event))
+            .await
+            .expect("handled");
+        assert_eq!(out, CallOutput::Handled(Ok(())));
+        let state = env.state.dump(&StateScope {
+            tenant_id: "t1".into(),
+            plugin_id: plugin.id().into(),
+        });
+        assert_eq!(state["lifecycle:config-changed"], "hook-1");
+        assert_eq!(
+            state["lifecycle-detail:config-changed"],
+            r#"{"previous":{}}"#
+        );
+    }
+}
+
 mod contract_tour {
     use super::*;
 
@@ -39,7 +73,7 @@ mod contract_tour {
         let input = json!({"opportunity_id": "o", "posting_id": "p", "contact_id": "c",
             "application_id": "a", "note_id": "n", "file_id": "f", "resume_id": "r",
             "user_id": "u", "interview_id": "i", "panel_id": "pa", "feedback_id": "fb",
-            "referral_opportunity_id": "o", "referral_id": "rf", "requisition_id": "rq",
+            "referral_opportunity_id": "o", "hiring_opportunity_id": "o", "referral_id": "rf", "requisition_id": "rq",
             "requisition_field_id": "rqf", "suffix": "x"});
         let mut refused = 0;
         for name in ["tour-reads", "tour-writes"] {

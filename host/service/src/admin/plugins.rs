@@ -20,7 +20,7 @@ use super::ErrorBody;
 use super::auth::Principal;
 use super::extract::{PathParams, read_bounded};
 use crate::api_error::ApiError;
-use crate::event_payload::{lever_event_kind, lifecycle_kind_name};
+use crate::event_payload::{lever_event_kind, lifecycle_kind, lifecycle_kind_name};
 use crate::{Host, PluginInstallError};
 
 /// Largest component accepted (the fixtures are well under 1 MiB; real connectors a few MiB).
@@ -104,9 +104,10 @@ struct RecordedManifest {
     lever_events: Vec<Value>,
     schedules: Vec<ScheduleView>,
     actions: Vec<RecordedAction>,
-    /// Absent from manifests recorded before contract 0.2.0.
+    /// Absent from manifests recorded before contract 0.2.0; the contract's Rust names
+    /// (`ConfigChanged`) as recorded, or its WIT names: both are read.
     #[serde(default)]
-    lifecycle_hooks: Vec<LifecycleKind>,
+    lifecycle_hooks: Vec<Value>,
     #[serde(default)]
     vendor_queries: bool,
 }
@@ -143,6 +144,15 @@ fn recorded_lever_event(value: &Value) -> Option<String> {
     LeverEventKind::deserialize(value)
         .ok()
         .map(|kind| lever_event_name(&kind))
+}
+
+/// A recorded lifecycle hook by its WIT name, whichever way it was recorded.
+fn recorded_lifecycle_kind(value: &Value) -> Option<String> {
+    let kind = value
+        .as_str()
+        .and_then(lifecycle_kind)
+        .or_else(|| LifecycleKind::deserialize(value).ok())?;
+    Some(lifecycle_kind_name(kind).to_owned())
 }
 
 impl ManifestView {
@@ -194,7 +204,7 @@ impl ManifestView {
             lifecycle_hooks: m
                 .lifecycle_hooks
                 .iter()
-                .map(|k| lifecycle_kind_name(*k).to_owned())
+                .filter_map(recorded_lifecycle_kind)
                 .collect(),
             vendor_queries: m.vendor_queries,
             id: m.id,

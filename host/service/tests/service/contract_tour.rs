@@ -9,6 +9,7 @@ use lever_sandbox::{Sandbox, SeedSpec};
 use serde_json::{Value, json};
 
 const TOUR: &str = "contract-tour";
+const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 const READS: &[&str] = &[
     "list-postings",
@@ -54,29 +55,39 @@ const WRITES: &[&str] = &[
     "update-requisition-field",
 ];
 
-/// Ids of seeded objects the reads can find: one opportunity with every kind of hiring data
-/// it can have, one referred opportunity, and the rest.
+/// Ids of seeded objects the reads can find: an opportunity with notes, files, a résumé and
+/// an application, one with feedback and an offer, a referred one, and the rest.
 fn tour_input(sandbox: &Sandbox) -> Value {
     sandbox.read(|db| {
         let hiring = db.hiring();
         let rich = db
             .opportunities()
             .find(|o| {
-                !hiring.feedback(&o.id).is_empty()
-                    && !hiring.offers(&o.id).is_empty()
-                    && !db.notes(&o.id).is_empty()
+                !db.notes(&o.id).is_empty()
                     && !db.files(&o.id).is_empty()
                     && !db.resumes(&o.id).is_empty()
                     && !db.applications(&o.id).is_empty()
             })
-            .expect("the seed has an opportunity with feedback, an offer, notes, files, a résumé");
+            .expect("the seed has an opportunity with notes, files, a résumé, an application");
+        let hired = db
+            .opportunities()
+            .find(|o| !hiring.feedback(&o.id).is_empty() && !hiring.offers(&o.id).is_empty())
+            .expect("the seed has an opportunity with feedback and an offer");
         let referred = db
             .opportunities()
             .find(|o| !hiring.referrals(&o.id).is_empty())
             .expect("the seed has a referral");
-        let panel = &hiring.panels(&rich.id)[0];
-        let requisition = db.requisition_store().requisitions().next().expect("requisitions");
-        let (_, field) = db.requisition_store().fields().next().expect("requisition fields");
+        let panel = &hiring.panels(&hired.id)[0];
+        let requisition = db
+            .requisition_store()
+            .requisitions()
+            .next()
+            .expect("requisitions");
+        let (_, field) = db
+            .requisition_store()
+            .fields()
+            .next()
+            .expect("requisition fields");
         json!({
             "opportunity_id": rich.id,
             "contact_id": rich.contact_id().expect("a contact"),
@@ -88,7 +99,8 @@ fn tour_input(sandbox: &Sandbox) -> Value {
             "user_id": db.users().next().expect("users").id,
             "panel_id": panel.id,
             "interview_id": panel.interviews[0].id,
-            "feedback_id": hiring.feedback(&rich.id)[0].id,
+            "hiring_opportunity_id": hired.id,
+            "feedback_id": hiring.feedback(&hired.id)[0].id,
             "referral_opportunity_id": referred.id,
             "referral_id": hiring.referrals(&referred.id)[0].id,
             "requisition_id": requisition.id,
@@ -124,8 +136,9 @@ async fn every_import_contract_0_2_0_added_works_against_the_sandbox() {
         let (status, body) = world
             .run_action(TENANT, TOUR, "tour-reads", input.clone(), "tour-reads")
             .await;
-        assert_eq!(status, 200, "{body}");
-        let reads: Value = action_output(&body);
+        assert_eq!(status, 202, "{body}");
+        world.settle(WAIT).await;
+        let reads = world.action_result("tour-reads").await;
         all_ok(&reads, READS);
         assert!(reads["list-interviews"]["ok"].as_u64().unwrap() >= 1);
         assert!(reads["list-offers"]["ok"].as_u64().unwrap() >= 1);
@@ -135,25 +148,39 @@ async fn every_import_contract_0_2_0_added_works_against_the_sandbox() {
         let (status, body) = world
             .run_action(TENANT, TOUR, "tour-writes", writes_input, "tour-writes")
             .await;
-        assert_eq!(status, 200, "{body}");
-        let writes: Value = action_output(&body);
+        assert_eq!(status, 202, "{body}");
+        world.settle(WAIT).await;
+        let writes = world.action_result("tour-writes").await;
         all_ok(&writes, WRITES);
 
         // Lever shows what the writes did.
         let posting_id = writes["create-posting"]["ok"].as_str().unwrap().to_owned();
-        let requisition_id = writes["create-requisition"]["ok"].as_str().unwrap().to_owned();
+        let requisition_id = writes["create-requisition"]["ok"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let opportunity_id = input["opportunity_id"].as_str().unwrap().to_owned();
         let contact_id = input["contact_id"].as_str().unwrap().to_owned();
         world.sandbox.read(|db| {
             let posting = db.posting(&posting_id).expect("the created posting");
-            assert!(posting.text.starts_with("Senior Tour Engineer"), "{}", posting.text);
+            assert!(
+                posting.text.starts_with("Senior Tour Engineer"),
+                "{}",
+                posting.text
+            );
             let applied = db
                 .opportunities()
                 .filter(|o| o.emails.iter().any(|e| e.starts_with("tour.")))
                 .count();
             assert_eq!(applied, 1, "one application through the apply form");
             let contact = db.contact(&contact_id).unwrap();
-            assert!(contact.headline.as_deref().unwrap_or("").starts_with("Toured"));
+            assert!(
+                contact
+                    .headline
+                    .as_deref()
+                    .unwrap_or("")
+                    .starts_with("Toured")
+            );
             assert!(
                 db.notes(&opportunity_id)
                     .iter()
@@ -169,13 +196,4 @@ async fn every_import_contract_0_2_0_added_works_against_the_sandbox() {
         world.stop().await;
     })
     .await;
-}
-
-/// The action's result JSON from the admin API's answer.
-fn action_output(body: &Value) -> Value {
-    match body.get("result") {
-        Some(Value::String(text)) => serde_json::from_str(text).expect("the result is JSON"),
-        Some(value) => value.clone(),
-        None => body.clone(),
-    }
 }

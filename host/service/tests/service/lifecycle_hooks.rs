@@ -1,9 +1,10 @@
 //! Lifecycle hooks (contract 0.2.0): connecting Lever, enabling, disabling, saving a config
 //! and removing an installation queue a durable event for its plugin when the manifest asks
-//! for that kind, run by the pipeline like any other event (the fixture records each kind it
-//! gets in state `lifecycle:<kind>` and the detail in `lifecycle-detail:<kind>`). A plugin
-//! that did not ask (every 0.1.0 component) gets nothing stored. Removal runs the `removing`
-//! hook before the installation's data goes.
+//! for that kind, run by the pipeline like any other event (`well-behaved-hooks` asks for
+//! every kind and records each in state `lifecycle:<kind>`, its detail in
+//! `lifecycle-detail:<kind>`). A plugin that did not ask (`well-behaved`, every 0.1.0
+//! component) gets nothing stored. Removal runs the `removing` hook before the installation's
+//! data goes.
 
 use crate::admin::{call, token};
 use fulcrum_service::installations;
@@ -16,10 +17,22 @@ use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(30);
 const LIFECYCLE: &str = "lifecycle";
+/// The fixture build that asks for every lifecycle hook.
+const HOOKS: &str = "well-behaved-hooks";
+
+/// `well-behaved-hooks` installed and enabled for the test tenant (which queues its
+/// `enabled` hook).
+async fn with_hooks(world: &World) {
+    let plugin = world
+        .install_connector(fulcrum_plugin_artifacts::WELL_BEHAVED_HOOKS)
+        .await;
+    assert_eq!(plugin, HOOKS);
+    world.enable_plugin(TENANT, HOOKS).await;
+}
 
 async fn detail(world: &World, kind: &str) -> Value {
     let text = world
-        .state_text(TENANT, PLUGIN, &format!("lifecycle-detail:{kind}"))
+        .state_text(TENANT, HOOKS, &format!("lifecycle-detail:{kind}"))
         .await
         .unwrap_or_else(|| panic!("the {kind} hook did not run"));
     serde_json::from_str(&text).unwrap()
@@ -45,17 +58,17 @@ async fn each_trigger_runs_the_hook_the_plugin_asked_for() {
         options.public_url_is_self = true;
         let world = World::start_with(&db, options).await;
         let (host, actor) = (&world.host, harness());
-        // Enabled while the world was set up.
+        with_hooks(&world).await;
         world.settle(SETTLE).await;
         let first = world
-            .state_text(TENANT, PLUGIN, "lifecycle:enabled")
+            .state_text(TENANT, HOOKS, "lifecycle:enabled")
             .await
             .expect("the enabled hook ran");
         assert!(first.starts_with("evt-"), "{first}");
         assert_eq!(detail(&world, "enabled").await, json!({}));
 
         // Disabled: the hook still reaches the plugin.
-        installations::disable(host, &actor, TENANT, PLUGIN)
+        installations::disable(host, &actor, TENANT, HOOKS)
             .await
             .unwrap();
         world.settle(SETTLE).await;
@@ -63,10 +76,10 @@ async fn each_trigger_runs_the_hook_the_plugin_asked_for() {
 
         // A new config: the hook gets the previous one; saving the same again queues nothing.
         let config = json!({"greeting": "hi"});
-        installations::configure(host, &actor, TENANT, PLUGIN, &config)
+        installations::configure(host, &actor, TENANT, HOOKS, &config)
             .await
             .unwrap();
-        installations::configure(host, &actor, TENANT, PLUGIN, &config)
+        installations::configure(host, &actor, TENANT, HOOKS, &config)
             .await
             .unwrap();
         world.settle(SETTLE).await;
@@ -76,7 +89,7 @@ async fn each_trigger_runs_the_hook_the_plugin_asked_for() {
         );
 
         // Lever connected with a key of its own (after the probe).
-        world.connect_own_key(TENANT, PLUGIN).await;
+        world.connect_own_key(TENANT, HOOKS).await;
         world.settle(SETTLE).await;
         assert_eq!(
             detail(&world, "connected").await,
@@ -84,18 +97,18 @@ async fn each_trigger_runs_the_hook_the_plugin_asked_for() {
         );
 
         // Enabled again: a new event, so a new id.
-        installations::enable(host, &actor, TENANT, PLUGIN)
+        installations::enable(host, &actor, TENANT, HOOKS)
             .await
             .unwrap();
         world.settle(SETTLE).await;
         let second = world
-            .state_text(TENANT, PLUGIN, "lifecycle:enabled")
+            .state_text(TENANT, HOOKS, "lifecycle:enabled")
             .await
             .unwrap();
         assert_ne!(first, second);
 
         // Connected again, by OAuth consent this time.
-        world.connect_oauth(TENANT, PLUGIN).await;
+        world.connect_oauth(TENANT, HOOKS).await;
         world.settle(SETTLE).await;
         assert_eq!(
             detail(&world, "connected").await,
@@ -121,7 +134,7 @@ async fn each_trigger_runs_the_hook_the_plugin_asked_for() {
         assert!(
             hooks
                 .iter()
-                .all(|e| e.status == EventStatus::Done && e.plugin_id == PLUGIN),
+                .all(|e| e.status == EventStatus::Done && e.plugin_id == HOOKS),
             "{hooks:?}"
         );
         world.stop().await;
@@ -135,8 +148,6 @@ async fn a_plugin_that_did_not_ask_gets_no_hook_stored() {
         let world = World::start(&db).await;
         let (host, actor) = (&world.host, harness());
         world.settle(SETTLE).await;
-        let before = world.events_of_kind(LIFECYCLE).await.len();
-        run_contract_0_1_0(&world).await;
 
         installations::disable(host, &actor, TENANT, PLUGIN)
             .await
@@ -149,7 +160,7 @@ async fn a_plugin_that_did_not_ask_gets_no_hook_stored() {
             .await
             .unwrap();
         world.settle(SETTLE).await;
-        assert_eq!(world.events_of_kind(LIFECYCLE).await.len(), before);
+        assert_eq!(world.events_of_kind(LIFECYCLE).await.len(), 0);
         world.stop().await;
     })
     .await;
@@ -159,10 +170,11 @@ async fn a_plugin_that_did_not_ask_gets_no_hook_stored() {
 async fn removal_runs_the_removing_hook_before_the_data_goes() {
     on_each_backend(|db| async move {
         let world = World::start(&db).await;
+        with_hooks(&world).await;
         world.settle(SETTLE).await;
         let owner = token(&world, Role::TenantSuperAdmin, Some(TENANT)).await;
         let member = token(&world, Role::TenantMember, Some(TENANT)).await;
-        let path = format!("/admin/v1/tenants/{TENANT}/installations/{PLUGIN}");
+        let path = format!("/admin/v1/tenants/{TENANT}/installations/{HOOKS}");
 
         let (status, _) = call(&world, Method::DELETE, &path, Some(&member), None).await;
         assert_eq!(status, 403, "a member may not remove");
@@ -173,7 +185,7 @@ async fn removal_runs_the_removing_hook_before_the_data_goes() {
         let hook = body["hook_event_id"].as_i64().unwrap();
         // Disabled at once: the vendor is refused while the hook waits.
         let (status, _) = world
-            .post_event(TENANT, &create_event(1, false), None, None)
+            .post_event_to(HOOKS, TENANT, &create_event(1, false), None, None)
             .await;
         assert_eq!(status, 401);
 
@@ -184,13 +196,13 @@ async fn removal_runs_the_removing_hook_before_the_data_goes() {
         assert!(
             world
                 .store
-                .get_installation(TENANT, PLUGIN)
+                .get_installation(TENANT, HOOKS)
                 .await
                 .unwrap()
                 .is_none()
         );
         assert_eq!(
-            world.state_text(TENANT, PLUGIN, "lifecycle:removing").await,
+            world.state_text(TENANT, HOOKS, "lifecycle:removing").await,
             None
         );
         // Only the hook's event is kept, as the record of its outcome.
@@ -198,7 +210,7 @@ async fn removal_runs_the_removing_hook_before_the_data_goes() {
             .store
             .list_events(&fulcrum_store::EventFilter {
                 tenant_id: Some(TENANT.into()),
-                plugin_id: Some(PLUGIN.into()),
+                plugin_id: Some(HOOKS.into()),
                 ..Default::default()
             })
             .await
@@ -229,7 +241,6 @@ async fn an_installation_whose_plugin_did_not_ask_goes_at_once() {
     on_each_backend(|db| async move {
         let world = World::start(&db).await;
         world.settle(SETTLE).await;
-        run_contract_0_1_0(&world).await;
         let owner = token(&world, Role::TenantSuperAdmin, Some(TENANT)).await;
         let path = format!("/admin/v1/tenants/{TENANT}/installations/{PLUGIN}");
         let (status, body) = call(&world, Method::DELETE, &path, Some(&owner), None).await;

@@ -53,10 +53,7 @@ impl Relode {
     }
 
     /// As `start`, with this build of the connector (e.g. the one kept for contract 0.1.0).
-    async fn start_from(
-        db: &fulcrum_store::test_support::TestDatabase,
-        component: &str,
-    ) -> Relode {
+    async fn start_from(db: &fulcrum_store::test_support::TestDatabase, component: &str) -> Relode {
         let vendor = VendorDouble::start().await.unwrap();
         let world = World::start_with(db, Options::new().with_vendor(ORIGIN, &vendor)).await;
         let plugin = world.install_connector(component).await;

@@ -157,16 +157,7 @@ impl Rtw {
 
     /// What the admin action run with Idempotency-Key `key` answered (it must have succeeded).
     async fn action_result(&self, key: &str) -> Value {
-        let dedupe_key = format!("action-key:{key}");
-        let event = self
-            .world
-            .events_of_kind("action")
-            .await
-            .into_iter()
-            .find(|e| e.dedupe_key.as_deref() == Some(&dedupe_key))
-            .unwrap_or_else(|| panic!("no action {key}"));
-        assert_eq!(event.status, EventStatus::Done, "{:?}", event.last_error);
-        event.result.expect("a done action keeps its answer")
+        self.world.action_result(key).await
     }
 
     async fn state(&self, key: &str) -> Option<Value> {

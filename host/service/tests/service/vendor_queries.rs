@@ -235,3 +235,65 @@ async fn a_plugin_without_queries_is_a_404() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugin_view_shows_the_contract_hooks_and_queries() {
+    on_each_backend(|db| async move {
+        let world = World::start(&db).await;
+        let member =
+            crate::admin::token(&world, fulcrum_store::Role::TenantMember, Some(TENANT)).await;
+        let (status, plugin) = crate::admin::call(
+            &world,
+            Method::GET,
+            &format!("/admin/v1/plugins/{PLUGIN}"),
+            Some(member.as_str()),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{plugin}");
+        let manifest = &plugin["manifest"];
+        assert_eq!(manifest["contract_version"], "0.2.0");
+        assert_eq!(manifest["vendor_queries"], true);
+        // This build asks for no hook (`well-behaved-hooks` asks for them all).
+        assert_eq!(manifest["lifecycle_hooks"], serde_json::json!([]));
+        let hooks = world
+            .install_connector(fulcrum_plugin_artifacts::WELL_BEHAVED_HOOKS)
+            .await;
+        let (status, plugin) = crate::admin::call(
+            &world,
+            Method::GET,
+            &format!("/admin/v1/plugins/{hooks}"),
+            Some(member.as_str()),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{plugin}");
+        assert_eq!(
+            plugin["manifest"]["lifecycle_hooks"],
+            serde_json::json!([
+                "connected",
+                "enabled",
+                "disabled",
+                "config-changed",
+                "removing"
+            ])
+        );
+
+        // The build for contract 0.1.0 asks for no hooks and answers no queries.
+        run_contract_0_1_0(&world).await;
+        let (_, plugin) = crate::admin::call(
+            &world,
+            Method::GET,
+            &format!("/admin/v1/plugins/{PLUGIN}"),
+            Some(member.as_str()),
+            None,
+        )
+        .await;
+        let manifest = &plugin["manifest"];
+        assert_eq!(manifest["contract_version"], "0.1.0");
+        assert_eq!(manifest["vendor_queries"], false);
+        assert_eq!(manifest["lifecycle_hooks"], serde_json::json!([]));
+        world.stop().await;
+    })
+    .await;
+}

@@ -14,7 +14,9 @@ pub(crate) async fn call(
 ) -> wasmtime::Result<CallOutput> {
     let guest = instance.fulcrum_connector_plugin();
     Ok(match call {
-        Call::Describe => CallOutput::Manifest(Box::new(guest.call_describe(&mut *store).await?.into())),
+        Call::Describe => {
+            CallOutput::Manifest(Box::new(guest.call_describe(&mut *store).await?.into()))
+        }
         Call::ValidateConfig(json) => CallOutput::ConfigChecked(
             guest
                 .call_validate_config(&mut *store, json)

@@ -6,7 +6,9 @@
 use super::exports::fulcrum::connector::plugin as old_plugin;
 use super::fulcrum::connector::{lever as old, types as old_types, vendor_http as old_http};
 use crate::bindings::exports::fulcrum::connector::plugin as new_plugin;
-use crate::bindings::fulcrum::connector::{lever as new, types as new_types, vendor_http as new_http};
+use crate::bindings::fulcrum::connector::{
+    lever as new, types as new_types, vendor_http as new_http,
+};
 
 /// Same-named cases both ways.
 macro_rules! same_enum {
@@ -60,60 +62,109 @@ impl From<old_types::Error> for new_types::Error {
     }
 }
 
-same_enum!(old_types::LogLevel, new_types::LogLevel, [Trace, Debug, Info, Warn, Error]);
+same_enum!(
+    old_types::LogLevel,
+    new_types::LogLevel,
+    [Trace, Debug, Info, Warn, Error]
+);
 
 /// A latest result, down to 0.1.0.
-pub(super) fn down<T, U: From<T>>(
-    r: Result<T, new_types::Error>,
-) -> Result<U, old_types::Error> {
+pub(super) fn down<T, U: From<T>>(r: Result<T, new_types::Error>) -> Result<U, old_types::Error> {
     r.map(U::from).map_err(old_types::Error::from)
 }
 
 // vendor-http ---------------------------------------------------------------------------------
 
-same_enum!(old_http::Method, new_http::Method, [Get, Post, Put, Patch, Delete]);
+same_enum!(
+    old_http::Method,
+    new_http::Method,
+    [Get, Post, Put, Patch, Delete]
+);
 
 impl From<old_http::Header> for new_http::Header {
     fn from(h: old_http::Header) -> Self {
-        Self { name: h.name, value: h.value }
+        Self {
+            name: h.name,
+            value: h.value,
+        }
     }
 }
 
 impl From<new_http::Header> for old_http::Header {
     fn from(h: new_http::Header) -> Self {
-        Self { name: h.name, value: h.value }
+        Self {
+            name: h.name,
+            value: h.value,
+        }
     }
 }
 
 impl From<old_http::Request> for new_http::Request {
     fn from(r: old_http::Request) -> Self {
-        Self { method: r.method.into(), url: r.url, headers: all(r.headers), body: r.body }
+        Self {
+            method: r.method.into(),
+            url: r.url,
+            headers: all(r.headers),
+            body: r.body,
+        }
     }
 }
 
 impl From<new_http::Response> for old_http::Response {
     fn from(r: new_http::Response) -> Self {
-        Self { status: r.status, headers: all(r.headers), body: r.body }
+        Self {
+            status: r.status,
+            headers: all(r.headers),
+            body: r.body,
+        }
     }
 }
 
 // lever ---------------------------------------------------------------------------------------
 
-same_enum!(old::PostingState, new::PostingState, [Published, Internal, Closed, Draft, Pending, Rejected]);
-same_enum!(old::DistributionChannel, new::DistributionChannel, [Public, Internal]);
-same_enum!(old::WorkplaceType, new::WorkplaceType, [Unspecified, Onsite, Remote, Hybrid]);
-same_enum!(old::Origin, new::Origin, [Agency, Applied, Internal, Referred, Sourced, University]);
-same_enum!(old::ArchiveReasonKind, new::ArchiveReasonKind, [Hired, NonHired]);
+same_enum!(
+    old::PostingState,
+    new::PostingState,
+    [Published, Internal, Closed, Draft, Pending, Rejected]
+);
+same_enum!(
+    old::DistributionChannel,
+    new::DistributionChannel,
+    [Public, Internal]
+);
+same_enum!(
+    old::WorkplaceType,
+    new::WorkplaceType,
+    [Unspecified, Onsite, Remote, Hybrid]
+);
+same_enum!(
+    old::Origin,
+    new::Origin,
+    [Agency, Applied, Internal, Referred, Sourced, University]
+);
+same_enum!(
+    old::ArchiveReasonKind,
+    new::ArchiveReasonKind,
+    [Hired, NonHired]
+);
 
 impl From<new::PostingListSection> for old::PostingListSection {
     fn from(s: new::PostingListSection) -> Self {
-        Self { title: s.title, content_html: s.content_html }
+        Self {
+            title: s.title,
+            content_html: s.content_html,
+        }
     }
 }
 
 impl From<new::SalaryRange> for old::SalaryRange {
     fn from(s: new::SalaryRange) -> Self {
-        Self { min: s.min, max: s.max, currency: s.currency, interval: s.interval }
+        Self {
+            min: s.min,
+            max: s.max,
+            currency: s.currency,
+            interval: s.interval,
+        }
     }
 }
 
@@ -169,25 +220,37 @@ impl From<old::PostingFilter> for new::PostingFilter {
 
 impl From<new::PostingPage> for old::PostingPage {
     fn from(p: new::PostingPage) -> Self {
-        Self { postings: all(p.postings), next_cursor: p.next_cursor }
+        Self {
+            postings: all(p.postings),
+            next_cursor: p.next_cursor,
+        }
     }
 }
 
 impl From<new::Phone> for old::Phone {
     fn from(p: new::Phone) -> Self {
-        Self { kind: p.kind, value: p.value }
+        Self {
+            kind: p.kind,
+            value: p.value,
+        }
     }
 }
 
 impl From<old::Phone> for new::Phone {
     fn from(p: old::Phone) -> Self {
-        Self { kind: p.kind, value: p.value }
+        Self {
+            kind: p.kind,
+            value: p.value,
+        }
     }
 }
 
 impl From<new::Archived> for old::Archived {
     fn from(a: new::Archived) -> Self {
-        Self { archived_at: a.archived_at, reason_id: a.reason_id }
+        Self {
+            archived_at: a.archived_at,
+            reason_id: a.reason_id,
+        }
     }
 }
 
@@ -243,13 +306,20 @@ impl From<old::OpportunityFilter> for new::OpportunityFilter {
 
 impl From<new::OpportunityPage> for old::OpportunityPage {
     fn from(p: new::OpportunityPage) -> Self {
-        Self { opportunities: all(p.opportunities), next_cursor: p.next_cursor }
+        Self {
+            opportunities: all(p.opportunities),
+            next_cursor: p.next_cursor,
+        }
     }
 }
 
 impl From<old::Attachment> for new::Attachment {
     fn from(a: old::Attachment) -> Self {
-        Self { name: a.name, content_type: a.content_type, bytes: a.bytes }
+        Self {
+            name: a.name,
+            content_type: a.content_type,
+            bytes: a.bytes,
+        }
     }
 }
 
@@ -277,53 +347,99 @@ impl From<old::NewOpportunity> for new::NewOpportunity {
 
 impl From<old::NewNote> for new::NewNote {
     fn from(n: old::NewNote) -> Self {
-        Self { value: n.value, secret: n.secret, score: n.score, acting_user: None }
+        Self {
+            value: n.value,
+            secret: n.secret,
+            score: n.score,
+            acting_user: None,
+        }
     }
 }
 
 impl From<new::Note> for old::Note {
     fn from(n: new::Note) -> Self {
-        Self { id: n.id, value: n.value, user_id: n.user_id, secret: n.secret, created_at: n.created_at }
+        Self {
+            id: n.id,
+            value: n.value,
+            user_id: n.user_id,
+            secret: n.secret,
+            created_at: n.created_at,
+        }
     }
 }
 
 impl From<new::FileInfo> for old::FileInfo {
     fn from(f: new::FileInfo) -> Self {
-        Self { id: f.id, name: f.name, extension: f.extension, size: f.size, uploaded_at: f.uploaded_at }
+        Self {
+            id: f.id,
+            name: f.name,
+            extension: f.extension,
+            size: f.size,
+            uploaded_at: f.uploaded_at,
+        }
     }
 }
 
 impl From<new::ResumeInfo> for old::ResumeInfo {
     fn from(r: new::ResumeInfo) -> Self {
-        Self { id: r.id, file: r.file.map(Into::into), created_at: r.created_at }
+        Self {
+            id: r.id,
+            file: r.file.map(Into::into),
+            created_at: r.created_at,
+        }
     }
 }
 
 impl From<new::Stage> for old::Stage {
     fn from(s: new::Stage) -> Self {
-        Self { id: s.id, text: s.text }
+        Self {
+            id: s.id,
+            text: s.text,
+        }
     }
 }
 
 impl From<new::ArchiveReason> for old::ArchiveReason {
     fn from(r: new::ArchiveReason) -> Self {
-        Self { id: r.id, text: r.text, kind: r.kind.into(), active: r.active }
+        Self {
+            id: r.id,
+            text: r.text,
+            kind: r.kind.into(),
+            active: r.active,
+        }
     }
 }
 
 impl From<new::User> for old::User {
     fn from(u: new::User) -> Self {
-        Self { id: u.id, name: u.name, email: u.email, access_role: u.access_role, active: u.active }
+        Self {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            access_role: u.access_role,
+            active: u.active,
+        }
     }
 }
 
 // plugin exports ------------------------------------------------------------------------------
 
-same_enum!(old_plugin::LeverEventKind, new_plugin::LeverEventKind, [
-    ApplicationCreated, CandidateHired, CandidateStageChange, CandidateArchiveChange,
-    CandidateDeleted, ContactCreated, ContactUpdated, InterviewCreated, InterviewUpdated,
-    InterviewDeleted,
-]);
+same_enum!(
+    old_plugin::LeverEventKind,
+    new_plugin::LeverEventKind,
+    [
+        ApplicationCreated,
+        CandidateHired,
+        CandidateStageChange,
+        CandidateArchiveChange,
+        CandidateDeleted,
+        ContactCreated,
+        ContactUpdated,
+        InterviewCreated,
+        InterviewUpdated,
+        InterviewDeleted,
+    ]
+);
 
 impl From<old_plugin::Manifest> for new_plugin::Manifest {
     fn from(m: old_plugin::Manifest) -> Self {
@@ -365,13 +481,19 @@ impl From<old_plugin::Manifest> for new_plugin::Manifest {
 
 impl From<old_plugin::ConfigProblem> for new_plugin::ConfigProblem {
     fn from(p: old_plugin::ConfigProblem) -> Self {
-        Self { pointer: p.pointer, message: p.message }
+        Self {
+            pointer: p.pointer,
+            message: p.message,
+        }
     }
 }
 
 impl From<old_plugin::Rejection> for new_plugin::Rejection {
     fn from(r: old_plugin::Rejection) -> Self {
-        Self { status: r.status, message: r.message }
+        Self {
+            status: r.status,
+            message: r.message,
+        }
     }
 }
 
@@ -386,7 +508,10 @@ impl From<&new_plugin::VendorRequest> for old_plugin::VendorRequest {
             headers: r
                 .headers
                 .iter()
-                .map(|h| old_plugin::Header { name: h.name.clone(), value: h.value.clone() })
+                .map(|h| old_plugin::Header {
+                    name: h.name.clone(),
+                    value: h.value.clone(),
+                })
                 .collect(),
             body: r.body.clone(),
         }
@@ -411,7 +536,11 @@ impl From<&new_plugin::LeverEvent> for old_plugin::LeverEvent {
 
 impl From<&new_plugin::ScheduledRun> for old_plugin::ScheduledRun {
     fn from(r: &new_plugin::ScheduledRun) -> Self {
-        Self { id: r.id.clone(), name: r.name.clone(), scheduled_at: r.scheduled_at }
+        Self {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            scheduled_at: r.scheduled_at,
+        }
     }
 }
 

@@ -109,7 +109,11 @@ impl lever::Host for HostCalls {
         down(latest::lever::Host::create_opportunity(self, opportunity.into()).await)
     }
 
-    async fn change_stage(&mut self, opportunity_id: String, stage_id: String) -> Result<(), Error> {
+    async fn change_stage(
+        &mut self,
+        opportunity_id: String,
+        stage_id: String,
+    ) -> Result<(), Error> {
         down(latest::lever::Host::change_stage(self, opportunity_id, stage_id, None).await)
     }
 

@@ -11,8 +11,8 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-mod convert;
 mod calls;
+mod convert;
 mod imports;
 
 pub(crate) use calls::call;
