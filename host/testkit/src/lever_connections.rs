@@ -16,6 +16,17 @@ impl World {
     /// Connects `installation` with an API key made for it alone: the permissions its plugin
     /// requests plus what the host needs on the connection. Returns the key.
     pub async fn connect_own_key(&self, tenant: &str, installation: &str) -> String {
+        self.connect_own_key_with(tenant, installation, false).await
+    }
+
+    /// [`World::connect_own_key`], with the key's "Allow access to confidential data" as
+    /// given (and said so to the host, as the admin would).
+    pub async fn connect_own_key_with(
+        &self,
+        tenant: &str,
+        installation: &str,
+        confidential: bool,
+    ) -> String {
         let plugin_id = self
             .store
             .get_installation(tenant, installation)
@@ -27,17 +38,16 @@ impl World {
         let mut permissions: Vec<Permission> =
             plugin.requested_permissions().iter().copied().collect();
         permissions.extend(connections::host_permissions(&plugin));
-        let key = self.sandbox.issue_api_key(KeySpec::only(
-            format!("{tenant}/{installation}"),
-            permissions,
-        ));
+        let mut spec = KeySpec::only(format!("{tenant}/{installation}"), permissions);
+        spec.confidential = confidential;
+        let key = self.sandbox.issue_api_key(spec);
         let (_, probe) = connections::connect_api_key(
             &self.host,
             &harness(),
             tenant,
             installation,
             &SecretString::from(key.clone()),
-            false,
+            confidential,
         )
         .await
         .unwrap();

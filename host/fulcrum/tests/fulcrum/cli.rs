@@ -169,6 +169,7 @@ async fn plugin_inspect_shows_what_the_component_asks_for() {
         "  - tick: every 900 s — Records the last run",
         "  - create — Creates an opportunity, with an optional note",
         "  - candidate-stage-change",
+        "  contract:     fulcrum:connector@0.2.0",
     ] {
         assert!(
             out.stdout.contains(expected),
@@ -191,6 +192,8 @@ async fn plugin_inspect_shows_what_the_component_asks_for() {
     let manifest: Value = serde_json::from_str(&out.stdout).expect("--json prints JSON");
     assert_eq!(manifest["id"], "well-behaved");
     assert_eq!(manifest["version"], "0.1.0");
+    assert_eq!(manifest["contract_version"], "0.2.0");
+    assert_eq!(manifest["vendor_queries"], true);
     assert_eq!(manifest["secrets"], serde_json::json!(["api-token"]));
     assert_eq!(
         manifest["lever_events"],
@@ -218,6 +221,22 @@ async fn plugin_inspect_shows_what_the_component_asks_for() {
             .unwrap()
             .iter()
             .any(|a| a["name"] == "create" && a["input_schema"]["required"][0] == "name")
+    );
+}
+
+/// A component built against the frozen contract 0.1.0 says so.
+#[tokio::test]
+async fn plugin_inspect_names_the_contract_of_a_0_1_0_component() {
+    let out = fulcrum(
+        &["plugin", "inspect", fulcrum_plugin_artifacts::WELL_BEHAVED_V0_1_0],
+        &[],
+    )
+    .await;
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("  contract:     fulcrum:connector@0.1.0"),
+        "{}",
+        out.stdout
     );
 }
 

@@ -353,10 +353,10 @@ async fn bad_admin_input_gets_a_clear_error_and_stores_nothing() {
                 Method::POST,
                 "/admin/v1/plugins".into(),
                 "application/wasm",
-                component_of_version("0.2.0"),
+                component_of_version("0.9.0"),
                 422,
                 "unsupported_wit_version",
-                "0.2.0",
+                "0.1.0, 0.2.0",
             ),
             (
                 "an upload that is not application/wasm",

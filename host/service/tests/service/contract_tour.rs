@@ -197,3 +197,56 @@ async fn every_import_contract_0_2_0_added_works_against_the_sandbox() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confidential_listings_need_the_connections_confidential_access() {
+    on_each_backend(|db| async move {
+        let mut options = Options::new();
+        options.sandbox.seed = SeedSpec::new(7, 24, 0);
+        let world = World::start_with(&db, options).await;
+        world
+            .install_connector(fulcrum_plugin_artifacts::CONTRACT_TOUR)
+            .await;
+        world.enable_connector(TENANT, TOUR, json!({}), &[]).await;
+        let confidential = world.sandbox.read(|db| {
+            db.postings()
+                .filter(|p| p.confidentiality == lever_model::Confidentiality::Confidential)
+                .count()
+        });
+        assert!(confidential > 0, "the seed has confidential postings");
+
+        // A key made without "Allow access to confidential data": refused by the host.
+        world.connect_own_key_with(TENANT, TOUR, false).await;
+        let before = world.sandbox.stats().total_requests();
+        let (status, body) = world
+            .run_action(TENANT, TOUR, "confidential-postings", json!({}), "without")
+            .await;
+        assert_eq!(status, 202, "{body}");
+        world.settle(WAIT).await;
+        let refused = world.action_result("without").await;
+        assert_eq!(refused["list-postings"]["error"], "forbidden", "{refused}");
+        let reason = refused["list-postings"]["detail"].as_str().unwrap();
+        assert!(reason.contains("confidential"), "{reason}");
+        assert_eq!(
+            world.sandbox.stats().total_requests(),
+            before,
+            "refused before reaching Lever"
+        );
+
+        // Reconnected with a key that has it: the confidential postings are listed.
+        world.connect_own_key_with(TENANT, TOUR, true).await;
+        let (status, body) = world
+            .run_action(TENANT, TOUR, "confidential-postings", json!({}), "with")
+            .await;
+        assert_eq!(status, 202, "{body}");
+        world.settle(WAIT).await;
+        let listed = world.action_result("with").await;
+        assert_eq!(
+            listed["list-postings"]["ok"],
+            json!(confidential),
+            "{listed}"
+        );
+        world.stop().await;
+    })
+    .await;
+}
