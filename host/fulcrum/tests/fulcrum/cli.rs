@@ -228,13 +228,18 @@ async fn plugin_inspect_shows_what_the_component_asks_for() {
 #[tokio::test]
 async fn plugin_inspect_names_the_contract_of_a_0_1_0_component() {
     let out = fulcrum(
-        &["plugin", "inspect", fulcrum_plugin_artifacts::WELL_BEHAVED_V0_1_0],
+        &[
+            "plugin",
+            "inspect",
+            fulcrum_plugin_artifacts::WELL_BEHAVED_V0_1_0,
+        ],
         &[],
     )
     .await;
     out.assert_ok();
     assert!(
-        out.stdout.contains("  contract:     fulcrum:connector@0.1.0"),
+        out.stdout
+            .contains("  contract:     fulcrum:connector@0.1.0"),
         "{}",
         out.stdout
     );
