@@ -254,6 +254,11 @@ impl Host {
         Ok(())
     }
 
+    /// Wakes a worker for an event stored by other means than [`Host::enqueue`].
+    pub(crate) fn wake_workers(&self) {
+        self.inner.wake.notify_one();
+    }
+
     /// Queues an event (admin actions, tests) and wakes a worker.
     pub async fn enqueue(&self, event: &NewEvent) -> Result<Enqueued, StoreError> {
         let enqueued = self.inner.store.enqueue_event(event).await?;

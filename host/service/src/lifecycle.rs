@@ -36,8 +36,9 @@ pub(crate) fn connected_detail(method: ConnectMethod) -> Value {
 }
 
 /// Queues the `kind` hook for the installation if its plugin asked for it; returns the
-/// event's id, or `None` when nothing was stored (the plugin did not ask, or is not loaded on
-/// this host: its manifest, and so what it asked for, is unknown here).
+/// event's id, or `None` when nothing was stored (see [`hook_event`]). For a change that the
+/// store can commit together with its hook, use [`hook_event`] and the store's
+/// `*_with_hook` writes instead.
 pub(crate) async fn queue(
     host: &Host,
     tenant: &str,
@@ -45,6 +46,30 @@ pub(crate) async fn queue(
     hook: LifecycleKind,
     detail: Value,
 ) -> Result<Option<i64>, StoreError> {
+    let Some(event) = hook_event(host, tenant, installation, hook, detail).await? else {
+        return Ok(None);
+    };
+    let enqueued = host.enqueue(&event).await?;
+    tracing::debug!(
+        tenant,
+        installation,
+        event_id = enqueued.id,
+        hook = lifecycle_kind_name(hook),
+        "lifecycle hook queued"
+    );
+    Ok(Some(enqueued.id))
+}
+
+/// The event of the `kind` hook for the installation, if its plugin asked for it; `None`
+/// when nothing is to be stored (the plugin did not ask, or is not loaded on this host: its
+/// manifest, and so what it asked for, is unknown here).
+pub(crate) async fn hook_event(
+    host: &Host,
+    tenant: &str,
+    installation: &str,
+    hook: LifecycleKind,
+    detail: Value,
+) -> Result<Option<NewEvent>, StoreError> {
     let Some(stored) = host.store().get_installation(tenant, installation).await? else {
         return Ok(None);
     };
@@ -74,13 +99,5 @@ pub(crate) async fn queue(
         })?,
         dedupe_key: None,
     };
-    let enqueued = host.enqueue(&event).await?;
-    tracing::debug!(
-        tenant,
-        installation,
-        event_id = enqueued.id,
-        hook = lifecycle_kind_name(hook),
-        "lifecycle hook queued"
-    );
-    Ok(Some(enqueued.id))
+    Ok(Some(event))
 }

@@ -1,6 +1,7 @@
 //! Tenants, Lever credentials, plugins, installations and installation secrets.
 
 use crate::crypto::RowIdentity;
+use crate::events::enqueue_on;
 use crate::{Result, Store, StoreError, is_unique_violation, now_ms, parse_json};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -466,6 +467,65 @@ impl Store {
             .await
     }
 
+    /// Sets the config and, in the same transaction, stores `hook` (the lifecycle event the
+    /// change causes): a change is never committed without its hook, nor a hook without it.
+    pub async fn set_installation_config_with_hook(
+        &self,
+        tenant_id: &str,
+        plugin_id: &str,
+        config: &Value,
+        hook: Option<&crate::NewEvent>,
+    ) -> Result<Option<crate::Enqueued>> {
+        let sql = "UPDATE installations SET config = $3, updated_at = $4 WHERE tenant_id = $1 AND plugin_id = $2";
+        self.update_installation_with_hook(
+            tenant_id,
+            plugin_id,
+            sql,
+            HookBind::Text(config.to_string()),
+            hook,
+        )
+        .await
+    }
+
+    /// [`Store::set_installation_enabled`], with `hook` stored in the same transaction.
+    pub async fn set_installation_enabled_with_hook(
+        &self,
+        tenant_id: &str,
+        plugin_id: &str,
+        enabled: bool,
+        hook: Option<&crate::NewEvent>,
+    ) -> Result<Option<crate::Enqueued>> {
+        let sql = "UPDATE installations SET enabled = $3, updated_at = $4 WHERE tenant_id = $1 AND plugin_id = $2";
+        self.update_installation_with_hook(tenant_id, plugin_id, sql, HookBind::Bool(enabled), hook)
+            .await
+    }
+
+    async fn update_installation_with_hook(
+        &self,
+        tenant_id: &str,
+        plugin_id: &str,
+        sql: &'static str,
+        value: HookBind,
+        hook: Option<&crate::NewEvent>,
+    ) -> Result<Option<crate::Enqueued>> {
+        let now = now_ms();
+        in_tx!(self, |tx| {
+            let query = sqlx::query(sql).bind(tenant_id).bind(plugin_id);
+            let query = match &value {
+                HookBind::Text(text) => query.bind(text.clone()),
+                HookBind::Bool(flag) => query.bind(*flag),
+            };
+            let done = query.bind(now).execute(&mut *tx).await?.rows_affected();
+            expect_one(done, || installation_missing(tenant_id, plugin_id))?;
+            let queued = match hook {
+                Some(event) => Some(enqueue_on!(&mut *tx, event)?),
+                None => None,
+            };
+            tx.commit().await?;
+            Ok(queued)
+        })
+    }
+
     /// Per-installation schedule changes: `{"<schedule>": {"every_seconds": N}}` or
     /// `{"<schedule>": {"enabled": false}}`.
     pub async fn set_schedule_overrides(
@@ -628,4 +688,10 @@ enum JsonColumn {
     ApprovedPermissions,
     Config,
     ScheduleOverrides,
+}
+
+/// The new value of the one column an update-with-hook sets.
+enum HookBind {
+    Text(String),
+    Bool(bool),
 }

@@ -445,6 +445,57 @@ async fn plugin_state_keys_page_by_prefix_and_cursor() {
     .await;
 }
 
+/// An installation change and the lifecycle hook it causes commit together: both, or (the
+/// installation missing) neither.
+#[tokio::test]
+async fn installation_changes_commit_with_their_hook() {
+    on_each_backend(|ctx: Ctx| async move {
+        let s = &ctx.store;
+        tenant(s, "t1").await;
+        s.upsert_installation(&installation("t1", "p"))
+            .await
+            .unwrap();
+        let hook = event("t1", "lifecycle", 1);
+        let queued = s
+            .set_installation_config_with_hook("t1", "p", &json!({"a": 1}), Some(&hook))
+            .await
+            .unwrap()
+            .expect("the hook is stored");
+        let stored = s.get_installation("t1", "p").await.unwrap().unwrap();
+        assert_eq!(stored.config, json!({"a": 1}));
+        assert!(s.get_event(queued.id).await.unwrap().is_some());
+        let none = s
+            .set_installation_enabled_with_hook("t1", "p", true, None)
+            .await
+            .unwrap();
+        assert!(none.is_none());
+        assert!(
+            s.get_installation("t1", "p")
+                .await
+                .unwrap()
+                .unwrap()
+                .enabled
+        );
+
+        // A missing installation: the hook is not stored either.
+        let before = s.count_events(Some("t1")).await.unwrap();
+        let missing = s
+            .set_installation_enabled_with_hook(
+                "t1",
+                "gone",
+                false,
+                Some(&event("t1", "lifecycle", 2)),
+            )
+            .await;
+        assert!(
+            matches!(missing, Err(StoreError::NotFound(_))),
+            "{missing:?}"
+        );
+        assert_eq!(s.count_events(Some("t1")).await.unwrap(), before);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn plugins_and_installations() {
     on_each_backend(|ctx: Ctx| async move {

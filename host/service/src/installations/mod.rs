@@ -288,18 +288,19 @@ pub async fn configure(
 ) -> Result<Installation, DomainError> {
     let (installation, loaded) = changeable(host, tenant, plugin).await?;
     config_check::check_config(host, &loaded, &installation, config).await?;
-    host.store()
-        .set_installation_config(tenant, plugin, config)
+    let hook = if installation.config != *config {
+        let previous = json!({ "previous": installation.config });
+        lifecycle::hook_event(host, tenant, plugin, LifecycleKind::ConfigChanged, previous).await?
+    } else {
+        None
+    };
+    // The config and its hook commit together: neither is ever stored without the other.
+    let queued = host
+        .store()
+        .set_installation_config_with_hook(tenant, plugin, config, hook.as_ref())
         .await?;
-    if installation.config != *config {
-        lifecycle::queue(
-            host,
-            tenant,
-            plugin,
-            LifecycleKind::ConfigChanged,
-            json!({ "previous": installation.config }),
-        )
-        .await?;
+    if queued.is_some() {
+        host.wake_workers();
     }
     record_change(
         host.store(),
@@ -453,19 +454,26 @@ async fn set_enabled(
     enabled: bool,
 ) -> Result<Installation, DomainError> {
     let before = existing(host, tenant, plugin).await?;
-    host.store()
-        .set_installation_enabled(tenant, plugin, enabled)
-        .await?;
-    host.sync_schedules(tenant, plugin).await?;
-    crate::managed_webhooks::sync_logged(host, tenant, plugin).await;
-    if before.enabled != enabled {
-        let hook = if enabled {
+    let hook = if before.enabled != enabled {
+        let kind = if enabled {
             LifecycleKind::Enabled
         } else {
             LifecycleKind::Disabled
         };
-        lifecycle::queue(host, tenant, plugin, hook, json!({})).await?;
+        lifecycle::hook_event(host, tenant, plugin, kind, json!({})).await?
+    } else {
+        None
+    };
+    // The switch and its hook commit together.
+    let queued = host
+        .store()
+        .set_installation_enabled_with_hook(tenant, plugin, enabled, hook.as_ref())
+        .await?;
+    if queued.is_some() {
+        host.wake_workers();
     }
+    host.sync_schedules(tenant, plugin).await?;
+    crate::managed_webhooks::sync_logged(host, tenant, plugin).await;
     let operation = if enabled {
         "enable plugin"
     } else {
