@@ -8,103 +8,40 @@ use crate::timestamp::{self, Millis};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// How often Lever reminds interviewers to submit feedback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum FeedbackReminder {
-    #[serde(rename = "once")]
-    Once,
-    #[serde(rename = "daily")]
-    Daily,
-    #[serde(rename = "frequently")]
-    Frequently,
-    /// Lever's `"none"`.
-    #[default]
-    #[serde(rename = "none")]
-    Never,
-    /// A value this version of Fulcrum does not know.
-    #[serde(other, rename = "unknown")]
-    Unknown,
-}
-
-impl FeedbackReminder {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Once => "once",
-            Self::Daily => "daily",
-            Self::Frequently => "frequently",
-            Self::Never => "none",
-            Self::Unknown => "unknown",
-        }
+string_enum!(
+    /// How often Lever reminds interviewers to submit feedback.
+    FeedbackReminder {
+        Once => "once",
+        Daily => "daily",
+        Frequently => "frequently",
+        // Lever's `"none"`.
+        Never => "none",
     }
-}
+);
 
-/// Where an offer is in its approval and signature flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum OfferStatus {
-    #[serde(rename = "draft")]
-    Draft,
-    #[serde(rename = "approval-sent")]
-    ApprovalSent,
-    #[serde(rename = "approved")]
-    Approved,
-    #[serde(rename = "sent")]
-    Sent,
-    #[serde(rename = "sent-manually")]
-    SentManually,
-    #[serde(rename = "opened")]
-    Opened,
-    #[serde(rename = "denied")]
-    Denied,
-    #[serde(rename = "signed")]
-    Signed,
-    /// A value this version of Fulcrum does not know; Lever may add statuses.
-    #[default]
-    #[serde(other, rename = "unknown")]
-    Unknown,
-}
+string_enum!(
+    /// Where an offer is in its approval and signature flow.
+    OfferStatus {
+        Draft => "draft",
+        ApprovalSent => "approval-sent",
+        Approved => "approved",
+        Sent => "sent",
+        SentManually => "sent-manually",
+        Opened => "opened",
+        Denied => "denied",
+        Signed => "signed",
+    }
+);
+
+defaults!(FeedbackReminder => Never, OfferStatus => Unknown);
 
 impl OfferStatus {
-    pub const ALL: &'static [OfferStatus] = &[
-        Self::Draft,
-        Self::ApprovalSent,
-        Self::Approved,
-        Self::Sent,
-        Self::SentManually,
-        Self::Opened,
-        Self::Denied,
-        Self::Signed,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::ApprovalSent => "approval-sent",
-            Self::Approved => "approved",
-            Self::Sent => "sent",
-            Self::SentManually => "sent-manually",
-            Self::Opened => "opened",
-            Self::Denied => "denied",
-            Self::Signed => "signed",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|x| x.as_str() == s)
-    }
-
     /// Whether the candidate has been sent the offer document (by Lever or by hand).
     pub fn is_sent(self) -> bool {
         matches!(
             self,
             Self::Sent | Self::SentManually | Self::Opened | Self::Signed
         )
-    }
-}
-
-impl std::fmt::Display for OfferStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -307,10 +244,6 @@ impl Offer {
             .find(|f| f.identifier == identifier)
             .map(|f| &f.value)
     }
-}
-
-macro_rules! has_id {
-    ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> &str { &self.id } })* };
 }
 
 has_id!(Interview, Panel, Feedback, Referral, Offer);

@@ -9,48 +9,9 @@ use crate::timestamp::{self, Millis};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Defines a Lever string enum with an `Unknown` catch-all (Lever may add values).
-macro_rules! lever_enum {
-    ($(#[$meta:meta])* $name:ident default $default:ident { $($variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant,)*
-            /// A value this version of Fulcrum does not know.
-            #[serde(other, rename = "unknown")]
-            Unknown,
-        }
-
-        impl $name {
-            /// Every known value, in Lever's order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text,)* $name::Unknown => "unknown" }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)* _ => None }
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name::$default
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-lever_enum!(
+string_enum!(
     /// Lifecycle of a requisition.
-    RequisitionStatus default Open {
+    RequisitionStatus {
         Open => "open",
         OnHold => "onHold",
         Closed => "closed",
@@ -58,9 +19,9 @@ lever_enum!(
     }
 );
 
-lever_enum!(
+string_enum!(
     /// Value type of a custom requisition field.
-    RequisitionFieldType default Text {
+    RequisitionFieldType {
         Text => "text",
         Number => "number",
         Date => "date",
@@ -68,6 +29,8 @@ lever_enum!(
         Dropdown => "dropdown",
     }
 );
+
+defaults!(RequisitionStatus => Open, RequisitionFieldType => Text);
 
 /// `{currency, interval, min, max}`; Lever's intervals look like `per-year-salary`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -40,38 +40,6 @@ pub trait HasId {
     fn id(&self) -> &str;
 }
 
-macro_rules! has_id {
-    ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> &str { &self.id } })* };
-}
-
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant,)*
-            /// A value this version of Fulcrum does not know; Lever may add values.
-            #[serde(other, rename = "unknown")]
-            Unknown,
-        }
-
-        impl $name {
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text,)* $name::Unknown => "unknown" }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)* _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 string_enum!(
     /// Lifecycle state of a posting.
     PostingState {
@@ -133,13 +101,6 @@ string_enum!(
 string_enum!(
     ApplicationType { Posting => "posting", User => "user", Referral => "referral" }
 );
-
-/// Lever's documented defaults where it has one; `Unknown` otherwise.
-macro_rules! defaults {
-    ($($name:ident => $variant:ident),*) => {
-        $(impl Default for $name { fn default() -> Self { $name::$variant } })*
-    };
-}
 
 defaults!(
     PostingState => Draft,

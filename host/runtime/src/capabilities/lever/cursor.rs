@@ -156,45 +156,10 @@ fn sorted<T: ToString>(values: impl Iterator<Item = T>) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn postings(states: Vec<wit::PostingState>, since: Option<i64>) -> wit::PostingFilter {
-        wit::PostingFilter {
-            states,
-            channels: vec![],
-            confidentiality: None,
-            team: None,
-            department: None,
-            location: None,
-            commitment: None,
-            tag: None,
-            updated_since: since,
-            updated_until: None,
-            cursor: None,
-            limit: None,
-        }
-    }
+    use crate::capabilities::lever::tests::{opportunity_filter as opportunities, posting_filter};
 
-    fn opportunities() -> wit::OpportunityFilter {
-        wit::OpportunityFilter {
-            email: None,
-            contact_id: None,
-            posting_id: None,
-            archived_posting_id: None,
-            tag: None,
-            source: None,
-            origin: None,
-            stage_id: None,
-            archive_reason_id: None,
-            archived: None,
-            confidentiality: None,
-            created_since: None,
-            created_until: None,
-            updated_since: None,
-            updated_until: None,
-            advanced_since: None,
-            advanced_until: None,
-            cursor: None,
-            limit: None,
-        }
+    fn postings(states: Vec<wit::PostingState>, since: Option<i64>) -> wit::PostingFilter {
+        posting_filter(states, vec![], since)
     }
 
     #[test]

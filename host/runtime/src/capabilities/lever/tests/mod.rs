@@ -106,7 +106,8 @@ fn new_opportunity(name: &str, email: &str) -> wit::NewOpportunity {
     }
 }
 
-fn posting_filter(
+/// A posting filter with only these fields set (also used by `convert` and `cursor` tests).
+pub(in crate::capabilities::lever) fn posting_filter(
     states: Vec<wit::PostingState>,
     channels: Vec<wit::DistributionChannel>,
     updated_since: Option<i64>,
@@ -127,7 +128,8 @@ fn posting_filter(
     }
 }
 
-fn opportunity_filter() -> wit::OpportunityFilter {
+/// An opportunity filter with nothing set.
+pub(in crate::capabilities::lever) fn opportunity_filter() -> wit::OpportunityFilter {
     wit::OpportunityFilter {
         email: None,
         contact_id: None,

@@ -1,25 +1,6 @@
 use super::*;
 
-fn filter(
-    states: Vec<wit::PostingState>,
-    channels: Vec<wit::DistributionChannel>,
-    since: Option<i64>,
-) -> wit::PostingFilter {
-    wit::PostingFilter {
-        states,
-        channels,
-        confidentiality: None,
-        team: None,
-        department: None,
-        location: None,
-        commitment: None,
-        tag: None,
-        updated_since: since,
-        updated_until: None,
-        cursor: None,
-        limit: None,
-    }
-}
+use crate::capabilities::lever::tests::posting_filter as filter;
 
 fn posting(
     state: lm::PostingState,
